@@ -1,0 +1,436 @@
+import CLinux
+import Glibc
+
+/// Result of a write: uSockets' SUCCESS / BACKPRESSURE / DROPPED, plus "already closed".
+public enum WriteResult: Sendable, Equatable {
+    /// Everything went to the kernel.
+    case written
+    /// Part of it is queued; EPOLLOUT is armed and the queue drains as the client reads.
+    case queued
+    /// The per-connection queue cap would be exceeded: the connection is being closed.
+    case overflow
+    /// The connection is closed or closing; nothing was written.
+    case closed
+}
+
+/// One accepted TCP connection, plain or TLS, confined to its loop's thread.
+///
+/// The write path writes straight to the socket and queues only what the kernel did not take,
+/// asking for EPOLLOUT only after such a short write. Reads land in the loop's shared buffer.
+/// `close` is deferred to the end of the loop iteration, so a connection is never freed while
+/// its events are being dispatched.
+public final class Connection: EventSource {
+    enum State { case handshaking, open, lingering, closed }
+
+    public let fd: Int32
+    unowned let loop: EventLoop
+    /// True when the peer address is 127.0.0.0/8 or ::1.
+    public let isLoopback: Bool
+    /// The listener's label ("https", "http").
+    public let listenerName: String
+    public var isTLS: Bool { tls != nil }
+    var handler: ConnectionHandler?
+    private var tls: TLSSession?
+    private let limit: ConnectionLimit
+    private let maxWriteQueueBytes: Int
+    private let handshakeTimeoutMs: Int64
+
+    var state: State = .handshaking
+    var token: UInt64 = 0
+    var listIndex = -1
+    var inTLSPendingList = false
+    private var registeredInterest: UInt32 = 0
+    private var readingPaused = false
+    private var tlsWriteWantsRead = false
+    private var tlsReadWantsWrite = false
+    private var closeWhenFlushed = false
+
+    private var outbound: [UInt8] = []
+    private var outboundStart = 0
+    /// Monotonic ms at which `connectionDeadlineExpired` fires; 0 = none.
+    public internal(set) var deadline: Int64 = 0
+
+    init(fd: Int32, loop: EventLoop, options: ListenerOptions, isLoopback: Bool, limit: ConnectionLimit) {
+        self.fd = fd
+        self.loop = loop
+        self.isLoopback = isLoopback
+        self.listenerName = options.name
+        self.limit = limit
+        self.maxWriteQueueBytes = options.maxWriteQueueBytes
+        self.handshakeTimeoutMs = options.handshakeTimeoutMs
+        if let context = options.tls {
+            tls = TLSSession(context: context, fd: fd)
+        }
+        registeredInterest = interest
+    }
+
+    /// Bytes queued and not yet accepted by the kernel.
+    public var queuedBytes: Int { outbound.count - outboundStart }
+    public var isOpen: Bool { state == .open }
+    /// The loop's current coarse monotonic time in ms.
+    public var now: Int64 { loop.now }
+    /// The loop this connection lives on.
+    public var eventLoop: EventLoop { loop }
+
+    var interest: UInt32 {
+        var mask: UInt32 = 0
+        if state == .closed { return 0 }
+        if !readingPaused || state != .open || tlsWriteWantsRead { mask |= DFL_EPOLLIN | DFL_EPOLLRDHUP }
+        if queuedBytes > 0 || tlsReadWantsWrite { mask |= DFL_EPOLLOUT }
+        return mask
+    }
+
+    private func refreshInterest() {
+        let wanted = interest
+        guard wanted != registeredInterest, state != .closed else { return }
+        registeredInterest = wanted
+        loop.updateInterest(self)
+    }
+
+    func start() {
+        if let tls {
+            tls.attachFD()
+            state = .handshaking
+            deadline = loop.now + handshakeTimeoutMs
+        } else {
+            state = .open
+            handler?.connectionDidOpen(self)
+        }
+    }
+
+    // MARK: - Public controls
+
+    /// Sets the deadline `afterMs` from now (0 clears it). Swept at the loop's sweep interval.
+    public func setDeadline(afterMs: Int64) {
+        deadline = afterMs > 0 ? loop.now + afterMs : 0
+    }
+
+    /// Stops asking epoll for input (backpressure on a client that sends faster than it reads).
+    public func pauseReading() {
+        guard !readingPaused else { return }
+        readingPaused = true
+        refreshInterest()
+    }
+
+    public func resumeReading() {
+        guard readingPaused else { return }
+        readingPaused = false
+        refreshInterest()
+        if let tls, tls.pendingBytes > 0 { loop.markTLSPending(self) }
+    }
+
+    /// Closes once the queue has drained, with a lingering close so the client reads the last
+    /// response before the socket goes away (closing with unread input would send RST).
+    public func closeAfterFlush() {
+        guard state == .open else {
+            if state == .handshaking { close(reason: .requested) }
+            return
+        }
+        closeWhenFlushed = true
+        if queuedBytes == 0 { beginLinger() }
+    }
+
+    /// Closes at the end of this loop iteration.
+    public func close(reason: CloseReason = .requested) {
+        guard state != .closed else { return }
+        state = .closed
+        pendingCloseReason = reason
+        loop.deferClose(self)
+    }
+    private var pendingCloseReason: CloseReason = .requested
+
+    // MARK: - Writing
+
+    /// Writes bytes: straight to the socket, queueing only the remainder.
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer) -> WriteResult {
+        guard state == .open, !closeWhenFlushed else { return .closed }
+        if bytes.isEmpty { return queuedBytes == 0 ? .written : .queued }
+        if queuedBytes > 0 { return enqueue(bytes) }
+        let written = rawWrite(bytes)
+        if written < 0 { return .closed }
+        if written == bytes.count { return .written }
+        return enqueue(UnsafeRawBufferPointer(rebasing: bytes[written...]))
+    }
+
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> WriteResult {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    /// Writes a head and a body in one go: `writev` on plain sockets, one TLS record (via the
+    /// loop's cork buffer) when they fit together.
+    @discardableResult
+    public func write(head: [UInt8], body: [UInt8]) -> WriteResult {
+        if body.isEmpty { return write(head) }
+        guard state == .open, !closeWhenFlushed else { return .closed }
+        if queuedBytes > 0 {
+            let r = head.withUnsafeBytes { enqueue($0) }
+            if r == .overflow { return r }
+            return body.withUnsafeBytes { enqueue($0) }
+        }
+        if tls != nil {
+            let total = head.count + body.count
+            if total <= EventLoop.corkBufferSize {
+                let cork = loop.corkBuffer
+                head.withUnsafeBytes { cork.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                body.withUnsafeBytes {
+                    (cork.baseAddress! + head.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+                }
+                return write(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(cork)[0..<total]))
+            }
+            let r = write(head)
+            if r == .overflow || r == .closed { return r }
+            return write(body)
+        }
+        return head.withUnsafeBytes { h in
+            body.withUnsafeBytes { b in writevPlain(h, b) }
+        }
+    }
+
+    private func writevPlain(_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> WriteResult {
+        var iov = (
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count)
+        )
+        let n = withUnsafeMutablePointer(to: &iov) {
+            $0.withMemoryRebound(to: iovec.self, capacity: 2) { Glibc.writev(fd, $0, 2) }
+        }
+        if n < 0 {
+            let err = errno
+            if err != EAGAIN && err != EWOULDBLOCK && err != EINTR {
+                close(reason: .ioError(err))
+                return .closed
+            }
+        }
+        let written = max(0, n)
+        if written == head.count + body.count { return .written }
+        if written < head.count {
+            let r = enqueue(UnsafeRawBufferPointer(rebasing: head[written...]))
+            return r == .overflow ? r : enqueue(body)
+        }
+        return enqueue(UnsafeRawBufferPointer(rebasing: body[(written - head.count)...]))
+    }
+
+    private func enqueue(_ bytes: UnsafeRawBufferPointer) -> WriteResult {
+        if queuedBytes + bytes.count > maxWriteQueueBytes {
+            ReactorCounters.bump(loop.counters.writeQueueOverflows)
+            close(reason: .writeQueueOverflow)
+            return .overflow
+        }
+        if outboundStart > 0 && outboundStart >= outbound.count / 2 {
+            outbound.removeFirst(outboundStart)
+            outboundStart = 0
+        }
+        outbound.append(contentsOf: bytes)
+        refreshInterest()
+        return .queued
+    }
+
+    /// Writes as much as the kernel takes. Returns bytes written, or -1 when the connection broke.
+    private func rawWrite(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if let tls {
+            var total = 0
+            while total < bytes.count {
+                switch tls.write(UnsafeRawBufferPointer(rebasing: bytes[total...])) {
+                case .bytes(let n): total += n
+                case .wantWrite: return total
+                case .wantRead:
+                    tlsWriteWantsRead = true
+                    return total
+                case .closed, .error:
+                    close(reason: .tlsError(tls.lastError))
+                    return -1
+                }
+            }
+            return total
+        }
+        var total = 0
+        while total < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + total, bytes.count - total)
+            if n > 0 { total += n; continue }
+            let err = errno
+            if n < 0 && err == EINTR { continue }
+            if n < 0 && (err == EAGAIN || err == EWOULDBLOCK) { return total }
+            close(reason: .ioError(err))
+            return -1
+        }
+        return total
+    }
+
+    private func flush() {
+        guard queuedBytes > 0 else { return }
+        let written = outbound.withUnsafeBytes { all in
+            rawWrite(UnsafeRawBufferPointer(rebasing: all[outboundStart...]))
+        }
+        guard written >= 0 else { return }
+        outboundStart += written
+        if queuedBytes == 0 {
+            // Keep a small buffer for the next short write; give big ones back (idle memory).
+            if outbound.capacity > 64 * 1024 { outbound = [] } else { outbound.removeAll(keepingCapacity: true) }
+            outboundStart = 0
+            refreshInterest()
+            if closeWhenFlushed {
+                beginLinger()
+            } else {
+                handler?.connectionDidDrainWrites(self)
+            }
+        }
+    }
+
+    // MARK: - Events
+
+    func handleEvents(_ mask: UInt32) {
+        guard state != .closed else { return }
+        if state == .handshaking {
+            if mask & (DFL_EPOLLERR | DFL_EPOLLHUP) != 0 && mask & DFL_EPOLLIN == 0 {
+                ReactorCounters.bump(loop.counters.tlsHandshakeFailures)
+                close(reason: .handshakeFailed("connection reset during handshake"))
+                return
+            }
+            continueHandshake()
+            return
+        }
+        if mask & DFL_EPOLLOUT != 0 {
+            if tlsReadWantsWrite {
+                tlsReadWantsWrite = false
+                refreshInterest()
+                readable()
+            }
+            flush()
+        }
+        if mask & (DFL_EPOLLIN | DFL_EPOLLRDHUP | DFL_EPOLLHUP | DFL_EPOLLERR) != 0 && state != .closed {
+            if tlsWriteWantsRead {
+                tlsWriteWantsRead = false
+                flush()
+            }
+            readable()
+        }
+    }
+
+    private func continueHandshake() {
+        guard let tls else { return }
+        switch tls.handshake() {
+        case .done:
+            ReactorCounters.bump(loop.counters.tlsHandshakes)
+            state = .open
+            deadline = 0
+            refreshInterest()
+            handler?.connectionDidOpen(self)
+            if state == .open { readable() }
+        case .wantRead:
+            tlsReadWantsWrite = false
+            refreshInterest()
+        case .wantWrite:
+            tlsReadWantsWrite = true
+            refreshInterest()
+        case .failed(let message):
+            ReactorCounters.bump(loop.counters.tlsHandshakeFailures)
+            close(reason: .handshakeFailed(message))
+        }
+    }
+
+    func serveTLSPending() {
+        guard state == .open || state == .lingering, !readingPaused || state == .lingering else { return }
+        readable()
+    }
+
+    private func readable() {
+        guard state == .open || state == .lingering else { return }
+        if state == .open && readingPaused { return }
+        let buffer = loop.readBuffer
+        if let tls {
+            switch tls.read(into: buffer) {
+            case .bytes(let n):
+                deliver(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<n]))
+                if state != .closed && tls.pendingBytes > 0 { loop.markTLSPending(self) }
+            case .wantRead:
+                break
+            case .wantWrite:
+                tlsReadWantsWrite = true
+                refreshInterest()
+            case .closed:
+                peerClosed()
+            case .error:
+                close(reason: state == .lingering ? .lingerTimeout : .tlsError(tls.lastError))
+            }
+            return
+        }
+        let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+        if n > 0 {
+            deliver(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<n]))
+        } else if n == 0 {
+            peerClosed()
+        } else {
+            let err = errno
+            if err == EAGAIN || err == EWOULDBLOCK || err == EINTR { return }
+            close(reason: state == .lingering ? .lingerTimeout : .ioError(err))
+        }
+    }
+
+    private func deliver(_ bytes: UnsafeRawBufferPointer) {
+        if state == .lingering { return }  // discarding input until the client closes
+        handler?.connection(self, didRead: bytes)
+    }
+
+    private func peerClosed() {
+        if state == .lingering || queuedBytes == 0 {
+            close(reason: .peerClosed)
+        } else {
+            // Half-close from the client: finish sending what is queued, then close.
+            readingPaused = true
+            closeWhenFlushed = true
+            refreshInterest()
+        }
+    }
+
+    /// Half-closes our side (TLS close_notify + FIN) and discards input for up to 2 s.
+    private func beginLinger() {
+        guard state == .open else { return }
+        state = .lingering
+        tls?.sendCloseNotify()
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        readingPaused = false
+        deadline = loop.now + 2_000
+        refreshInterest()
+    }
+
+    func drain() {
+        switch state {
+        case .handshaking: close(reason: .shutdown)
+        case .open: handler?.connectionShouldDrain(self)
+        case .lingering, .closed: break
+        }
+    }
+
+    func deadlineExpired() {
+        deadline = 0
+        switch state {
+        case .handshaking:
+            ReactorCounters.bump(loop.counters.tlsHandshakeTimeouts)
+            close(reason: .handshakeTimeout)
+        case .lingering:
+            close(reason: .lingerTimeout)
+        case .open:
+            handler?.connectionDeadlineExpired(self)
+        case .closed:
+            break
+        }
+    }
+
+    /// Called by the loop after the iteration in which `close` was requested.
+    func finishClose() {
+        _ = dfl_epoll_del(loop.epfd, fd)
+        if let tls {
+            if case .ioError = pendingCloseReason {} else { tls.sendCloseNotify() }
+            tls.free()
+        }
+        Glibc.close(fd)
+        limit.release()
+        ReactorCounters.bump(loop.counters.openConnections, by: -1)
+        let handler = self.handler
+        self.handler = nil
+        outbound = []
+        handler?.connectionDidClose(self, reason: pendingCloseReason)
+    }
+}

@@ -1,0 +1,305 @@
+import CLinux
+import Glibc
+import Synchronization
+
+/// Something registered with an event loop's epoll set.
+protocol EventSource: AnyObject {
+    func handleEvents(_ mask: UInt32)
+}
+
+/// One epoll reactor on one thread, in the manner of Redis's `ae.c`.
+///
+/// Everything except `execute(_:)` and `wakeUp()` is confined to the loop's own thread. The loop
+/// sleeps in `epoll_wait` with an infinite timeout when it has nothing to time out, so an idle
+/// server uses no CPU. Each iteration: dispatch ready events, serve TLS connections that still hold
+/// decrypted bytes (they do not wake epoll), run hand-offs from other threads, free connections
+/// closed during the iteration (deferred close: never while their events are being dispatched),
+/// and, at most every `sweepIntervalMs`, sweep connection deadlines (O(1) per connection).
+public final class EventLoop: @unchecked Sendable {
+    public let index: Int
+    let epfd: Int32
+    private let wakeFD: Int32
+    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let hasTasks = Atomic<Bool>(false)
+
+    // Registrations are addressed by slot index + generation so a stale event for a freed slot
+    // (closed earlier in the same batch, slot reused) is recognised and ignored.
+    private var sources: [EventSource?] = []
+    private var generations: [UInt32] = []
+    private var freeSlots: [Int] = []
+
+    private(set) var connections: [Connection] = []
+    private var pendingClose: [Connection] = []
+    private var tlsPending: [Connection] = []
+    private var listeners: [Listener] = []
+
+    /// One receive buffer per loop, shared by every connection (uSockets' design): a connection
+    /// holds bytes only when its codec needs them beyond one read.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    static let readBufferSize = 64 * 1024
+    /// One cork buffer per loop, used to coalesce a TLS response head and body into one record.
+    let corkBuffer: UnsafeMutableRawBufferPointer
+    static let corkBufferSize = 16 * 1024
+
+    private var datas = [UInt64](repeating: 0, count: 512)
+    private var masks = [UInt32](repeating: 0, count: 512)
+
+    let counters: ReactorCounters
+    let sweepIntervalMs: Int64
+    private var nextSweep: Int64 = 0
+    private var stopRequested = false
+    private var draining = false
+    private var drainDeadline: Int64 = 0
+    private var onStopped: [() -> Void] = []
+    private var timers: [(deadline: Int64, action: () -> Void)] = []
+
+    /// Milliseconds on the coarse monotonic clock as of the current iteration.
+    public private(set) var now: Int64 = dfl_monotonic_ms()
+
+    init(index: Int, counters: ReactorCounters, sweepIntervalMs: Int64 = 250) throws(ReactorError) {
+        self.index = index
+        self.counters = counters
+        self.sweepIntervalMs = sweepIntervalMs
+        let ep = dfl_epoll_create()
+        guard ep >= 0 else { throw ReactorError.system("epoll_create1", -ep) }
+        let ev = dfl_eventfd()
+        guard ev >= 0 else { Glibc.close(ep); throw ReactorError.system("eventfd", -ev) }
+        epfd = ep
+        wakeFD = ev
+        readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
+        corkBuffer = .allocate(byteCount: Self.corkBufferSize, alignment: 16)
+        _ = dfl_epoll_add(epfd, wakeFD, DFL_EPOLLIN, UInt64.max)
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        corkBuffer.deallocate()
+        Glibc.close(wakeFD)
+        Glibc.close(epfd)
+    }
+
+    // MARK: - Cross-thread hand-off
+
+    /// Runs `task` on the loop thread at its next iteration. Safe from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        hasTasks.store(true, ordering: .releasing)
+        wakeUp()
+    }
+
+    /// Wakes the loop from `epoll_wait` (an eventfd write). Safe from any thread.
+    public func wakeUp() {
+        _ = dfl_eventfd_signal(wakeFD)
+    }
+
+    /// Watches another file descriptor (an eventfd from a pipeline ring, a signal fd...) for
+    /// readability; `handler` runs on the loop thread. Call on the loop thread.
+    @discardableResult
+    public func watch(fd: Int32, _ handler: @escaping () -> Void) -> Bool {
+        let watcher = FDWatcher(fd: fd, handler: handler)
+        let token = register(watcher)
+        return dfl_epoll_add(epfd, fd, DFL_EPOLLIN, token) == 0
+    }
+
+    /// Runs `action` on the loop thread once `afterMs` milliseconds have passed (coarse: at
+    /// the next sweep after the deadline). Call on the loop thread.
+    public func schedule(afterMs: Int64, _ action: @escaping () -> Void) {
+        timers.append((dfl_monotonic_ms() + afterMs, action))
+    }
+
+    // MARK: - Registration
+
+    func register(_ source: EventSource) -> UInt64 {
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            sources[slot] = source
+        } else {
+            slot = sources.count
+            sources.append(source)
+            generations.append(0)
+        }
+        return UInt64(generations[slot]) << 32 | UInt64(slot)
+    }
+
+    func unregister(token: UInt64) {
+        let slot = Int(token & 0xffff_ffff)
+        guard slot < sources.count, generations[slot] == UInt32(token >> 32) else { return }
+        sources[slot] = nil
+        generations[slot] &+= 1
+        freeSlots.append(slot)
+    }
+
+    func addListener(_ listener: Listener) {
+        listeners.append(listener)
+        listener.token = register(listener)
+        _ = dfl_epoll_add(epfd, listener.fd, DFL_EPOLLIN, listener.token)
+    }
+
+    func adopt(_ connection: Connection) {
+        connection.token = register(connection)
+        connection.listIndex = connections.count
+        connections.append(connection)
+        _ = dfl_epoll_add(epfd, connection.fd, connection.interest, connection.token)
+    }
+
+    func updateInterest(_ connection: Connection) {
+        _ = dfl_epoll_mod(epfd, connection.fd, connection.interest, connection.token)
+    }
+
+    /// Queues a connection whose TLS layer still holds decrypted bytes: served before sleeping.
+    func markTLSPending(_ connection: Connection) {
+        guard !connection.inTLSPendingList else { return }
+        connection.inTLSPendingList = true
+        tlsPending.append(connection)
+    }
+
+    func deferClose(_ connection: Connection) {
+        pendingClose.append(connection)
+    }
+
+    // MARK: - Running
+
+    /// Runs until `stop()` or until a drain (graceful shutdown) has closed every connection.
+    func run() {
+        now = dfl_monotonic_ms()
+        nextSweep = now + sweepIntervalMs
+        while !stopRequested {
+            let timeout = computeTimeout()
+            let n = datas.withUnsafeMutableBufferPointer { d in
+                masks.withUnsafeMutableBufferPointer { m in
+                    dfl_epoll_wait(epfd, d.baseAddress, m.baseAddress, Int32(d.count), timeout)
+                }
+            }
+            now = dfl_monotonic_ms()
+            if n > 0 {
+                for i in 0..<Int(n) { dispatch(token: datas[i], mask: masks[i]) }
+            }
+            serveTLSPending()
+            if hasTasks.load(ordering: .acquiring) { runTasks() }
+            closeDeferred()
+            if now >= nextSweep { sweep() }
+            if draining && (connections.isEmpty || now >= drainDeadline) {
+                for connection in connections { connection.close(reason: .shutdown) }
+                closeDeferred()
+                if connections.isEmpty { break }
+            }
+        }
+        for listener in listeners { listener.close() }
+        listeners.removeAll()
+        let callbacks = onStopped
+        onStopped.removeAll()
+        for callback in callbacks { callback() }
+    }
+
+    private func computeTimeout() -> Int32 {
+        if !tlsPending.isEmpty || hasTasks.load(ordering: .relaxed) || !pendingClose.isEmpty { return 0 }
+        if connections.isEmpty && timers.isEmpty && !draining { return -1 }
+        return Int32(max(0, min(nextSweep - dfl_monotonic_ms(), sweepIntervalMs)))
+    }
+
+    private func dispatch(token: UInt64, mask: UInt32) {
+        if token == UInt64.max {
+            _ = dfl_eventfd_drain(wakeFD)
+            return
+        }
+        let slot = Int(token & 0xffff_ffff)
+        guard slot < sources.count, generations[slot] == UInt32(token >> 32),
+              let source = sources[slot] else { return }
+        source.handleEvents(mask)
+    }
+
+    private func serveTLSPending() {
+        // Bounded rounds: a connection whose handler keeps data pending is served again next
+        // iteration, after epoll had a chance to report other sockets.
+        guard !tlsPending.isEmpty else { return }
+        let batch = tlsPending
+        tlsPending.removeAll(keepingCapacity: true)
+        for connection in batch {
+            connection.inTLSPendingList = false
+            connection.serveTLSPending()
+        }
+    }
+
+    private func runTasks() {
+        hasTasks.store(false, ordering: .relaxed)
+        let batch = tasks.withLock { queue -> [@Sendable () -> Void] in
+            let taken = queue
+            queue.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for task in batch { task() }
+    }
+
+    private func closeDeferred() {
+        while let connection = pendingClose.popLast() {
+            connection.finishClose()
+            // O(1) removal from the connection list: move the last one into the hole.
+            let i = connection.listIndex
+            if i >= 0, i < connections.count, connections[i] === connection {
+                let last = connections.removeLast()
+                if i < connections.count {
+                    connections[i] = last
+                    last.listIndex = i
+                }
+            }
+            connection.listIndex = -1
+            unregister(token: connection.token)
+        }
+    }
+
+    private func sweep() {
+        nextSweep = now + sweepIntervalMs
+        for connection in connections where connection.deadline != 0 && connection.deadline <= now {
+            connection.deadlineExpired()
+        }
+        if !timers.isEmpty {
+            var due: [() -> Void] = []
+            timers.removeAll { timer in
+                if timer.deadline <= now { due.append(timer.action); return true }
+                return false
+            }
+            for action in due { action() }
+        }
+        closeDeferred()
+    }
+
+    // MARK: - Shutdown
+
+    /// Graceful shutdown on the loop thread: stop accepting, ask every connection to finish what
+    /// it is doing, and close whatever is left at the deadline.
+    func beginDrain(graceMs: Int64) {
+        guard !draining else { return }
+        draining = true
+        drainDeadline = dfl_monotonic_ms() + graceMs
+        for listener in listeners {
+            unregister(token: listener.token)
+            listener.close()
+        }
+        listeners.removeAll()
+        for connection in connections { connection.drain() }
+        closeDeferred()
+    }
+
+    /// Stops the loop at its next iteration, closing connections abruptly. Safe from any thread.
+    public func stop() {
+        execute { [self] in
+            stopRequested = true
+            for connection in connections { connection.close(reason: .shutdown) }
+            closeDeferred()
+        }
+    }
+
+    func whenStopped(_ callback: @escaping () -> Void) { onStopped.append(callback) }
+}
+
+/// A plain readable file descriptor with a callback (eventfd wake-ups from other threads).
+final class FDWatcher: EventSource {
+    let fd: Int32
+    let handler: () -> Void
+    init(fd: Int32, handler: @escaping () -> Void) {
+        self.fd = fd
+        self.handler = handler
+    }
+    func handleEvents(_ mask: UInt32) { handler() }
+}

@@ -1,0 +1,91 @@
+import COpenSSL
+
+/// One connection's OpenSSL state. OpenSSL does the socket I/O itself (`SSL_set_fd`) on the
+/// non-blocking descriptor; WANT_READ / WANT_WRITE are mapped to epoll interest by `Connection`.
+final class TLSSession {
+    enum Handshake { case done, wantRead, wantWrite, failed(String) }
+    enum IO { case bytes(Int), wantRead, wantWrite, closed, error }
+
+    private var ssl: OpaquePointer?
+    private let fd: Int32
+    private(set) var lastError = ""
+    private var handshakeDone = false
+    private var closeNotifySent = false
+
+    init(context: TLSContext, fd: Int32) {
+        self.fd = fd
+        ssl = SSL_new(context.context)
+    }
+
+    deinit { free() }
+
+    func attachFD() {
+        guard let ssl else { return }
+        SSL_set_fd(ssl, fd)
+        SSL_set_accept_state(ssl)
+    }
+
+    func handshake() -> Handshake {
+        guard let ssl else { return .failed("SSL_new failed") }
+        let rc = SSL_do_handshake(ssl)
+        if rc == 1 {
+            handshakeDone = true
+            return .done
+        }
+        switch SSL_get_error(ssl, rc) {
+        case SSL_ERROR_WANT_READ: return .wantRead
+        case SSL_ERROR_WANT_WRITE: return .wantWrite
+        default:
+            let message = TLSContext.lastError()
+            lastError = message
+            return .failed(message)
+        }
+    }
+
+    var pendingBytes: Int {
+        guard let ssl else { return 0 }
+        return Int(SSL_pending(ssl))
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> IO {
+        guard let ssl else { return .closed }
+        var n = 0
+        if SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &n) == 1 { return .bytes(n) }
+        return classify(SSL_get_error(ssl, 0))
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> IO {
+        guard let ssl else { return .closed }
+        var n = 0
+        if SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &n) == 1 { return .bytes(n) }
+        return classify(SSL_get_error(ssl, 0))
+    }
+
+    private func classify(_ code: Int32) -> IO {
+        switch code {
+        case SSL_ERROR_WANT_READ: return .wantRead
+        case SSL_ERROR_WANT_WRITE: return .wantWrite
+        case SSL_ERROR_ZERO_RETURN: return .closed
+        case SSL_ERROR_SYSCALL:
+            // EOF without close_notify, or a socket error: either way the peer is gone.
+            ERR_clear_error()
+            return .closed
+        default:
+            lastError = TLSContext.lastError()
+            return .error
+        }
+    }
+
+    /// Sends close_notify once (best effort, non-blocking).
+    func sendCloseNotify() {
+        guard let ssl, handshakeDone, !closeNotifySent else { return }
+        closeNotifySent = true
+        _ = SSL_shutdown(ssl)
+        ERR_clear_error()
+    }
+
+    func free() {
+        if let ssl { SSL_free(ssl) }
+        ssl = nil
+    }
+}
