@@ -6,10 +6,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dongfeng", targets: ["dongfeng"]),
+        .executable(name: "dongfeng-bench", targets: ["DongfengBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        // Counts heap allocations in Benchmarks/ (preloaded only by Benchmarks/parser.sh).
+        .package(url: "https://github.com/ordo-one/malloc-interposer", exact: "1.6.1"),
     ],
     targets: [
         // C shims: epoll/accept4/eventfd/timerfd, which Glibc does not export.
@@ -33,11 +36,13 @@ let package = Package(
         ),
         // Pure HTTP/1.1 codec and router: values over bytes, no sockets.
         .target(name: "HTTP"),
+        // zlib wrappers: one-shot gzip (static files) and raw deflate streams (WebSocket).
+        .target(name: "Deflate", dependencies: ["CZlib"]),
         // Wires HTTP onto the reactor: routes, static files, health, config.
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "CZlib", "CLinux",
+                "Reactor", "HTTP", "Deflate", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -49,11 +54,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Codec micro-benchmarks (ops/s, allocations/op): Benchmarks/parser.sh.
+        .executableTarget(
+            name: "DongfengBench",
+            dependencies: ["HTTP", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            path: "Benchmarks/DongfengBench"
+        ),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"]),
+        .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "Reactor", "HTTP", "CZlib"]
+            dependencies: [
+                "Gateway", "Reactor", "HTTP", "Deflate", "CLinux", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

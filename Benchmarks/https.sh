@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# HTTPS keep-alive throughput with wrk against a release build of the server, plus start-up
+# time to first 200 and idle CPU. Usage: Benchmarks/https.sh [seconds-per-run] [connections...]
+# Installs wrk from Debian when missing. Prints one table; run it a few times on a noisy machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+shift || true
+conns=("${@:-16 64 256}")
+conns=(${conns[*]})
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --product dongfeng >/dev/null
+bin="$(swift build -c release --show-bin-path)/dongfeng"
+work=$(mktemp -d)
+log="$work/server.log"
+t0=$(date +%s%N)
+"$bin" serve --port 0 --feed none --log-level info >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+port=""
+for _ in $(seq 1 500); do
+  port=$(grep -oE 'listening on https://[^ ]+:[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+  [ -n "$port" ] && break
+  sleep 0.01
+done
+[ -n "$port" ] || { cat "$log"; echo "server did not start"; exit 1; }
+until curl -sk -o /dev/null "https://127.0.0.1:$port/health"; do sleep 0.005; done
+t1=$(date +%s%N)
+echo "start-up to first 200: $(( (t1 - t0) / 1000000 )) ms (includes certificate load or generation)"
+
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
+a=$(ticks); sleep 10; b=$(ticks)
+echo "idle CPU over 10 s: $(awk -v d=$((b - a)) -v hz="$hz" 'BEGIN { printf "%.2f%% of a core", d / hz / 10 * 100 }')"
+echo "RSS at rest: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status")"
+echo
+printf '%-10s %-6s %12s %10s %10s\n' path conns req/s p50 p99
+for path in /health /; do
+  for c in "${conns[@]}"; do
+    out=$(wrk -t2 -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$path" 2>&1)
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    errors=$(echo "$out" | grep -E 'Socket errors|Non-2xx' || true)
+    printf '%-10s %-6s %12s %10s %10s %s\n' "$path" "$c" "$rps" "$p50" "$p99" "$errors"
+  done
+done
+echo "RSS after load: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status")"

@@ -1,0 +1,49 @@
+import CLinux
+import HTTP
+import Reactor
+
+/// `GET /health`, `/gateway/health` (the seed's aliases, simple form) and `/admin/health`
+/// (detailed; admin-protected).
+enum HealthRoutes {
+    static func register(into router: inout Router<RouteHandler>, group: EventLoopGroup, startedAtMs: Int64,
+                         admin: AdminGuard) {
+        let simple: RouteHandler = { _ in
+            json(summary(group: group, startedAtMs: startedAtMs, detailed: false))
+        }
+        router.add(.get, "/health", simple)
+        router.add(.get, "/gateway/health", simple)
+        router.add(.get, "/admin/health", admin.protect { _ in
+            json(summary(group: group, startedAtMs: startedAtMs, detailed: true))
+        })
+    }
+
+    private static func json(_ writer: JSONWriter) -> Response { .json(200, writer.bytes) }
+
+    static func summary(group: EventLoopGroup, startedAtMs: Int64, detailed: Bool) -> JSONWriter {
+        let uptime = Double(dfl_monotonic_ms() - startedAtMs) / 1000
+        var w = JSONWriter()
+        w.beginObject()
+        w.string("status", "ok")
+        w.string("version", DongfengVersion.current)
+        w.double("uptime_s", (uptime * 10).rounded() / 10)
+        w.int("connections", group.openConnections)
+        w.int("loops", group.loops.count)
+        if detailed {
+            let c = group.counters
+            w.beginObject("reactor")
+            w.int("accepted_total", c.acceptedTotal.load(ordering: .relaxed))
+            w.int("refused_over_limit", c.refusedOverLimit.load(ordering: .relaxed))
+            w.int("max_connections", group.connectionLimit.maximum)
+            w.int("write_queue_overflows", c.writeQueueOverflows.load(ordering: .relaxed))
+            w.endObject()
+            w.beginObject("tls")
+            w.int("handshakes", c.tlsHandshakes.load(ordering: .relaxed))
+            w.int("handshake_failures", c.tlsHandshakeFailures.load(ordering: .relaxed))
+            w.int("handshake_timeouts", c.tlsHandshakeTimeouts.load(ordering: .relaxed))
+            w.endObject()
+            w.int("rss_bytes", Int(dfl_rss_bytes()))
+        }
+        w.endObject()
+        return w
+    }
+}

@@ -1,0 +1,146 @@
+import CLinux
+import Glibc
+import HTTP
+import Logging
+import Reactor
+
+/// A startup failure, phrased for the operator.
+public struct GatewayError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The whole server: reactor loops, TLS, the HTTPS listener (and optional plain listener),
+/// routes. `start()` binds and runs the loops on their own threads.
+public final class GatewayServer: @unchecked Sendable {
+    public let config: GatewayConfig
+    public let group: EventLoopGroup
+    private let logger: Logger
+    private let startedAtMs = dfl_monotonic_ms()
+    public private(set) var httpsPort = 0
+    public private(set) var plainPort: Int?
+    public private(set) var certificateFingerprint = ""
+
+    public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
+        self.config = config
+        self.logger = logger
+        do {
+            group = try EventLoopGroup(loopCount: config.server.loops, maxConnections: config.server.maxConnections)
+        } catch {
+            throw GatewayError("cannot create event loops: \(error)")
+        }
+    }
+
+    /// Binds the listeners, installs the shutdown signal handlers (optional: tests skip them)
+    /// and starts the loops. Returns the HTTPS port.
+    @discardableResult
+    public func start(installSignalHandlers: Bool = true) throws(GatewayError) -> Int {
+        let tls = try makeTLSContext()
+        var store: StaticFileStore?
+        if access(config.staticFiles.root, F_OK) == 0 {
+            do {
+                store = try StaticFileStore(root: config.staticFiles.root, assetCacheControl: config.staticFiles.cacheControl,
+                                            maxFileBytes: config.staticFiles.maxFileBytes, gzip: config.staticFiles.gzip)
+            } catch {
+                throw GatewayError("static.root \(config.staticFiles.root): \(error)")
+            }
+            for skipped in store?.skipped ?? [] { logger.warning("static file not served: \(skipped)") }
+        } else {
+            // Running outside the repository (no Public/): the API still works, the page does not.
+            logger.warning("static.root \(config.staticFiles.root) does not exist: no page will be served")
+        }
+
+        var router = Router<RouteHandler>()
+        HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
+                              admin: AdminGuard(token: config.admin.token))
+        if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
+
+        let settings = httpSettings()
+        let app = GatewayApp(settings: settings, router: router, loops: group.loops.count, logger: logger)
+        do {
+            httpsPort = try group.listen(
+                ListenerOptions(host: config.server.host, port: config.server.port, reusePort: config.server.reusePort,
+                                backlog: config.server.backlog, tls: tls,
+                                handshakeTimeoutMs: Int64(config.tls.handshakeTimeoutSeconds * 1000),
+                                maxWriteQueueBytes: config.http.maxWriteQueueBytes, name: "https")
+            ) { _ in HTTPConnection(app: app) }
+            if config.plainHTTP.enabled {
+                var plainSettings = settings
+                if config.plainHTTP.mode == "redirect" { plainSettings.redirectToHTTPSPort = httpsPort }
+                let plainApp = plainSettings.redirectToHTTPSPort == nil
+                    ? app : GatewayApp(settings: plainSettings, router: router, loops: group.loops.count, logger: logger)
+                plainPort = try group.listen(
+                    ListenerOptions(host: config.server.host, port: config.plainHTTP.port,
+                                    reusePort: config.server.reusePort, backlog: config.server.backlog, tls: nil,
+                                    maxWriteQueueBytes: config.http.maxWriteQueueBytes, name: "http")
+                ) { _ in HTTPConnection(app: plainApp) }
+            }
+            if installSignalHandlers {
+                try group.installSignalHandlers(graceMs: Int64(config.shutdown.graceSeconds * 1000))
+            }
+        } catch {
+            throw GatewayError("\(error)")
+        }
+        group.start()
+        let shownHost = config.server.host.contains(":") ? "[\(config.server.host)]" : config.server.host
+        logger.info("listening on https://\(shownHost):\(httpsPort)")
+        if let plainPort {
+            logger.info("plain HTTP on http://\(shownHost):\(plainPort) (\(config.plainHTTP.mode))")
+        }
+        if config.admin.token == nil {
+            logger.notice("no admin token set (DFP_ADMIN_TOKEN): /admin/* is reachable from loopback only")
+        }
+        return httpsPort
+    }
+
+    func httpSettings() -> HTTPSettings {
+        var settings = HTTPSettings()
+        settings.limits = HTTPLimits(maxHeaderBytes: config.http.maxHeaderBytes, maxHeaderCount: config.http.maxHeaders,
+                                     maxURIBytes: config.http.maxURIBytes, maxBodyBytes: config.http.maxBodyBytes)
+        settings.headerTimeoutMs = Int64(config.http.headerTimeoutSeconds * 1000)
+        settings.keepAliveIdleMs = Int64(config.http.keepAliveIdleSeconds * 1000)
+        settings.corsOrigins = config.http.cors.allowedOrigins
+        settings.accessLog = config.log.accessLog
+        return settings
+    }
+
+    /// Certificate from config; else the pair in `tls.cert_dir`; else a new self-signed one.
+    private func makeTLSContext() throws(GatewayError) -> TLSContext {
+        var certificate = config.tls.cert
+        var key = config.tls.key
+        if certificate == nil {
+            if let existing = SelfSignedCertificate.existing(in: config.tls.certDir) {
+                (certificate, key) = (existing.certificate, existing.privateKey)
+            } else {
+                do {
+                    let files = try SelfSignedCertificate.generate(in: config.tls.certDir)
+                    logger.notice("generated a self-signed development certificate \(files.certificate) (SHA-256 \(files.fingerprint))")
+                    (certificate, key) = (files.certificate, files.privateKey)
+                } catch {
+                    throw GatewayError("cannot generate a development certificate in \(config.tls.certDir): \(error)")
+                }
+            }
+        }
+        do {
+            let context = try TLSContext(options: TLSOptions(
+                certificateChainFile: certificate ?? "", privateKeyFile: key ?? "",
+                minimumVersion: config.tls.minVersion, sessionTickets: config.tls.sessionTickets))
+            certificateFingerprint = context.fingerprint
+            logger.info("TLS certificate \(certificate ?? "") SHA-256 \(context.fingerprint)")
+            return context
+        } catch {
+            throw GatewayError("\(error)")
+        }
+    }
+
+    /// Graceful shutdown (as on SIGTERM): stop accepting, finish in-flight responses up to the
+    /// configured grace period, then close. Returns immediately; `wait()` blocks until done.
+    public func shutdown() {
+        group.beginShutdown(graceMs: Int64(config.shutdown.graceSeconds * 1000))
+    }
+
+    public func wait() {
+        group.waitUntilStopped()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,142 @@
+import HTTP
+import Logging
+import Reactor
+
+/// HTTP/1.1 over one reactor connection: feeds bytes to the parser, answers requests in order
+/// (pipelining), enforces the header and keep-alive timeouts, and applies backpressure by
+/// pausing reads while responses wait for a slow client.
+final class HTTPConnection: ConnectionHandler {
+    private let app: GatewayApp
+    private var parser: HTTPParser
+    private var draining = false
+    private var closing = false
+    /// True while a request has started arriving and is not complete (header/body timeout).
+    private var requestInProgress = false
+    private var head: [UInt8] = []
+
+    init(app: GatewayApp) {
+        self.app = app
+        self.parser = HTTPParser(limits: app.settings.limits)
+    }
+
+    func connectionDidOpen(_ connection: Connection) {
+        // A new connection must send its first request head within the header timeout.
+        connection.setDeadline(afterMs: app.settings.headerTimeoutMs)
+    }
+
+    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        guard !closing else { return }
+        parser.append(bytes)
+        process(connection)
+    }
+
+    func connectionDidDrainWrites(_ connection: Connection) {
+        guard !closing else { return }
+        connection.resumeReading()
+        process(connection)
+    }
+
+    func connectionDeadlineExpired(_ connection: Connection) {
+        if connection.queuedBytes > 0 {
+            // The client stopped reading its responses for a whole timeout: give up on it.
+            connection.close(reason: .requested)
+        } else if requestInProgress || parser.bufferedByteCount > 0 {
+            respondError(connection, Response.error(408, code: "request_timeout",
+                                                    message: "request not received in time"))
+        } else {
+            connection.close(reason: .requested)  // idle keep-alive connection
+        }
+    }
+
+    func connectionShouldDrain(_ connection: Connection) {
+        draining = true
+        if !requestInProgress && parser.bufferedByteCount == 0 {
+            if connection.queuedBytes == 0 { connection.close(reason: .shutdown) } else { connection.closeAfterFlush() }
+        }
+        // Otherwise the request in flight is answered with `Connection: close`.
+    }
+
+    func connectionDidClose(_ connection: Connection, reason: CloseReason) {
+        closing = true
+        parser.reset()
+    }
+
+    private func process(_ connection: Connection) {
+        while !closing && connection.isOpen {
+            if connection.queuedBytes > app.settings.pipelineBackpressureBytes {
+                connection.pauseReading()  // resumed by connectionDidDrainWrites
+                return
+            }
+            switch parser.next() {
+            case .needMore:
+                let partial = parser.bufferedByteCount > 0
+                if partial && !requestInProgress {
+                    requestInProgress = true
+                    connection.setDeadline(afterMs: app.settings.headerTimeoutMs)
+                } else if !partial && !requestInProgress {
+                    connection.setDeadline(afterMs: app.settings.keepAliveIdleMs)
+                }
+                return
+            case .expectContinue:
+                requestInProgress = true
+                connection.write(Self.continueLine)
+            case .request(let request):
+                requestInProgress = false
+                let response = app.respond(to: request, isLoopback: connection.isLoopback, isTLS: connection.isTLS)
+                let keepAlive = request.keepAlive && !draining
+                send(response, to: request, keepAlive: keepAlive, connection)
+                if !keepAlive {
+                    closing = true
+                    connection.closeAfterFlush()
+                    return
+                }
+                connection.setDeadline(afterMs: parser.bufferedByteCount > 0
+                                       ? app.settings.headerTimeoutMs : app.settings.keepAliveIdleMs)
+            case .failure(let error):
+                respondError(connection, Response.error(error))
+                return
+            }
+        }
+    }
+
+    private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    /// Answers a request we cannot continue with (bad input, timeout), then closes.
+    private func respondError(_ connection: Connection, _ response: Response) {
+        closing = true
+        requestInProgress = false
+        writeHead(response, contentLength: response.body.count, keepAlive: false, connection: connection)
+        connection.write(head: head, body: response.body)
+        connection.closeAfterFlush()
+        if app.settings.accessLog {
+            app.logger.info("access", metadata: ["status": "\(response.status)", "error": "\(response.body.count)B"])
+        }
+    }
+
+    private func send(_ response: Response, to request: HTTPRequest, keepAlive: Bool, _ connection: Connection) {
+        let bodyless = request.method == .head || response.status == 304 || response.status == 204
+            || response.status < 200
+        writeHead(response, contentLength: response.body.count, keepAlive: keepAlive,
+                  omitLength: response.status == 304 || response.status == 204,
+                  http10: request.versionMinor == 0, connection: connection)
+        connection.write(head: head, body: bodyless ? [] : response.body)
+        if app.settings.accessLog {
+            app.logger.info("\(request.method) \(request.target) \(response.status) \(response.body.count)")
+        }
+    }
+
+    private func writeHead(_ response: Response, contentLength: Int, keepAlive: Bool, omitLength: Bool = false,
+                           http10: Bool = false, connection: Connection) {
+        head.removeAll(keepingCapacity: true)
+        var line = HTTPResponseHead(status: response.status, headers: response.headers)
+        line.headers.replaceOrAdd("Server", app.settings.serverHeader)
+        line.headers.replaceOrAdd("Date", String(decoding: app.date(loop: connection.eventLoop.index), as: UTF8.self))
+        if !omitLength { line.headers.replaceOrAdd("Content-Length", String(contentLength)) }
+        if !keepAlive {
+            line.headers.replaceOrAdd("Connection", "close")
+        } else if http10 {
+            line.headers.replaceOrAdd("Connection", "keep-alive")
+        }
+        line.write(into: &head)
+    }
+}

@@ -1,0 +1,39 @@
+import HTTP
+
+/// A complete response produced by a route handler. The connection adds `Date`, `Server`,
+/// `Content-Length` and `Connection`, and drops the body for HEAD.
+public struct Response: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response; `body` must already be JSON.
+    public static func json(_ status: Int = 200, _ body: [UInt8]) -> Response {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "application/json")
+        headers.add("Cache-Control", "no-store")
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    /// The project-wide error shape: `{"error":{"code","message"}}`.
+    public static func error(_ status: Int, code: String, message: String) -> Response {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.beginObject("error")
+        writer.string("code", code)
+        writer.string("message", message)
+        writer.endObject()
+        writer.endObject()
+        return json(status, writer.bytes)
+    }
+
+    public static func error(_ error: HTTPParseError) -> Response {
+        Response.error(error.status, code: error.code, message: error.message)
+    }
+}

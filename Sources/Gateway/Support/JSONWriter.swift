@@ -1,0 +1,81 @@
+/// A minimal JSON object writer for the gateway's own small documents (health, errors).
+/// Builds UTF-8 bytes directly; strings are escaped per RFC 8259 §7.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma: [Bool] = []
+
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    public mutating func beginObject(_ key: String? = nil) {
+        prefix(key)
+        bytes.append(UInt8(ascii: "{"))
+        needsComma.append(false)
+    }
+
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma.removeLast()
+    }
+
+    public mutating func beginArray(_ key: String? = nil) {
+        prefix(key)
+        bytes.append(UInt8(ascii: "["))
+        needsComma.append(false)
+    }
+
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma.removeLast()
+    }
+
+    public mutating func string(_ key: String?, _ value: String?) {
+        prefix(key)
+        guard let value else { bytes.append(contentsOf: "null".utf8); return }
+        Self.appendEscaped(value, to: &bytes)
+    }
+
+    public mutating func int(_ key: String?, _ value: Int) {
+        prefix(key)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// Non-finite numbers have no JSON form and are written as null.
+    public mutating func double(_ key: String?, _ value: Double) {
+        prefix(key)
+        bytes.append(contentsOf: (value.isFinite ? String(value) : "null").utf8)
+    }
+
+    public mutating func bool(_ key: String?, _ value: Bool) {
+        prefix(key)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    private mutating func prefix(_ key: String?) {
+        if let last = needsComma.last {
+            if last { bytes.append(UInt8(ascii: ",")) }
+            needsComma[needsComma.count - 1] = true
+        }
+        if let key {
+            Self.appendEscaped(key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+        }
+    }
+
+    public static func appendEscaped(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

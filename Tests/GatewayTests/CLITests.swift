@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+
+/// The `dongfeng` executable as an operator runs it: exit codes, messages, signals.
+final class CLITests: XCTestCase {
+    /// The built executable, next to the test bundle in the build folder.
+    private func binary() throws -> URL {
+        var dir = Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("dongfeng")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        throw XCTSkip("dongfeng executable not built next to the tests (run `swift build` first)")
+    }
+
+    private func run(_ arguments: [String], environment: [String: String] = [:], cwd: URL? = nil) throws
+        -> (status: Int32, output: String)
+    {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DFP_") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        if let cwd { process.currentDirectoryURL = cwd }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    private func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func testInvalidConfigNamesTheKeyAndExitsWith2() throws {
+        let bad = try run(["serve", "--port", "70000"])
+        XCTAssertEqual(bad.status, 2, bad.output)
+        XCTAssertTrue(bad.output.contains("server.port"), bad.output)
+        let env = try run(["serve"], environment: ["DFP_HTTP_MAX_BODY_BYTES": "lots"])
+        XCTAssertEqual(env.status, 2, env.output)
+        XCTAssertTrue(env.output.contains("http.max_body_bytes") && env.output.contains("DFP_HTTP_MAX_BODY_BYTES"), env.output)
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("bad.json")
+        try #"{"server": {"prot": 8443}}"#.write(to: file, atomically: true, encoding: .utf8)
+        let typo = try run(["serve", "--config", file.path])
+        XCTAssertEqual(typo.status, 2, typo.output)
+        XCTAssertTrue(typo.output.contains("server.prot"), typo.output)
+    }
+
+    func testGenCertWritesAPrivateKeyOnlyTheOwnerCanRead() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try run(["gen-cert", "--out", dir.path])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("SHA-256 fingerprint: "), result.output)
+        let keyAttributes = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("dev-key.pem").path)
+        XCTAssertEqual((keyAttributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let pem = try String(contentsOf: dir.appendingPathComponent("dev-cert.pem"), encoding: .utf8)
+        XCTAssertTrue(pem.hasPrefix("-----BEGIN CERTIFICATE-----"))
+        if let text = try runTool("openssl", ["x509", "-in", dir.appendingPathComponent("dev-cert.pem").path, "-noout", "-text"]) {
+            XCTAssertTrue(text.stdout.contains("DNS:localhost"), text.stdout)
+            XCTAssertTrue(text.stdout.contains("IP Address:127.0.0.1"), text.stdout)
+            XCTAssertTrue(text.stdout.contains("IP Address:0:0:0:0:0:0:0:1"), text.stdout)
+            XCTAssertTrue(text.stdout.contains("prime256v1"), text.stdout)
+        }
+    }
+
+    func testServeLogsItsPortServesAndStopsOnSIGTERM() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = ["serve", "--port", "0", "--feed", "none"]
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DFP_") }
+        env["DFP_CONFIG"] = nil
+        process.environment = env
+        process.currentDirectoryURL = dir  // no Config/ here: embedded defaults; certs/ generated here
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var log = ""
+        var port: Int?
+        let deadline = Date().addingTimeInterval(30)
+        while port == nil && Date() < deadline {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            log += String(decoding: data, as: UTF8.self)
+            if let range = log.range(of: #"listening on https://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                port = Int(log[range].split(separator: ":").last ?? "")
+            }
+        }
+        let httpsPort = try XCTUnwrap(port, log)
+        XCTAssertTrue(log.contains("generated a self-signed development certificate"), log)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("certs/dev-key.pem").path))
+        let client = try TestClient(port: httpsPort)
+        try client.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        XCTAssertEqual(try client.readResponse().status, 200)
+        client.close()
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
+}

@@ -1,0 +1,226 @@
+import Deflate
+import Foundation
+import XCTest
+
+/// The HTTP/1.1 server over real sockets and real TLS, driven byte by byte by `TestClient`.
+final class HTTPServerTests: XCTestCase {
+    func testHealthAliasesAnswerJSON() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        for path in ["/health", "/gateway/health", "/admin/health"] {
+            let response = try server.get(path)
+            XCTAssertEqual(response.status, 200, path)
+            XCTAssertEqual(response.header("Content-Type"), "application/json")
+            let json = try XCTUnwrap(response.json, path)
+            XCTAssertEqual(json["status"] as? String, "ok")
+            XCTAssertNotNil(json["version"] as? String)
+            XCTAssertNotNil(json["uptime_s"] as? Double)
+            XCTAssertGreaterThanOrEqual(json["connections"] as? Int ?? 0, 1)
+            XCTAssertEqual(json["loops"] as? Int, 1)
+            XCTAssertNotNil(response.header("Date"))
+            XCTAssertTrue(response.header("Server")?.hasPrefix("dongfeng/") ?? false)
+        }
+    }
+
+    func testKeepAliveReusesOneConnection() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        for _ in 0..<5 {
+            try client.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            let response = try client.readResponse()
+            XCTAssertEqual(response.status, 200)
+            XCTAssertNil(response.header("Connection"))
+        }
+        XCTAssertEqual(server.server.group.counters.acceptedTotal.load(ordering: .relaxed), 1)
+    }
+
+    func testPipelinedRequestsAnsweredInOrder() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+                        + "HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET /css/app.css HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(try client.readResponse().status, 200)
+        let missing = try client.readResponse()
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertEqual(missing.errorCode, "not_found")
+        let head = try client.readResponse(bodyless: true)
+        XCTAssertEqual(head.status, 200)
+        XCTAssertEqual(Int(head.header("Content-Length") ?? ""), TestServer.indexHTML.utf8.count)
+        let css = try client.readResponse()
+        XCTAssertEqual(css.text, "body { color: red; }\n")
+        XCTAssertEqual(css.header("Connection"), "close")
+        XCTAssertTrue(client.waitForClose())
+    }
+
+    func testStaticIndexETagAnd304() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let first = try server.get("/")
+        XCTAssertEqual(first.status, 200)
+        XCTAssertEqual(first.header("Content-Type"), "text/html; charset=utf-8")
+        XCTAssertEqual(first.text, TestServer.indexHTML)
+        let etag = try XCTUnwrap(first.header("ETag"))
+        XCTAssertNotNil(first.header("Last-Modified"))
+        XCTAssertNotNil(first.header("Cache-Control"))
+        let second = try server.get("/index.html", headers: ["If-None-Match: \(etag)"])
+        XCTAssertEqual(second.status, 304)
+        XCTAssertTrue(second.body.isEmpty)
+        XCTAssertEqual(second.header("ETag"), etag)
+        let changed = try server.get("/", headers: ["If-None-Match: \"other\""])
+        XCTAssertEqual(changed.status, 200)
+    }
+
+    func testGzipRoundTrip() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let response = try server.get("/", headers: ["Accept-Encoding: br, gzip"])
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.header("Content-Encoding"), "gzip")
+        XCTAssertEqual(response.header("Vary"), "Accept-Encoding")
+        XCTAssertLessThan(response.body.count, TestServer.indexHTML.utf8.count)
+        let plain = try Gzip.decompress(response.body, maxOutput: 1 << 20)
+        XCTAssertEqual(String(decoding: plain, as: UTF8.self), TestServer.indexHTML)
+        let refused = try server.get("/", headers: ["Accept-Encoding: gzip;q=0"])
+        XCTAssertNil(refused.header("Content-Encoding"))
+        XCTAssertEqual(refused.text, TestServer.indexHTML)
+    }
+
+    func testTraversalAndHiddenFilesRefused() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        for path in ["/../outside.txt", "/css/../../outside.txt", "/%2e%2e/outside.txt", "/css/%2e%2e/%2e%2e/outside.txt",
+                     "/./index.html", "/.hidden", "/..%2foutside.txt"] {
+            let response = try server.get(path)
+            XCTAssertTrue([400, 404].contains(response.status), "\(path) → \(response.status)")
+            XCTAssertFalse(response.text.contains("secret"), path)
+        }
+    }
+
+    func testLimitsAnswerWithTheirStatuses() throws {
+        let server = try TestServer { $0.http.maxBodyBytes = 1024 }
+        defer { server.stop() }
+        let bigHeader = try server.request("GET / HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "a", count: 17_000))\r\n\r\n")
+        XCTAssertEqual(bigHeader.status, 431)
+        XCTAssertEqual(bigHeader.errorCode, "headers_too_large")
+        XCTAssertEqual(bigHeader.header("Connection"), "close")
+        let manyHeaders = (0..<101).map { "X-H\($0): v\r\n" }.joined()
+        XCTAssertEqual(try server.request("GET / HTTP/1.1\r\nHost: a\r\n\(manyHeaders)\r\n").status, 431)
+        let longURI = try server.request("GET /\(String(repeating: "u", count: 9000)) HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(longURI.status, 414)
+        let body = try server.request("POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n")
+        XCTAssertEqual(body.status, 413)
+        XCTAssertEqual(body.errorCode, "body_too_large")
+        XCTAssertEqual(try server.request("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400)
+        XCTAssertEqual(try server.request("GET / HTTP/1.1\nHost: a\n\n").status, 400)
+        XCTAssertEqual(try server.request("BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n").status, 501)
+        let wrongMethod = try server.request("DELETE /health HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(wrongMethod.status, 405)
+        XCTAssertEqual(wrongMethod.header("Allow")?.contains("GET"), true)
+        XCTAssertEqual(try server.request("GET / HTTP/2.0\r\nHost: a\r\n\r\n").status, 505)
+    }
+
+    func testHeaderTimeoutAnswers408() throws {
+        let server = try TestServer { $0.http.headerTimeoutSeconds = 0.5 }
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /health HTTP/1.1\r\nHost: a\r\n")  // head never finished
+        let started = Date()
+        let response = try client.readResponse()
+        XCTAssertEqual(response.status, 408)
+        XCTAssertEqual(response.errorCode, "request_timeout")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertTrue(client.waitForClose())
+    }
+
+    func testExpectContinue() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        try client.send("PUT /health HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+        XCTAssertEqual(try client.readResponse().status, 100)
+        try client.send("abc")
+        XCTAssertEqual(try client.readResponse().status, 405)
+    }
+
+    func testAdminTokenRequiredWhenConfigured() throws {
+        let token = "0123456789abcdef-token"
+        let server = try TestServer { $0.admin.token = token }
+        defer { server.stop() }
+        let none = try server.get("/admin/health")
+        XCTAssertEqual(none.status, 401)
+        XCTAssertEqual(none.errorCode, "unauthorized")
+        XCTAssertEqual(try server.get("/admin/health", headers: ["Authorization: Bearer wrong-token-wrong"]).status, 403)
+        let ok = try server.get("/admin/health", headers: ["Authorization: Bearer \(token)"])
+        XCTAssertEqual(ok.status, 200)
+        XCTAssertNotNil(ok.json?["tls"])
+        XCTAssertEqual(try server.get("/health").status, 200)  // seed alias stays open
+    }
+
+    func testPlainListenerRedirectsToHTTPS() throws {
+        let server = try TestServer {
+            $0.plainHTTP.enabled = true
+            $0.plainHTTP.port = 0
+        }
+        defer { server.stop() }
+        let plainPort = try XCTUnwrap(server.server.plainPort)
+        let client = try TestClient(port: plainPort, tls: false)
+        try client.send("GET /health?x=1 HTTP/1.1\r\nHost: localhost:\(plainPort)\r\n\r\n")
+        let response = try client.readResponse()
+        XCTAssertEqual(response.status, 308)
+        XCTAssertEqual(response.header("Location"), "https://localhost:\(server.port)/health?x=1")
+    }
+
+    func testConnectionsBeyondMaximumAreRefused() throws {
+        let server = try TestServer { $0.server.maxConnections = 2 }
+        defer { server.stop() }
+        let a = try TestClient(port: server.port)
+        let b = try TestClient(port: server.port)
+        XCTAssertThrowsError(try TestClient(port: server.port, timeoutSeconds: 3))
+        try a.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(try a.readResponse().status, 200)
+        b.close()
+        a.close()
+        // Slots come back once the server has seen the closes.
+        var recovered = false
+        for _ in 0..<50 where !recovered {
+            usleep(50_000)
+            if let c = try? TestClient(port: server.port, timeoutSeconds: 2) {
+                try c.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n")
+                recovered = (try? c.readResponse().status) == 200
+            }
+        }
+        XCTAssertTrue(recovered)
+        XCTAssertGreaterThanOrEqual(server.server.group.counters.refusedOverLimit.load(ordering: .relaxed), 1)
+    }
+
+    func testHandshakeTimeoutClosesSilentClients() throws {
+        let server = try TestServer { $0.tls.handshakeTimeoutSeconds = 0.5 }
+        defer { server.stop() }
+        let silent = try TestClient(port: server.port, tls: false, timeoutSeconds: 5)
+        let started = Date()
+        XCTAssertTrue(silent.waitForClose())
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4.5)
+        XCTAssertEqual(server.server.group.counters.tlsHandshakeTimeouts.load(ordering: .relaxed), 1)
+    }
+
+    func testGracefulShutdownCompletesInFlightResponse() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let idle = try TestClient(port: server.port)
+        let busy = try TestClient(port: server.port)
+        try busy.send("GET /health HTTP/1.1\r\nHost: a\r\n")  // request in flight
+        usleep(100_000)
+        server.server.shutdown()
+        usleep(100_000)
+        try busy.send("\r\n")
+        let response = try busy.readResponse()
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.header("Connection"), "close")
+        XCTAssertTrue(busy.waitForClose())
+        XCTAssertTrue(idle.waitForClose())
+        XCTAssertThrowsError(try TestClient(port: server.port, timeoutSeconds: 2))  // no longer accepting
+        server.server.wait()
+    }
+}

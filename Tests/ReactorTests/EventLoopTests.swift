@@ -1,0 +1,146 @@
+import CLinux
+import Glibc
+import Reactor
+import Synchronization
+import Foundation
+import XCTest
+
+/// Records what handlers saw, readable from the test thread.
+final class Events: Sendable {
+    let closes = Mutex<[CloseReason]>([])
+    let deadlines = Atomic<Int>(0)
+    let opened = Atomic<Int>(0)
+}
+
+/// Echoes input; optionally writes a big blob on open; optionally sets a deadline.
+final class EchoHandler: ConnectionHandler {
+    let events: Events
+    let blobOnOpen: Int
+    let deadlineMs: Int64
+    init(events: Events, blobOnOpen: Int = 0, deadlineMs: Int64 = 0) {
+        self.events = events
+        self.blobOnOpen = blobOnOpen
+        self.deadlineMs = deadlineMs
+    }
+    func connectionDidOpen(_ connection: Connection) {
+        events.opened.wrappingAdd(1, ordering: .relaxed)
+        if deadlineMs > 0 { connection.setDeadline(afterMs: deadlineMs) }
+        if blobOnOpen > 0 {
+            let blob = [UInt8](repeating: 7, count: 256 * 1024)
+            var sent = 0
+            while sent < blobOnOpen && connection.isOpen {
+                if connection.write(blob) == .overflow { break }
+                sent += blob.count
+            }
+        }
+    }
+    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) { connection.write(bytes) }
+    func connectionDidDrainWrites(_ connection: Connection) {}
+    func connectionDeadlineExpired(_ connection: Connection) {
+        events.deadlines.wrappingAdd(1, ordering: .relaxed)
+        connection.close()
+    }
+    func connectionShouldDrain(_ connection: Connection) { connection.closeAfterFlush() }
+    func connectionDidClose(_ connection: Connection, reason: CloseReason) { events.closes.withLock { $0.append(reason) } }
+}
+
+final class EventLoopTests: XCTestCase {
+    private func startGroup(maxWriteQueue: Int = 4 << 20, _ make: @escaping @Sendable () -> ConnectionHandler)
+        throws -> (EventLoopGroup, Int)
+    {
+        let group = try EventLoopGroup(loopCount: 1, maxConnections: 100, sweepIntervalMs: 20)
+        let port = try group.listen(ListenerOptions(host: "127.0.0.1", port: 0, maxWriteQueueBytes: maxWriteQueue,
+                                                    name: "tcp")) { _ in make() }
+        group.start()
+        return (group, port)
+    }
+
+    private func connect(_ port: Int) -> Int32 {
+        let fd = dfl_connect_tcp("127.0.0.1", Int32(port))
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    func testEchoOfOneMegabyteSurvivesShortWrites() throws {
+        let events = Events()
+        let (group, port) = try startGroup { EchoHandler(events: events) }
+        defer { group.stopNow(); group.waitUntilStopped() }
+        let fd = connect(port)
+        defer { close(fd) }
+        var payload = [UInt8](repeating: 0, count: 1 << 20)
+        for i in payload.indices { payload[i] = UInt8(truncatingIfNeeded: i &* 31 &+ i >> 8) }
+        // Writer thread, so the server's outbound queue fills while we are not reading yet.
+        let writer = Thread { [payload] in
+            _ = payload.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        writer.start()
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while received.count < payload.count {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            received.append(contentsOf: chunk[0..<n])
+        }
+        XCTAssertEqual(received.count, payload.count)
+        XCTAssertTrue(received == payload, "echoed bytes differ")
+    }
+
+    func testWriteQueueCapClosesAClientThatDoesNotRead() throws {
+        let events = Events()
+        let (group, port) = try startGroup(maxWriteQueue: 1 << 20) { EchoHandler(events: events, blobOnOpen: 64 << 20) }
+        defer { group.stopNow(); group.waitUntilStopped() }
+        let fd = connect(port)
+        defer { close(fd) }
+        for _ in 0..<200 where events.closes.withLock({ $0.isEmpty }) { usleep(20_000) }
+        XCTAssertEqual(events.closes.withLock { $0 }, [.writeQueueOverflow])
+        XCTAssertEqual(group.counters.writeQueueOverflows.load(ordering: .relaxed), 1)
+    }
+
+    func testDeadlineFiresAndExecuteRunsOnTheLoop() throws {
+        let events = Events()
+        let (group, port) = try startGroup { EchoHandler(events: events, deadlineMs: 100) }
+        defer { group.stopNow(); group.waitUntilStopped() }
+        let fd = connect(port)
+        defer { close(fd) }
+        var byte: UInt8 = 0
+        XCTAssertEqual(recv(fd, &byte, 1, 0), 0, "server should close at the deadline")
+        XCTAssertEqual(events.deadlines.load(ordering: .relaxed), 1)
+        let ran = Atomic<Bool>(false)
+        let done = DispatchSemaphoreLike()
+        group.loops[0].execute {
+            ran.store(true, ordering: .relaxed)
+            done.signal()
+        }
+        XCTAssertTrue(done.wait(seconds: 5))
+        XCTAssertTrue(ran.load(ordering: .relaxed))
+    }
+
+    func testGracefulDrainLetsHandlersFinishThenStops() throws {
+        let events = Events()
+        let (group, port) = try startGroup { EchoHandler(events: events) }
+        let fd = connect(port)
+        defer { close(fd) }
+        for _ in 0..<100 where events.opened.load(ordering: .relaxed) == 0 { usleep(10_000) }
+        group.beginShutdown(graceMs: 2_000)
+        var byte: UInt8 = 0
+        XCTAssertEqual(recv(fd, &byte, 1, 0), 0)
+        group.waitUntilStopped()
+        XCTAssertEqual(group.openConnections, 0)
+        XCTAssertLessThan(dfl_connect_tcp("127.0.0.1", Int32(port)), 0, "listener must be closed")
+    }
+}
+
+/// A tiny semaphore on Mutex + polling, to keep the test free of Dispatch.
+final class DispatchSemaphoreLike: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func signal() { flag.store(true, ordering: .releasing) }
+    func wait(seconds: Double) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if flag.load(ordering: .acquiring) { return true }
+            usleep(1_000)
+        }
+        return false
+    }
+}
