@@ -22,4 +22,20 @@ fi
 echo "==> swift build"
 swift build --build-tests
 echo "==> swift test"
-swift test --skip-build 2>&1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+swift test --skip-build --disable-swift-testing 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain closing line for any reader: "N passed, N failed, N skipped".
+summary=$(grep -E "Executed [0-9]+ tests?, with" "$log" | tail -1)
+total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+skipped=$(echo "$summary" | grep -oE '[0-9]+ tests? skipped' | grep -oE '^[0-9]+' || echo 0)
+if [ -z "$summary" ]; then
+  echo "no XCTest summary found: the test run did not complete"
+  exit 1
+fi
+echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+exit "$status"

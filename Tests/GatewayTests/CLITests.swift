@@ -5,13 +5,17 @@ import XCTest
 final class CLITests: XCTestCase {
     /// The built executable, next to the test bundle in the build folder.
     private func binary() throws -> URL {
-        var dir = Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = dir.appendingPathComponent("dongfeng")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
+        // The test executable lives in the build folder next to the products.
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var candidates = [testBinary.deletingLastPathComponent().appendingPathComponent("dongfeng")]
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(root.appendingPathComponent(".build/debug/dongfeng"))
+        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) { return found }
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            XCTFail("dongfeng executable not found at \(candidates.map(\.path)): Tests/run.sh builds it first")
         }
-        throw XCTSkip("dongfeng executable not built next to the tests (run `swift build` first)")
+        throw XCTSkip("dongfeng executable not built (run `swift build` first)")
     }
 
     private func run(_ arguments: [String], environment: [String: String] = [:], cwd: URL? = nil) throws

@@ -15,6 +15,7 @@ final class TestServer {
     static let indexHTML = "<!doctype html><title>Dongfeng test</title>" + String(repeating: "<p>东风破 dongfeng</p>\n", count: 200)
 
     init(_ configure: (inout GatewayConfig) -> Void = { _ in }) throws {
+        signal(SIGPIPE, SIG_IGN)  // a client writing to a socket the server closed must not kill the tests
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-test-\(UUID().uuidString)")
         let publicDir = directory.appendingPathComponent("Public")
         try FileManager.default.createDirectory(at: publicDir.appendingPathComponent("css"), withIntermediateDirectories: true)
