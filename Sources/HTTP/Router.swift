@@ -2,12 +2,14 @@
 /// `*` capturing the rest. When several patterns match, literal beats parameter beats
 /// wildcard, segment by segment from the left. HEAD falls back to GET.
 public struct Router<Handler: Sendable>: Sendable {
+    @usableFromInline
     enum Segment: Sendable, Equatable { case literal(String), parameter(String), rest }
 
+    @usableFromInline
     struct Route: Sendable {
-        let method: HTTPMethod
-        let segments: [Segment]
-        let handler: Handler
+        @usableFromInline let method: HTTPMethod
+        @usableFromInline let segments: [Segment]
+        @usableFromInline let handler: Handler
     }
 
     public enum Match {
@@ -16,7 +18,7 @@ public struct Router<Handler: Sendable>: Sendable {
         case notFound
     }
 
-    private var routes: [Route] = []
+    @usableFromInline var routes: [Route] = []
 
     public init() {}
 
@@ -29,50 +31,87 @@ public struct Router<Handler: Sendable>: Sendable {
         routes.append(Route(method: method, segments: segments, handler: handler))
     }
 
+    @inlinable
     public func match(_ method: HTTPMethod, _ path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        var best: (route: Route, rank: [Int], params: [String: String])?
-        var bestGet: (route: Route, rank: [Int], params: [String: String])?
-        var allowed: [HTTPMethod] = []
+        var best: (route: Route, score: UInt64)?
+        var bestGet: (route: Route, score: UInt64)?
+        var allowedMask = 0
+        var others: [HTTPMethod] = []
         for route in routes {
-            guard let (rank, params) = Self.matches(route.segments, parts) else { continue }
-            if !allowed.contains(route.method) { allowed.append(route.method) }
-            if route.method == method, best.map({ rank.lexicographicallyPrecedes($0.rank) == false && rank != $0.rank }) ?? true {
-                best = (route, rank, params)
-            }
-            if route.method == .get, bestGet.map({ rank.lexicographicallyPrecedes($0.rank) == false && rank != $0.rank }) ?? true {
-                bestGet = (route, rank, params)
-            }
+            guard let score = Self.score(route.segments, parts) else { continue }
+            if let bit = Self.bit(route.method) { allowedMask |= bit } else if !others.contains(route.method) { others.append(route.method) }
+            if route.method == method, score > (best?.score ?? 0) { best = (route, score) }
+            if route.method == .get, score > (bestGet?.score ?? 0) { bestGet = (route, score) }
         }
-        if let best { return .found(best.route.handler, best.params) }
-        if method == .head, let bestGet { return .found(bestGet.route.handler, bestGet.params) }
-        if allowed.isEmpty { return .notFound }
-        if allowed.contains(.get) && !allowed.contains(.head) { allowed.append(.head) }
-        return .methodNotAllowed(allowed: allowed)
+        if let best { return .found(best.route.handler, Self.parameters(best.route.segments, parts)) }
+        if method == .head, let bestGet { return .found(bestGet.route.handler, Self.parameters(bestGet.route.segments, parts)) }
+        if allowedMask == 0 && others.isEmpty { return .notFound }
+        if allowedMask & Self.bit(.get)! != 0 { allowedMask |= Self.bit(.head)! }
+        let known: [HTTPMethod] = [.get, .head, .post, .put, .delete, .options, .patch]
+        return .methodNotAllowed(allowed: known.filter { allowedMask & Self.bit($0)! != 0 } + others)
     }
 
-    /// Ranks a match: 2 per literal, 1 per parameter, 0 for the wildcard.
-    private static func matches(_ segments: [Segment], _ parts: ArraySlice<Substring>) -> ([Int], [String: String])? {
-        var rank: [Int] = []
-        var params: [String: String] = [:]
+    @inlinable
+    static func bit(_ method: HTTPMethod) -> Int? {
+        switch method {
+        case .get: 1
+        case .head: 2
+        case .post: 4
+        case .put: 8
+        case .delete: 16
+        case .options: 32
+        case .patch: 64
+        case .other: nil
+        }
+    }
+
+    /// A match's rank as one number, compared like a sequence from the left: two bits per
+    /// segment (literal 3, parameter 2, wildcard 1), so no allocation per candidate route.
+    @inlinable
+    static func score(_ segments: [Segment], _ parts: ArraySlice<Substring>) -> UInt64? {
+        var score: UInt64 = 0
+        var used = 0
         var i = parts.startIndex
         for (n, segment) in segments.enumerated() {
+            let value: UInt64
             switch segment {
             case .rest:
                 guard n == segments.count - 1 else { return nil }
-                params["*"] = parts[i...].joined(separator: "/")
-                rank.append(0)
-                return (rank, params)
+                i = parts.endIndex
+                value = 1
             case .literal(let text):
                 guard i < parts.endIndex, parts[i] == text else { return nil }
-                rank.append(2)
-            case .parameter(let name):
+                i += 1
+                value = 3
+            case .parameter:
                 guard i < parts.endIndex, !parts[i].isEmpty else { return nil }
-                params[name] = String(parts[i])
-                rank.append(1)
+                i += 1
+                value = 2
             }
-            i += 1
+            if used < 31 {
+                score = score << 2 | value
+                used += 1
+            }
         }
-        return i == parts.endIndex ? (rank, params) : nil
+        guard i == parts.endIndex else { return nil }
+        return score << UInt64(2 * (31 - used)) | 1  // never 0, so any match beats "none"
+    }
+
+    @inlinable
+    static func parameters(_ segments: [Segment], _ parts: ArraySlice<Substring>) -> [String: String] {
+        var params: [String: String] = [:]
+        var i = parts.startIndex
+        for segment in segments {
+            switch segment {
+            case .rest: params["*"] = parts[i...].joined(separator: "/")
+                return params
+            case .literal: i += 1
+            case .parameter(let name):
+                params[name] = String(parts[i])
+                i += 1
+            }
+        }
+        return params
     }
 }
