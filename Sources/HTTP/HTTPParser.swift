@@ -66,7 +66,8 @@ public struct HTTPParser: Sendable {
 
     private mutating func compact() {
         if position == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            // Keep a small buffer for the next request; give a large one back (idle memory).
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 8192)
             scanFrom -= position
             position = 0
         } else if position > 4096 && position * 2 > buffer.count {
@@ -156,6 +157,10 @@ public struct HTTPParser: Sendable {
     private mutating func emit(_ request: HTTPRequest?) -> HTTPParseOutcome {
         stage = .head
         pending = nil
+        if position == buffer.count && buffer.capacity > 8192 {
+            buffer = []  // an idle keep-alive connection should not hold a big request's buffer
+            position = 0
+        }
         scanFrom = position
         guard let request else { return fail(.malformed("internal state")) }
         return .request(request)
