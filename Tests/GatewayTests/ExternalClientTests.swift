@@ -62,4 +62,34 @@ final class ExternalClientTests: XCTestCase {
                                                           "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-brief"], stdin: ""), "openssl")
         XCTAssertTrue(gcm.stderr.contains("ECDHE-ECDSA-AES128-GCM-SHA256"), gcm.stderr)
     }
+
+    func testTLS10RefusedAndALPNWithoutHTTP11Refused() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let tls10 = try requireTool(try runTool("openssl", ["s_client", "-connect", "127.0.0.1:\(server.port)", "-tls1",
+                                                            "-cipher", "DEFAULT@SECLEVEL=0"], stdin: ""), "openssl")
+        XCTAssertNotEqual(tls10.status, 0)
+        XCTAssertFalse(tls10.stderr.contains("no protocols available"), tls10.stderr)
+        let h2only = try requireTool(try runTool("openssl", ["s_client", "-connect", "127.0.0.1:\(server.port)",
+                                                             "-alpn", "h2"], stdin: ""), "openssl")
+        XCTAssertNotEqual(h2only.status, 0, "a client that offers only h2 must be refused")
+        XCTAssertTrue(h2only.stderr.contains("no application protocol") || h2only.stderr.contains("alert"), h2only.stderr)
+    }
+
+    func testSessionTicketResumption() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let session = server.directory.appendingPathComponent("session.pem").path
+        for version in ["-tls1_2", "-tls1_3"] {
+            // The request makes s_client read, so the TLS 1.3 ticket (sent after the handshake) arrives.
+            let request = "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            let first = try requireTool(try runTool("openssl", ["s_client", "-connect", "127.0.0.1:\(server.port)", version,
+                                                               "-sess_out", session, "-ign_eof"], stdin: request), "openssl")
+            XCTAssertTrue(first.stdout.contains("New,"), first.stdout)
+            let second = try requireTool(try runTool("openssl", ["s_client", "-connect", "127.0.0.1:\(server.port)", version,
+                                                                "-sess_in", session, "-ign_eof"], stdin: request), "openssl")
+            XCTAssertTrue(second.stdout.contains("Reused,"), "\(version) session was not resumed: \(second.stdout)")
+            XCTAssertTrue(second.stdout.contains("HTTP/1.1 200 OK"), second.stdout)
+        }
+    }
 }

@@ -224,3 +224,40 @@ final class HTTPServerTests: XCTestCase {
         server.server.wait()
     }
 }
+
+/// More than one loop: SO_REUSEPORT listeners, connections spread and all served.
+final class MultiLoopTests: XCTestCase {
+    func testTwoLoopsServeEveryConnection() throws {
+        let server = try TestServer {
+            $0.server.loops = 2
+            $0.server.reusePort = true
+        }
+        defer { server.stop() }
+        var clients: [TestClient] = []
+        for _ in 0..<16 { clients.append(try TestClient(port: server.port)) }
+        for client in clients {
+            try client.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n")
+            let response = try client.readResponse()
+            XCTAssertEqual(response.status, 200)
+            XCTAssertEqual(response.json?["loops"] as? Int, 2)
+            XCTAssertEqual(response.json?["connections"] as? Int, 16)
+        }
+    }
+
+    func testSlowReaderGetsEveryPipelinedResponse() throws {
+        // 400 pipelined requests for the page (~4 KiB each) before reading anything: the server
+        // must queue, pause reading past its backpressure mark, and deliver all in order.
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try TestClient(port: server.port)
+        let request = "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n"
+        try client.send(String(repeating: request, count: 399) + "GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        for i in 0..<399 {
+            let response = try client.readResponse()
+            XCTAssertEqual(response.status, 200, "response \(i)")
+            XCTAssertEqual(response.body.count, TestServer.indexHTML.utf8.count)
+        }
+        XCTAssertEqual(try client.readResponse().json?["status"] as? String, "ok")
+        XCTAssertTrue(client.waitForClose())
+    }
+}
