@@ -102,13 +102,9 @@ public struct HTTPParser: Sendable {
                     if request.expectsContinue { return .expectContinue(request) }
                 }
             case .body(let remaining):
-                let take = min(remaining, bufferedByteCount)
-                if take > 0 {
-                    pending?.body.append(contentsOf: buffer[position..<(position + take)])
-                    position += take
-                }
-                if take < remaining {
-                    stage = .body(remaining: remaining - take)
+                let missing = takeBody(remaining)
+                if missing > 0 {
+                    stage = .body(remaining: missing)
                     return .needMore
                 }
                 return emit(pending)
@@ -120,13 +116,9 @@ public struct HTTPParser: Sendable {
                     stage = size == 0 ? .trailers(count: pending?.headers.count ?? 0, bytes: 0) : .chunkData(remaining: size)
                 }
             case .chunkData(let remaining):
-                let take = min(remaining, bufferedByteCount)
-                if take > 0 {
-                    pending?.body.append(contentsOf: buffer[position..<(position + take)])
-                    position += take
-                }
-                if take < remaining {
-                    stage = .chunkData(remaining: remaining - take)
+                let missing = takeBody(remaining)
+                if missing > 0 {
+                    stage = .chunkData(remaining: missing)
                     return .needMore
                 }
                 stage = .chunkDataEnd
@@ -146,6 +138,16 @@ public struct HTTPParser: Sendable {
                 }
             }
         }
+    }
+
+    /// Moves up to `remaining` buffered bytes into the pending body; returns how many are still due.
+    private mutating func takeBody(_ remaining: Int) -> Int {
+        let take = min(remaining, bufferedByteCount)
+        if take > 0 {
+            pending?.body.append(contentsOf: buffer[position..<(position + take)])
+            position += take
+        }
+        return remaining - take
     }
 
     private mutating func fail(_ error: HTTPParseError) -> HTTPParseOutcome {

@@ -87,6 +87,10 @@ public final class GatewayServer: @unchecked Sendable {
         if let plainPort {
             logger.info("plain HTTP on http://\(shownHost):\(plainPort) (\(config.plainHTTP.mode))")
         }
+        if config.feed != "none" {
+            // Honest about what this build does: the signal pipeline and its feeds come next.
+            logger.notice("feed \(config.feed): this build has no signal pipeline yet; no market data flows")
+        }
         if config.admin.token == nil {
             logger.notice("no admin token set (DFP_ADMIN_TOKEN): /admin/* is reachable from loopback only")
         }
