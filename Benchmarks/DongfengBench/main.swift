@@ -103,6 +103,17 @@ results.append(measure("route /api/v1/symbols/{symbol}/bars", operations: iterat
     precondition(sink == iterations * 4)
 })
 
+let ringMessages = 50_000_000
+var ringRates: [Double] = []
+for _ in 0..<3 {
+    let r = RingBench.run(messages: ringMessages)
+    precondition(r.checksumOK, "ring checksum mismatch")
+    ringRates.append(r.perSecond)
+}
+ringRates.sort()
+results.append(Measurement(name: "SPSC ring push→drain (median of 3)", operations: ringMessages,
+                           seconds: Double(ringMessages) / ringRates[1], allocations: nil))
+
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 print("\(pad("benchmark", 38)) \(pad("ops/s", 14)) \(pad("ns/op", 10)) allocs/op")
 for r in results {

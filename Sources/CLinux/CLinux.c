@@ -203,3 +203,16 @@ int dfl_set_thread_name(const char *name) {
     snprintf(buf, sizeof buf, "%s", name);
     return -pthread_setname_np(pthread_self(), buf);
 }
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+int dfl_futex_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
+    struct timespec ts, *tp = NULL;
+    if (timeout_ms >= 0) { ts.tv_sec = timeout_ms / 1000; ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000; tp = &ts; }
+    long rc = syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, tp, NULL, 0);
+    return rc < 0 ? -errno : 0;
+}
+int dfl_futex_wake(uint32_t *addr, int count) {
+    long rc = syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+    return rc < 0 ? -errno : (int)rc;
+}

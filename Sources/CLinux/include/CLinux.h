@@ -49,4 +49,9 @@ int64_t dfl_rss_bytes(void);
 /// Names the calling thread (≤ 15 chars shown by top/ps).
 int dfl_set_thread_name(const char *name);
 
+/// futex(2) on a 32-bit word: sleep while *addr == expected (timeout_ms < 0: no timeout).
+int dfl_futex_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
+/// Wakes up to `count` waiters on addr.
+int dfl_futex_wake(uint32_t *addr, int count);
+
 #endif
