@@ -38,8 +38,10 @@ let package = Package(
         .target(name: "HTTP"),
         // zlib wrappers: one-shot gzip (static files) and raw deflate streams (WebSocket).
         .target(name: "Deflate", dependencies: ["CZlib"]),
+        // Data contracts (Tick, Bar, events) and their codecs: pure values over bytes.
+        .target(name: "Contracts"),
         // The signal pipeline: lock-free rings, bars, indicators, strategies. Pure compute, no I/O.
-        .target(name: "Pipeline", dependencies: ["CLinux"]),
+        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts"]),
         // Wires HTTP onto the reactor: routes, static files, health, config.
         .target(
             name: "Gateway",
@@ -59,13 +61,14 @@ let package = Package(
         // Codec micro-benchmarks (ops/s, allocations/op): Benchmarks/parser.sh.
         .executableTarget(
             name: "DongfengBench",
-            dependencies: ["HTTP", "Pipeline", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            dependencies: ["HTTP", "Pipeline", "Contracts", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
             path: "Benchmarks/DongfengBench"
         ),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"]),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -1,0 +1,132 @@
+/// CSV ticks (RFC 4180 quoting): a header row names the columns in any order; `ts,symbol,price,
+/// volume` are required, `bid,ask` optional, other columns ignored. `ts` is epoch milliseconds
+/// or ISO-8601 with an offset. LF or CRLF line endings; blank lines skipped.
+enum TickCSV {
+    private static let required = ["ts", "symbol", "price", "volume"]
+
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, into result: inout TickDecodeResult) {
+        var reader = Reader(bytes: bytes)
+        var header: [String]?
+        while header == nil, let fields = reader.nextRecord() {
+            if fields.count == 1 && fields[0].isEmpty { continue }
+            header = fields.map { String(decoding: $0, as: UTF8.self).trimmingCharacters().lowercased() }
+        }
+        guard let header else {
+            result.documentError = "empty CSV: expected a header row naming ts,symbol,price,volume[,bid,ask]"
+            return
+        }
+        let column = { (name: String) in header.firstIndex(of: name) }
+        let missing = required.filter { column($0) == nil }
+        guard missing.isEmpty else {
+            result.documentError = "CSV header must name ts, symbol, price and volume (missing: \(missing.joined(separator: ", ")); got: \(header.joined(separator: ",")))"
+            return
+        }
+        let ts = column("ts")!, symbol = column("symbol")!, price = column("price")!, volume = column("volume")!
+        let bid = column("bid"), ask = column("ask")
+        var index = 0
+        while let fields = reader.nextRecord() {
+            if fields.count == 1 && fields[0].isEmpty { continue }
+            defer { index += 1 }
+            let line = reader.line - 1
+            guard fields.count == header.count else {
+                result.rejected.append(TickRejection(index: index, field: nil,
+                    message: "line \(line): \(fields.count) columns, the header has \(header.count)"))
+                continue
+            }
+            switch row(fields, ts: ts, symbol: symbol, price: price, volume: volume, bid: bid, ask: ask) {
+            case .success(let tick): result.ticks.append(tick)
+            case .failure(let e):
+                result.rejected.append(TickRejection(index: index, field: e.field, message: "line \(line): \(e.message)"))
+            }
+        }
+    }
+
+    private static func row(_ f: [[UInt8]], ts: Int, symbol: Int, price: Int, volume: Int, bid: Int?, ask: Int?)
+        -> Result<Tick, TickFieldError>
+    {
+        func number(_ i: Int, _ name: String, optional: Bool = false) -> Result<Double?, TickFieldError> {
+            let cell = trimmed(f[i])
+            if cell.isEmpty {
+                return optional ? .success(nil) : .failure(TickFieldError(field: name, message: "is empty"))
+            }
+            guard let v = cell.withUnsafeBufferPointer({ DecimalParser.parse($0) }) else {
+                return .failure(TickFieldError(field: name, message: "must be a number (got \(String(decoding: cell, as: UTF8.self).debugDescription))"))
+            }
+            return .success(v)
+        }
+        let tsCell = trimmed(f[ts])
+        let time: Int64
+        if let v = tsCell.withUnsafeBufferPointer({ TickObject.integer($0) }) {
+            time = v
+        } else {
+            switch tsCell.withUnsafeBufferPointer({ Timestamp.parseISO8601($0) }) {
+            case .success(let v): time = v
+            case .failure(let e): return .failure(e)
+            }
+        }
+        let p: Double?, v: Double?, b: Double?, a: Double?
+        switch number(price, "price") { case .success(let x): p = x; case .failure(let e): return .failure(e) }
+        switch number(volume, "volume") { case .success(let x): v = x; case .failure(let e): return .failure(e) }
+        if let bid { switch number(bid, "bid", optional: true) { case .success(let x): b = x; case .failure(let e): return .failure(e) } } else { b = nil }
+        if let ask { switch number(ask, "ask", optional: true) { case .success(let x): a = x; case .failure(let e): return .failure(e) } } else { a = nil }
+        let tick = Tick(symbol: String(decoding: trimmed(f[symbol]), as: UTF8.self), ts: time, price: p ?? 0, volume: v ?? 0,
+                        bid: b, ask: a)
+        if let problem = tick.validate() { return .failure(problem) }
+        return .success(tick)
+    }
+
+    private static func trimmed(_ cell: [UInt8]) -> [UInt8] {
+        var s = cell.startIndex, e = cell.endIndex
+        while s < e, cell[s] == 32 || cell[s] == 9 { s += 1 }
+        while e > s, cell[e - 1] == 32 || cell[e - 1] == 9 { e -= 1 }
+        return s == cell.startIndex && e == cell.endIndex ? cell : Array(cell[s..<e])
+    }
+
+    /// Splits records and fields, honouring quotes (a quoted field may hold commas, newlines
+    /// and doubled quotes).
+    struct Reader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var position = 0
+        var line = 1
+
+        mutating func nextRecord() -> [[UInt8]]? {
+            guard position < bytes.count else { return nil }
+            var fields: [[UInt8]] = []
+            var field: [UInt8] = []
+            var quoted = false
+            while position < bytes.count {
+                let c = bytes[position]
+                position += 1
+                if quoted {
+                    if c == UInt8(ascii: "\"") {
+                        if position < bytes.count, bytes[position] == UInt8(ascii: "\"") {
+                            field.append(c)
+                            position += 1
+                        } else {
+                            quoted = false
+                        }
+                    } else {
+                        if c == 10 { line += 1 }
+                        field.append(c)
+                    }
+                    continue
+                }
+                switch c {
+                case UInt8(ascii: "\"") where field.isEmpty: quoted = true
+                case UInt8(ascii: ","):
+                    fields.append(field)
+                    field = []
+                case 10:
+                    line += 1
+                    if field.last == 13 { field.removeLast() }
+                    fields.append(field)
+                    return fields
+                default: field.append(c)
+                }
+            }
+            if field.last == 13 { field.removeLast() }
+            fields.append(field)
+            return fields
+        }
+    }
+}
