@@ -1,5 +1,5 @@
 // Micro-benchmarks of the pure codecs: throughput and heap allocations per operation.
-// Run: Benchmarks/parser.sh   (builds release and preloads the malloc interposer so that
+// Run: Benchmarks/codecs.sh   (builds release and preloads the malloc interposer so that
 // allocation counts are real; without the preload they print as "n/a").
 import Foundation
 import Glibc
@@ -103,6 +103,14 @@ results.append(measure("route /api/v1/symbols/{symbol}/bars", operations: iterat
     precondition(sink == iterations * 4)
 })
 
+let tickIterations = max(10_000, iterations / 2)
+results.append(measure("tick JSON object → Tick (ours)", operations: tickIterations, TickBench.ours(tickIterations)))
+results.append(measure("tick JSON object → Tick (Foundation JSONDecoder)", operations: tickIterations / 4,
+                       TickBench.foundation(tickIterations / 4)))
+let ndjsonBatch = TickBench.ndjson(lines: 1000)
+results.append(measure("tick NDJSON, 1000-line batch, per tick", operations: 1000 * 200,
+                       TickBench.oursNDJSON(ndjsonBatch, lines: 1000, rounds: 200)))
+
 let ringMessages = 50_000_000
 var ringRates: [Double] = []
 for _ in 0..<3 {
@@ -113,10 +121,19 @@ for _ in 0..<3 {
 ringRates.sort()
 results.append(Measurement(name: "SPSC ring push→drain (median of 3)", operations: ringMessages,
                            seconds: Double(ringMessages) / ringRates[1], allocations: nil))
+var batchRates: [Double] = []
+for _ in 0..<3 {
+    let r = RingBench.run(messages: ringMessages, batch: 64)
+    precondition(r.checksumOK, "ring checksum mismatch")
+    batchRates.append(r.perSecond)
+}
+batchRates.sort()
+results.append(Measurement(name: "SPSC ring, 64-element publish (median of 3)", operations: ringMessages,
+                           seconds: Double(ringMessages) / batchRates[1], allocations: nil))
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-print("\(pad("benchmark", 38)) \(pad("ops/s", 14)) \(pad("ns/op", 10)) allocs/op")
+print("\(pad("benchmark", 50)) \(pad("ops/s", 14)) \(pad("ns/op", 10)) allocs/op")
 for r in results {
-    let allocs = r.allocations.map { String(format: "%.2f", Double($0) / Double(r.operations)) } ?? "n/a (run Benchmarks/parser.sh)"
-    print("\(pad(r.name, 38)) \(pad(String(Int(r.perSecond)), 14)) \(pad(String(format: "%.0f", r.seconds / Double(r.operations) * 1e9), 10)) \(allocs)")
+    let allocs = r.allocations.map { String(format: "%.2f", Double($0) / Double(r.operations)) } ?? (interposed ? "-" : "n/a (run Benchmarks/codecs.sh)")
+    print("\(pad(r.name, 50)) \(pad(String(Int(r.perSecond)), 14)) \(pad(String(format: "%.0f", r.seconds / Double(r.operations) * 1e9), 10)) \(allocs)")
 }

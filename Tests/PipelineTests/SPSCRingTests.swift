@@ -22,6 +22,20 @@ final class SPSCRingTests: XCTestCase {
         XCTAssertTrue(ring.isEmpty)
     }
 
+    func testBatchPushTakesWhatFits() {
+        let ring = SPSCRing<Int>(capacity: 8)
+        let values = Array(0..<12)
+        XCTAssertEqual(values.withUnsafeBufferPointer { ring.tryPush(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<5])) }, 5)
+        XCTAssertEqual(values.withUnsafeBufferPointer { ring.tryPush(contentsOf: UnsafeBufferPointer(rebasing: $0[5..<12])) }, 3)
+        var got: [Int] = []
+        ring.drain { v, _ in got.append(v) }
+        XCTAssertEqual(got, Array(0..<8))
+        XCTAssertEqual(values.withUnsafeBufferPointer { ring.tryPush(contentsOf: UnsafeBufferPointer(rebasing: $0[8..<12])) }, 4)
+        got.removeAll()
+        ring.drain { v, _ in got.append(v) }
+        XCTAssertEqual(got, Array(8..<12))
+    }
+
     func testRejectPolicyNeverDropsSilently() {
         let ring = SPSCRing<Int>(capacity: 4)
         let bell = Doorbell()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# HTTP codec micro-benchmarks (parser, response head, router): ops/s and heap allocations per
-# operation, counted by preloading ordo-one's malloc interposer. Usage: Benchmarks/parser.sh [iterations]
+# Codec and ring micro-benchmarks (HTTP parser, response head, router, tick decoding vs Foundation, SPSC ring): ops/s and heap allocations per
+# operation, counted by preloading ordo-one's malloc interposer. Usage: Benchmarks/codecs.sh [iterations]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product dongfeng-bench >/dev/null
