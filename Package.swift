@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "Deflate", "CLinux",
+                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -119,6 +119,7 @@ public struct ConfigKeyInfo: Sendable {
     }
 }
 
+import Contracts
 import Foundation
 
 /// The table of every key. Adding a setting = one line here (+ the field in GatewayConfig).

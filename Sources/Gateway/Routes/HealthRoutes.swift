@@ -1,3 +1,4 @@
+import Contracts
 import CLinux
 import HTTP
 import Reactor

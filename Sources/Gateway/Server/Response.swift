@@ -1,3 +1,4 @@
+import Contracts
 import HTTP
 
 /// A complete response produced by a route handler. The connection adds `Date`, `Server`,

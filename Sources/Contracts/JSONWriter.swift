@@ -1,5 +1,4 @@
-/// A minimal JSON object writer for the gateway's own small documents (health, errors).
-/// Builds UTF-8 bytes directly; strings are escaped per RFC 8259 §7.
+/// A small JSON writer: events, health and error documents are built as UTF-8 bytes directly.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
     private var needsComma: [Bool] = []
