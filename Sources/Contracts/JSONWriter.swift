@@ -44,6 +44,37 @@ public struct JSONWriter {
         bytes.append(contentsOf: (value.isFinite ? String(value) : "null").utf8)
     }
 
+    public mutating func int64(_ key: String?, _ value: Int64) {
+        prefix(key)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func uint64(_ key: String?, _ value: UInt64) {
+        prefix(key)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// A number, or null when absent or not finite (warming-up features).
+    public mutating func optionalDouble(_ key: String?, _ value: Double?) {
+        guard let value else {
+            prefix(key)
+            bytes.append(contentsOf: "null".utf8)
+            return
+        }
+        double(key, value)
+    }
+
+    public mutating func null(_ key: String?) {
+        prefix(key)
+        bytes.append(contentsOf: "null".utf8)
+    }
+
+    /// Resets to empty, keeping capacity (one writer reused per message on hot paths).
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        needsComma.removeAll(keepingCapacity: true)
+    }
+
     public mutating func bool(_ key: String?, _ value: Bool) {
         prefix(key)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
