@@ -1,0 +1,290 @@
+import Contracts
+
+/// Values a rule can read on a bar: every feature, the bar's OHLCV, and the previous bar's
+/// (for `crosses_above` / `crosses_below`).
+public struct RuleInput {
+    public let features: Features
+    public let previous: Features?
+    public let bar: Bar
+    public let previousBar: Bar?
+
+    public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?) {
+        self.features = features
+        self.previous = previous
+        self.bar = bar
+        self.previousBar = previousBar
+    }
+}
+
+/// A parse error with the 1-based column where it was found.
+public struct RuleParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let position: Int
+    public let message: String
+    public var description: String { "at column \(position): \(message)" }
+}
+
+/// A rule such as `rsi_14 < 30 && close > ema_50 || crosses_above(macd, macd_signal)`, parsed
+/// once into a tree of closures. Grammar (lowest precedence first): `||`, `&&`, `!`,
+/// comparisons (`< <= > >= == !=`), `+ -`, `* /`, unary `-`, then numbers, names, calls and
+/// parentheses. A missing value (a warming-up feature) makes comparisons false and arithmetic
+/// missing, so a rule never fires on incomplete data.
+public struct RuleExpression: Sendable {
+    public let source: String
+    let evaluate: @Sendable (RuleInput) -> Double?
+
+    public init(_ source: String) throws(RuleParseError) {
+        self.source = source
+        var parser = RuleParser(tokens: try RuleLexer.tokens(source), end: source.count + 1)
+        let tree = try parser.parseOr()
+        if let extra = parser.peek {
+            throw RuleParseError(position: extra.position, message: "unexpected \(extra.text.debugDescription)")
+        }
+        evaluate = tree
+    }
+
+    /// True when the rule holds on this bar.
+    public func holds(_ input: RuleInput) -> Bool { (evaluate(input) ?? 0) != 0 }
+
+    /// The names a rule may use.
+    public static let names: [String] = ["open", "high", "low", "close", "volume", "vwap"]
+        + Features(symbol: "", interval: "", ts: 0, close: 0).fields.map(\.name)
+
+    typealias Accessor = @Sendable (Features?, Bar?) -> Double?
+
+    /// Resolves a name once, at parse time, to a direct field read.
+    static func accessor(_ name: String) -> Accessor? {
+        switch name {
+        case "open": return { $1?.open }
+        case "high": return { $1?.high }
+        case "low": return { $1?.low }
+        case "close": return { $1?.close ?? $0?.close }
+        case "volume": return { $1?.volume }
+        case "vwap": return { $1?.vwap }
+        case "sma_20": return { f, _ in f?.sma20 }
+        case "ema_12": return { f, _ in f?.ema12 }
+        case "ema_26": return { f, _ in f?.ema26 }
+        case "ema_50": return { f, _ in f?.ema50 }
+        case "rsi_14": return { f, _ in f?.rsi14 }
+        case "macd": return { f, _ in f?.macd }
+        case "macd_signal": return { f, _ in f?.macdSignal }
+        case "macd_hist": return { f, _ in f?.macdHist }
+        case "bb_upper": return { f, _ in f?.bbUpper }
+        case "bb_middle": return { f, _ in f?.bbMiddle }
+        case "bb_lower": return { f, _ in f?.bbLower }
+        case "atr_14": return { f, _ in f?.atr14 }
+        case "stddev_20": return { f, _ in f?.stddev20 }
+        case "ret_1": return { f, _ in f?.ret1 }
+        case "vwap_20": return { f, _ in f?.vwap20 }
+        case "volume_z_20": return { f, _ in f?.volumeZ20 }
+        default: return nil
+        }
+    }
+}
+
+struct RuleToken {
+    enum Kind { case number(Double), name(String), op(String), lparen, rparen, comma }
+    let kind: Kind
+    let text: String
+    let position: Int
+}
+
+enum RuleLexer {
+    static func tokens(_ source: String) throws(RuleParseError) -> [RuleToken] {
+        let chars = Array(source)
+        var tokens: [RuleToken] = []
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            let column = i + 1
+            if c == " " || c == "\t" || c == "\n" { i += 1; continue }
+            if c.isNumber || (c == "." && i + 1 < chars.count && chars[i + 1].isNumber) {
+                var j = i
+                while j < chars.count, chars[j].isNumber || chars[j] == "." { j += 1 }
+                if j < chars.count, chars[j] == "e" || chars[j] == "E" {
+                    j += 1
+                    if j < chars.count, chars[j] == "+" || chars[j] == "-" { j += 1 }
+                    while j < chars.count, chars[j].isNumber { j += 1 }
+                }
+                let text = String(chars[i..<j])
+                guard let v = Double(text) else { throw RuleParseError(position: column, message: "invalid number \(text)") }
+                tokens.append(RuleToken(kind: .number(v), text: text, position: column))
+                i = j
+            } else if c.isLetter || c == "_" {
+                var j = i
+                while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { j += 1 }
+                let text = String(chars[i..<j])
+                tokens.append(RuleToken(kind: .name(text), text: text, position: column))
+                i = j
+            } else if c == "(" { tokens.append(RuleToken(kind: .lparen, text: "(", position: column)); i += 1 }
+            else if c == ")" { tokens.append(RuleToken(kind: .rparen, text: ")", position: column)); i += 1 }
+            else if c == "," { tokens.append(RuleToken(kind: .comma, text: ",", position: column)); i += 1 }
+            else {
+                let two = i + 1 < chars.count ? String(chars[i...(i + 1)]) : ""
+                if ["&&", "||", "<=", ">=", "==", "!="].contains(two) {
+                    tokens.append(RuleToken(kind: .op(two), text: two, position: column))
+                    i += 2
+                } else if "<>!+-*/".contains(c) {
+                    tokens.append(RuleToken(kind: .op(String(c)), text: String(c), position: column))
+                    i += 1
+                } else {
+                    throw RuleParseError(position: column, message: "unexpected character \(String(c).debugDescription)")
+                }
+            }
+        }
+        return tokens
+    }
+}
+
+struct RuleParser {
+    typealias Node = @Sendable (RuleInput) -> Double?
+    let tokens: [RuleToken]
+    let end: Int
+    var index = 0
+
+    init(tokens: [RuleToken], end: Int) {
+        self.tokens = tokens
+        self.end = end
+    }
+
+    var peek: RuleToken? { index < tokens.count ? tokens[index] : nil }
+
+    mutating func takeOp(_ ops: [String]) -> String? {
+        if let t = peek, case .op(let o) = t.kind, ops.contains(o) { index += 1; return o }
+        return nil
+    }
+
+    mutating func parseOr() throws(RuleParseError) -> Node {
+        var left = try parseAnd()
+        while takeOp(["||"]) != nil {
+            let l = left, r = try parseAnd()
+            left = { ((l($0) ?? 0) != 0 || (r($0) ?? 0) != 0) ? 1 : 0 }
+        }
+        return left
+    }
+
+    mutating func parseAnd() throws(RuleParseError) -> Node {
+        var left = try parseNot()
+        while takeOp(["&&"]) != nil {
+            let l = left, r = try parseNot()
+            left = { ((l($0) ?? 0) != 0 && (r($0) ?? 0) != 0) ? 1 : 0 }
+        }
+        return left
+    }
+
+    mutating func parseNot() throws(RuleParseError) -> Node {
+        if takeOp(["!"]) != nil {
+            let inner = try parseNot()
+            return { input in inner(input).map { $0 == 0 ? 1 : 0 } }
+        }
+        return try parseComparison()
+    }
+
+    mutating func parseComparison() throws(RuleParseError) -> Node {
+        let left = try parseAdditive()
+        guard let op = takeOp(["<", "<=", ">", ">=", "==", "!="]) else { return left }
+        let right = try parseAdditive()
+        let compare: @Sendable (Double, Double) -> Bool = switch op {
+        case "<": { $0 < $1 }
+        case "<=": { $0 <= $1 }
+        case ">": { $0 > $1 }
+        case ">=": { $0 >= $1 }
+        case "==": { $0 == $1 }
+        default: { $0 != $1 }
+        }
+        return { input in
+            guard let a = left(input), let b = right(input) else { return nil }
+            return compare(a, b) ? 1 : 0
+        }
+    }
+
+    mutating func parseAdditive() throws(RuleParseError) -> Node {
+        var left = try parseMultiplicative()
+        while let op = takeOp(["+", "-"]) {
+            let l = left, r = try parseMultiplicative()
+            let subtract = op == "-"
+            left = { (i: RuleInput) -> Double? in
+                guard let a = l(i), let b = r(i) else { return nil }
+                return subtract ? a - b : a + b
+            }
+        }
+        return left
+    }
+
+    mutating func parseMultiplicative() throws(RuleParseError) -> Node {
+        var left = try parseUnary()
+        while let op = takeOp(["*", "/"]) {
+            let l = left, r = try parseUnary()
+            let divide = op == "/"
+            left = { (i: RuleInput) -> Double? in
+                guard let a = l(i), let b = r(i) else { return nil }
+                if divide { return b == 0 ? nil : a / b }  // x/0 is missing, not ±inf
+                return a * b
+            }
+        }
+        return left
+    }
+
+    mutating func parseUnary() throws(RuleParseError) -> Node {
+        if takeOp(["-"]) != nil {
+            let inner = try parseUnary()
+            return { inner($0).map { -$0 } }
+        }
+        return try parsePrimary()
+    }
+
+    mutating func parsePrimary() throws(RuleParseError) -> Node {
+        guard let token = peek else { throw RuleParseError(position: end, message: "unexpected end of rule") }
+        index += 1
+        switch token.kind {
+        case .number(let v):
+            return { _ in v }
+        case .lparen:
+            let inner = try parseOr()
+            try expect(.rparen, ")")
+            return inner
+        case .name(let name):
+            if let next = peek, case .lparen = next.kind {
+                index += 1
+                return try call(name, at: token.position)
+            }
+            guard let read = RuleExpression.accessor(name) else {
+                throw RuleParseError(position: token.position, message: "unknown name \(name) (known: \(RuleExpression.names.joined(separator: ", ")))")
+            }
+            return { read($0.features, $0.bar) }
+        default:
+            throw RuleParseError(position: token.position, message: "unexpected \(token.text.debugDescription)")
+        }
+    }
+
+    private mutating func expect(_ kind: RuleToken.Kind, _ text: String) throws(RuleParseError) {
+        guard let t = peek else { throw RuleParseError(position: end, message: "expected \(text)") }
+        switch (t.kind, kind) {
+        case (.rparen, .rparen), (.comma, .comma): index += 1
+        default: throw RuleParseError(position: t.position, message: "expected \(text), found \(t.text.debugDescription)")
+        }
+    }
+
+    /// crosses_above(a, b): a was ≤ b on the previous bar and is > b now (and the mirror).
+    private mutating func call(_ name: String, at position: Int) throws(RuleParseError) -> Node {
+        guard name == "crosses_above" || name == "crosses_below" else {
+            throw RuleParseError(position: position, message: "unknown function \(name) (known: crosses_above, crosses_below)")
+        }
+        guard let a = peek, case .name(let first) = a.kind, let readA = RuleExpression.accessor(first) else {
+            throw RuleParseError(position: peek?.position ?? end, message: "\(name) takes two feature names")
+        }
+        index += 1
+        try expect(.comma, ",")
+        guard let b = peek, case .name(let second) = b.kind, let readB = RuleExpression.accessor(second) else {
+            throw RuleParseError(position: peek?.position ?? end, message: "\(name) takes two feature names")
+        }
+        index += 1
+        try expect(.rparen, ")")
+        let above = name == "crosses_above"
+        return { input in
+            guard let prev = input.previous,
+                  let a0 = readA(prev, input.previousBar), let b0 = readB(prev, input.previousBar),
+                  let a1 = readA(input.features, input.bar), let b1 = readB(input.features, input.bar) else { return nil }
+            return (above ? (a0 <= b0 && a1 > b1) : (a0 >= b0 && a1 < b1)) ? 1 : 0
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Contracts
+
+/// What a strategy sees on a bar close: this bar and its features, the previous ones, and the
+/// recent highs and lows of the symbol.
+public struct StrategyContext {
+    public let input: RuleInput
+    public let recent: RecentBars
+    public var features: Features { input.features }
+    public var previous: Features? { input.previous }
+    public var bar: Bar { input.bar }
+
+    public init(input: RuleInput, recent: RecentBars) {
+        self.input = input
+        self.recent = recent
+    }
+}
+
+/// The last `size` bars' highs and lows of one symbol, excluding the bar being evaluated.
+public struct RecentBars: Sendable {
+    private var highs: MovingWindow
+    private var lows: MovingWindow
+    public static let size = 64
+
+    public init() {
+        highs = MovingWindow(size: Self.size)
+        lows = MovingWindow(size: Self.size)
+    }
+
+    mutating func append(_ bar: Bar) {
+        _ = highs.push(bar.high)
+        _ = lows.push(bar.low)
+    }
+
+    public var count: Int { highs.count }
+
+    /// Highest high of the last `n` bars (nil until there are `n`).
+    public func highest(_ n: Int) -> Double? {
+        guard n <= highs.count else { return nil }
+        var m = -Double.infinity
+        for i in (highs.count - n)..<highs.count { m = max(m, highs[oldest: i]) }
+        return m
+    }
+
+    public func lowest(_ n: Int) -> Double? {
+        guard n <= lows.count else { return nil }
+        var m = Double.infinity
+        for i in (lows.count - n)..<lows.count { m = min(m, lows[oldest: i]) }
+        return m
+    }
+}
+
+/// A strategy's verdict on one bar.
+public struct StrategyVerdict: Sendable, Equatable {
+    public let direction: Direction
+    /// 0…1.
+    public let strength: Double
+    public let reason: String
+}
+
+/// A signal source. Strategies are stateless values: all per-symbol state (indicators, recent
+/// bars) lives in the engine, so replacing or re-parameterising a strategy loses nothing.
+public protocol Strategy: Sendable {
+    var name: String { get }
+    func evaluate(_ context: StrategyContext) -> StrategyVerdict?
+}
+
+@inline(__always)
+func clamp01(_ x: Double) -> Double { x.isFinite ? min(1, max(0, x)) : 1 }
+
+func format(_ x: Double) -> String {
+    let scaled = (x * 100).rounded() / 100
+    return String(scaled)
+}

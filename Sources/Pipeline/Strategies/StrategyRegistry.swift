@@ -1,0 +1,194 @@
+import Contracts
+import Foundation
+
+/// A strategy setting that could not be used, naming its key (`strategies.rsi_reversal.oversold`).
+public struct StrategyConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let key: String
+    public let message: String
+    public var description: String { "\(key): \(message)" }
+}
+
+/// The strategies in force: built-ins with their parameters and the rule strategies, each
+/// enabled or not. Built from `Config/strategies.json`; changing it at runtime replaces the
+/// strategy values only — indicator state is the engine's and survives.
+public struct StrategyRegistry: Sendable {
+    public struct Entry: Sendable {
+        public var strategy: any Strategy
+        public var enabled: Bool
+        /// The settings as given, for `GET /api/v1/strategies`.
+        public var settings: [String: JSONValue]
+    }
+
+    public private(set) var entries: [Entry] = []
+
+    public static let builtinNames = ["rsi_reversal", "macd_cross", "bollinger", "momentum_breakout", "volume_spike",
+                                     "vwap_deviation"]
+
+    /// Every built-in with its defaults, enabled.
+    public static var defaults: StrategyRegistry {
+        var registry = StrategyRegistry()
+        for name in builtinNames {
+            if let entry = try? builtin(name, [:], key: "strategies.\(name)") { registry.entries.append(entry) }
+        }
+        return registry
+    }
+
+    public var enabled: [any Strategy] { entries.filter(\.enabled).map(\.strategy) }
+
+    /// Parses the strategies file: `{"strategies": {name: {enabled, params…}}, "rules": [{name, when, direction, strength, enabled}]}`.
+    public static func parse(_ data: Data) throws(StrategyConfigError) -> StrategyRegistry {
+        let root: [String: JSONValue]
+        switch JSONValue.parse(data) {
+        case .success(.object(let object)): root = object
+        case .success: throw StrategyConfigError(key: "(file)", message: "must hold a JSON object")
+        case .failure(let error): throw StrategyConfigError(key: "(file)", message: "not valid JSON: \(error)")
+        }
+        for key in root.keys where !key.hasPrefix("_") && key != "strategies" && key != "rules" {
+            throw StrategyConfigError(key: key, message: "unknown key (expected strategies, rules)")
+        }
+        var registry = StrategyRegistry()
+        var builtins: [String: JSONValue] = [:]
+        if let value = root["strategies"] {
+            guard case .object(let object) = value else { throw StrategyConfigError(key: "strategies", message: "must be an object") }
+            builtins = object
+        }
+        for name in builtins.keys where !name.hasPrefix("_") && !builtinNames.contains(name) {
+            throw StrategyConfigError(key: "strategies.\(name)", message: "unknown strategy (built-ins: \(builtinNames.joined(separator: ", ")))")
+        }
+        for name in builtinNames {
+            var settings: [String: JSONValue] = [:]
+            if let value = builtins[name] {
+                guard case .object(let object) = value else {
+                    throw StrategyConfigError(key: "strategies.\(name)", message: "must be an object")
+                }
+                settings = object
+            }
+            registry.entries.append(try builtin(name, settings, key: "strategies.\(name)"))
+        }
+        var rules: [JSONValue] = []
+        if let value = root["rules"] {
+            guard case .array(let array) = value else { throw StrategyConfigError(key: "rules", message: "must be an array") }
+            rules = array
+        }
+        for (i, item) in rules.enumerated() {
+            guard case .object(let rule) = item else { throw StrategyConfigError(key: "rules[\(i)]", message: "must be an object") }
+            let entry = try ruleEntry(rule, key: "rules[\(i)]")
+            if registry.entries.contains(where: { $0.strategy.name == entry.strategy.name }) {
+                throw StrategyConfigError(key: "rules[\(i)].name", message: "\(entry.strategy.name) is already defined")
+            }
+            registry.entries.append(entry)
+        }
+        return registry
+    }
+
+    /// Applies `{"enabled": Bool, params…}` to one strategy (runtime reconfiguration).
+    public mutating func update(_ name: String, with settings: [String: JSONValue]) throws(StrategyConfigError) {
+        guard let i = entries.firstIndex(where: { $0.strategy.name == name }) else {
+            throw StrategyConfigError(key: name, message: "no such strategy")
+        }
+        let key = "strategies.\(name)"
+        if Self.builtinNames.contains(name) {
+            var merged = entries[i].settings
+            merged["enabled"] = .bool(entries[i].enabled)
+            for (k, v) in settings { merged[k] = v }
+            entries[i] = try Self.builtin(name, merged, key: key)
+        } else {
+            var merged = entries[i].settings
+            merged["name"] = .string(name)
+            merged["enabled"] = .bool(entries[i].enabled)
+            for (k, v) in settings { merged[k] = v }
+            entries[i] = try Self.ruleEntry(merged, key: key)
+        }
+    }
+
+    // MARK: - Entries
+
+    private static func builtin(_ name: String, _ s: [String: JSONValue], key: String) throws(StrategyConfigError) -> Entry {
+        var allowed: Set<String> = ["enabled"]
+        let enabled = try bool(s, "enabled", key: key, default: true)
+        let strategy: any Strategy
+        switch name {
+        case "rsi_reversal":
+            allowed.formUnion(["oversold", "overbought"])
+            var x = RSIReversal()
+            x.oversold = try number(s, "oversold", key: key, default: 30, range: 0...100)
+            x.overbought = try number(s, "overbought", key: key, default: 70, range: 0...100)
+            guard x.oversold < x.overbought else { throw StrategyConfigError(key: "\(key).oversold", message: "must be below overbought") }
+            strategy = x
+        case "macd_cross":
+            strategy = MACDCross()
+        case "bollinger":
+            allowed.insert("mode")
+            var x = BollingerStrategy()
+            var mode = "mean_reversion"
+            if let value = s["mode"] {
+                guard case .string(let text) = value else { throw StrategyConfigError(key: "\(key).mode", message: "must be mean_reversion or breakout") }
+                mode = text
+            }
+            guard let m = BollingerStrategy.Mode(rawValue: mode) else {
+                throw StrategyConfigError(key: "\(key).mode", message: "must be mean_reversion or breakout")
+            }
+            x.mode = m
+            strategy = x
+        case "momentum_breakout":
+            allowed.insert("lookback")
+            var x = MomentumBreakout()
+            x.lookback = Int(try number(s, "lookback", key: key, default: 20, range: 2...Double(RecentBars.size)))
+            strategy = x
+        case "volume_spike":
+            allowed.insert("threshold")
+            var x = VolumeSpike()
+            x.threshold = try number(s, "threshold", key: key, default: 3, range: 0.5...20)
+            strategy = x
+        default:
+            allowed.insert("threshold")
+            var x = VWAPDeviation()
+            x.threshold = try number(s, "threshold", key: key, default: 0.005, range: 0.0001...0.5)
+            strategy = x
+        }
+        for k in s.keys where !k.hasPrefix("_") && !allowed.contains(k) {
+            throw StrategyConfigError(key: "\(key).\(k)", message: "unknown setting (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        }
+        return Entry(strategy: strategy, enabled: enabled, settings: s.filter { $0.key != "enabled" && !$0.key.hasPrefix("_") })
+    }
+
+    private static func ruleEntry(_ r: [String: JSONValue], key: String) throws(StrategyConfigError) -> Entry {
+        let allowed: Set<String> = ["name", "when", "direction", "strength", "enabled"]
+        for k in r.keys where !k.hasPrefix("_") && !allowed.contains(k) {
+            throw StrategyConfigError(key: "\(key).\(k)", message: "unknown setting (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        }
+        guard case .string(let name)? = r["name"], !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            throw StrategyConfigError(key: "\(key).name", message: "must be a name of letters, digits and _")
+        }
+        guard case .string(let source)? = r["when"] else { throw StrategyConfigError(key: "\(key).when", message: "must be a rule expression") }
+        let rule: RuleExpression
+        do {
+            rule = try RuleExpression(source)
+        } catch {
+            throw StrategyConfigError(key: "\(key).when", message: "\(error) in \(source.debugDescription)")
+        }
+        guard case .string(let d)? = r["direction"], let direction = Direction(rawValue: d) else {
+            throw StrategyConfigError(key: "\(key).direction", message: "must be long or short")
+        }
+        let strength = try number(r, "strength", key: key, default: 0.5, range: 0...1)
+        let enabled = try bool(r, "enabled", key: key, default: true)
+        let settings: [String: JSONValue] = ["when": .string(source), "direction": .string(d), "strength": .double(strength)]
+        return Entry(strategy: RuleStrategy(name: name, rule: rule, direction: direction, strength: strength),
+                     enabled: enabled, settings: settings)
+    }
+
+    private static func number(_ s: [String: JSONValue], _ name: String, key: String, default value: Double,
+                               range: ClosedRange<Double>) throws(StrategyConfigError) -> Double {
+        guard let raw = s[name] else { return value }
+        guard let n = raw.number, range.contains(n) else {
+            throw StrategyConfigError(key: "\(key).\(name)", message: "must be a number between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return n
+    }
+
+    private static func bool(_ s: [String: JSONValue], _ name: String, key: String, default value: Bool) throws(StrategyConfigError) -> Bool {
+        guard let raw = s[name] else { return value }
+        if case .bool(let b) = raw { return b }
+        throw StrategyConfigError(key: "\(key).\(name)", message: "must be true or false")
+    }
+}

@@ -1,0 +1,126 @@
+import Contracts
+import Foundation
+import Pipeline
+import XCTest
+
+final class StrategyTests: XCTestCase {
+    private func features(close: Double, _ set: (inout Features) -> Void = { _ in }) -> Features {
+        var f = Features(symbol: "A", interval: "1m", ts: 0, close: close)
+        set(&f)
+        return f
+    }
+
+    private func bar(_ close: Double, volume: Double = 100) -> Bar {
+        Bar(symbol: "A", interval: "1m", start: 0, open: close, high: close, low: close, close: close, volume: volume, vwap: close, trades: 1)
+    }
+
+    private func input(_ now: Features, _ before: Features?) -> RuleInput {
+        RuleInput(features: now, previous: before, bar: bar(now.close), previousBar: before.map { bar($0.close) })
+    }
+
+    func testRuleExpressionsEvaluate() throws {
+        let now = features(close: 105) { $0.rsi14 = 28; $0.ema50 = 100; $0.ema12 = 11; $0.ema26 = 10 }
+        let before = features(close: 99) { $0.rsi14 = 25; $0.ema50 = 100; $0.ema12 = 9; $0.ema26 = 10 }
+        let cases: [(String, Bool)] = [
+            ("rsi_14 < 30 && close > ema_50", true),
+            ("rsi_14 < 30 && close < ema_50", false),
+            ("!(rsi_14 >= 30) || sma_20 > 0", true),
+            ("(close - ema_50) / ema_50 * 100 >= 5", true),
+            ("-rsi_14 + 2 * 14 == 0", true),
+            ("crosses_above(ema_12, ema_26)", true),
+            ("crosses_below(ema_12, ema_26)", false),
+            ("sma_20 > 0", false),                 // warming up: missing, so false
+            ("close / (rsi_14 - 28) > 0", false),  // division by zero is missing, not infinity
+            ("1.5e1 > 14 && volume == 100", true),
+        ]
+        for (source, expected) in cases {
+            XCTAssertEqual(try RuleExpression(source).holds(input(now, before)), expected, source)
+        }
+        XCTAssertFalse(try RuleExpression("crosses_above(ema_12, ema_26)").holds(input(now, nil)), "no previous bar, no cross")
+    }
+
+    func testRuleParseErrorsNameThePosition() {
+        let cases: [(String, Int, String)] = [
+            ("rsi_14 < 30 &&", 15, "unexpected end"),
+            ("rsi < 30", 1, "unknown name rsi"),
+            ("rsi_14 < 30 $ close", 13, "unexpected character"),
+            ("crosses_above(ema_12)", 21, "expected ,"),
+            ("foo(ema_12, ema_26)", 1, "unknown function foo"),
+            ("(close > 1", 11, "expected )"),
+            ("close > 1 2", 11, "unexpected"),
+        ]
+        for (source, column, fragment) in cases {
+            XCTAssertThrowsError(try RuleExpression(source), source) { error in
+                let e = error as? RuleParseError
+                XCTAssertEqual(e?.position, column, "\(source): \(String(describing: e))")
+                XCTAssertTrue(e?.message.contains(fragment) ?? false, "\(source): \(String(describing: e))")
+            }
+        }
+    }
+
+    func testBuiltinsFireOnTheirEdges() {
+        let recent = RecentBars()
+        func run(_ s: any Strategy, _ now: Features, _ before: Features?) -> StrategyVerdict? {
+            s.evaluate(StrategyContext(input: input(now, before), recent: recent))
+        }
+        let rsiUp = run(RSIReversal(), features(close: 1) { $0.rsi14 = 31 }, features(close: 1) { $0.rsi14 = 22 })
+        XCTAssertEqual(rsiUp?.direction, .long)
+        XCTAssertEqual(rsiUp?.strength ?? 0, 0.9, accuracy: 1e-12)
+        XCTAssertNil(run(RSIReversal(), features(close: 1) { $0.rsi14 = 31 }, features(close: 1) { $0.rsi14 = 32 }))
+        XCTAssertEqual(run(RSIReversal(), features(close: 1) { $0.rsi14 = 69 }, features(close: 1) { $0.rsi14 = 75 })?.direction, .short)
+        XCTAssertEqual(run(MACDCross(), features(close: 10) { $0.macd = 1; $0.macdSignal = 0.5 },
+                           features(close: 10) { $0.macd = 0.4; $0.macdSignal = 0.5 })?.direction, .long)
+        let below = features(close: 90) { $0.bbUpper = 110; $0.bbLower = 95 }
+        let inside = features(close: 100) { $0.bbUpper = 110; $0.bbLower = 95 }
+        XCTAssertEqual(run(BollingerStrategy(), below, inside)?.direction, .long)
+        var breakout = BollingerStrategy()
+        breakout.mode = .breakout
+        XCTAssertEqual(run(breakout, below, inside)?.direction, .short)
+        XCTAssertNil(run(BollingerStrategy(), below, below), "only on the crossing bar")
+        XCTAssertEqual(run(VolumeSpike(), features(close: 1) { $0.volumeZ20 = 4; $0.ret1 = -0.01 },
+                           features(close: 1) { $0.volumeZ20 = 1 })?.direction, .short)
+        XCTAssertNil(run(VolumeSpike(), features(close: 1) { $0.volumeZ20 = 4; $0.ret1 = 0.01 },
+                         features(close: 1) { $0.volumeZ20 = 3.5 }), "one signal per spike")
+        XCTAssertEqual(run(VWAPDeviation(), features(close: 99) { $0.vwap20 = 100 },
+                           features(close: 100) { $0.vwap20 = 100 })?.direction, .long)
+    }
+
+    func testRegistryFromTheCommittedConfig() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Config/strategies.json")
+        var registry = try StrategyRegistry.parse(try Data(contentsOf: url))
+        XCTAssertEqual(registry.entries.map(\.strategy.name),
+                       StrategyRegistry.builtinNames + ["oversold_in_uptrend", "ema_trend_cross_down"])
+        XCTAssertEqual(registry.enabled.count, 8)
+        try registry.update("rsi_reversal", with: ["enabled": .bool(false), "oversold": .int(25)])
+        XCTAssertEqual(registry.enabled.count, 7)
+        XCTAssertEqual(registry.entries[0].settings["oversold"], .int(25))
+        XCTAssertEqual(registry.entries[0].settings["overbought"], .int(70), "other settings are kept")
+        XCTAssertThrowsError(try registry.update("nope", with: [:]))
+        try registry.update("oversold_in_uptrend", with: ["when": .string("rsi_14 < 20")])
+        XCTAssertThrowsError(try registry.update("oversold_in_uptrend", with: ["when": .string("rsi_14 <")])) {
+            XCTAssertEqual(($0 as? StrategyConfigError)?.key, "strategies.oversold_in_uptrend.when")
+        }
+    }
+
+    func testRegistryErrorsNameTheKey() {
+        let cases: [(String, String)] = [
+            (#"{"strategies":{"rsi_reversal":{"oversold":"low"}}}"#, "strategies.rsi_reversal.oversold"),
+            (#"{"strategies":{"rsi_reversal":{"oversold":true}}}"#, "strategies.rsi_reversal.oversold"),
+            (#"{"strategies":{"rsi_reversal":{"oversold":80}}}"#, "strategies.rsi_reversal.oversold"),
+            (#"{"strategies":{"rsi_reversal":{"enabled":1}}}"#, "strategies.rsi_reversal.enabled"),
+            (#"{"strategies":{"rsi_reversal":{"oversld":20}}}"#, "strategies.rsi_reversal.oversld"),
+            (#"{"strategies":{"turtle":{}}}"#, "strategies.turtle"),
+            (#"{"rules":[{"name":"x","when":"rsi_14 <","direction":"long"}]}"#, "rules[0].when"),
+            (#"{"rules":[{"name":"x","when":"rsi_14 < 3","direction":"up"}]}"#, "rules[0].direction"),
+            (#"{"rules":[{"name":"macd_cross","when":"rsi_14 < 3","direction":"long"}]}"#, "rules[0].name"),
+            (#"{"rulez":[]}"#, "rulez"),
+            (#"{"#, "(file)"),
+        ]
+        for (json, key) in cases {
+            XCTAssertThrowsError(try StrategyRegistry.parse(Data(json.utf8)), json) {
+                XCTAssertEqual(($0 as? StrategyConfigError)?.key, key, json)
+            }
+        }
+    }
+}
