@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "dongfeng",
             dependencies: [
-                "Gateway", "Reactor",
+                "Gateway", "Reactor", "Pipeline", "Contracts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

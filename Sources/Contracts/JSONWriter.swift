@@ -69,6 +69,12 @@ public struct JSONWriter {
         bytes.append(contentsOf: "null".utf8)
     }
 
+    /// Ends a line of NDJSON (between top-level values; resets the comma state).
+    public mutating func appendNewline() {
+        bytes.append(10)
+        needsComma.removeAll(keepingCapacity: true)
+    }
+
     /// Resets to empty, keeping capacity (one writer reused per message on hot paths).
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)

@@ -4,7 +4,7 @@
 enum TickCSV {
     private static let required = ["ts", "symbol", "price", "volume"]
 
-    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, into result: inout TickDecodeResult) {
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, lineOffset: Int = 0, into result: inout TickDecodeResult) {
         var reader = Reader(bytes: bytes)
         var header: [String]?
         while header == nil, let fields = reader.nextRecord() {
@@ -27,7 +27,7 @@ enum TickCSV {
         while let fields = reader.nextRecord() {
             if fields.count == 1 && fields[0].isEmpty { continue }
             defer { index += 1 }
-            let line = reader.line - 1
+            let line = reader.line - 1 + lineOffset
             guard fields.count == header.count else {
                 result.rejected.append(TickRejection(index: index, field: nil,
                     message: "line \(line): \(fields.count) columns, the header has \(header.count)"))

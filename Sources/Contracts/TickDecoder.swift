@@ -42,13 +42,15 @@ public struct TickDecodeResult: Sendable {
 
 /// Decodes ticks from bytes without Foundation: one pass, no intermediate JSON tree.
 public enum TickDecoder {
-    public static func decode(_ bytes: UnsafeRawBufferPointer, format: TickFormat) -> TickDecodeResult {
+    /// `lineOffset` is added to the line numbers in messages: a caller decoding a file in
+    /// chunks passes the number of data lines before this chunk.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, format: TickFormat, lineOffset: Int = 0) -> TickDecodeResult {
         let buffer = bytes.bindMemory(to: UInt8.self)
         var result = TickDecodeResult()
         switch format {
         case .json: decodeJSON(buffer, into: &result)
-        case .ndjson: decodeNDJSON(buffer, into: &result)
-        case .csv: TickCSV.decode(buffer, into: &result)
+        case .ndjson: decodeNDJSON(buffer, lineOffset: lineOffset, into: &result)
+        case .csv: TickCSV.decode(buffer, lineOffset: lineOffset, into: &result)
         }
         return result
     }
@@ -99,10 +101,10 @@ public enum TickDecoder {
         }
     }
 
-    static func decodeNDJSON(_ bytes: UnsafeBufferPointer<UInt8>, into result: inout TickDecodeResult) {
+    static func decodeNDJSON(_ bytes: UnsafeBufferPointer<UInt8>, lineOffset: Int = 0, into result: inout TickDecodeResult) {
         var index = 0
         var lineStart = 0
-        var lineNumber = 0
+        var lineNumber = lineOffset
         while lineStart < bytes.count {
             var lineEnd = lineStart
             while lineEnd < bytes.count, bytes[lineEnd] != 10 { lineEnd += 1 }

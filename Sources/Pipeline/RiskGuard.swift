@@ -1,0 +1,211 @@
+import Contracts
+
+/// Risk thresholds (market time unless noted).
+public struct RiskSettings: Sendable, Equatable {
+    /// No tick for this long (wall clock, live feeds only) → stale_feed (critical).
+    public var staleFeedMs: Int64 = 10_000
+    /// A tick return beyond k·σ of the recent tick returns → price_jump (warning)...
+    public var jumpSigmas = 8.0
+    /// ...or beyond this fraction → price_jump (critical).
+    public var jumpBand = 0.05
+    /// σ of the last 5 bar returns over σ of the last 50 → volatility_spike (warning).
+    public var volatilityRatio = 3.0
+    /// Signals per symbol per minute → signal_rate (warning).
+    public var maxSignalsPerSymbolPerMinute = 12
+    /// Signals over all symbols per minute → signal_rate (warning, symbol null).
+    public var maxSignalsPerMinute = 120
+    /// (ask − bid)/mid beyond this → wide_spread (warning).
+    public var maxSpread = 0.005
+    /// The same (symbol, kind) alert is repeated at most once per this interval.
+    public var repeatAfterMs: Int64 = 60_000
+    /// A symbol stays blocked/warned this long after a critical/warning alert.
+    public var holdMs: Int64 = 60_000
+
+    public init() {}
+}
+
+/// Watches each symbol's ticks, bars and signals and raises `RiskAlert`s; tells the aggregator
+/// whether a symbol is ok, warned or blocked (a critical alert within `holdMs`).
+public struct RiskGuard: Sendable {
+    struct SymbolState: Sendable {
+        var lastPrice: Double?
+        var returns = ReturnStats(size: 100)
+        var barReturns = MovingWindow(size: 50)
+        var lastBarClose: Double?
+        var signalTimes = MovingWindow(size: 256)
+        var lastAlert: [String: Int64] = [:]
+        var warnUntil: Int64 = .min
+        var blockUntil: Int64 = .min
+        var activeKinds: [String: Int64] = [:]   // kind → until
+        var lastTickWallMs: Int64?
+    }
+
+    public var settings: RiskSettings
+    private var symbols: [String: SymbolState] = [:]
+    private var globalSignals = MovingWindow(size: 1024)
+    private var globalLastAlert: Int64 = .min
+
+    public init(settings: RiskSettings = RiskSettings()) { self.settings = settings }
+
+    // MARK: - Inputs
+
+    /// Checks an accepted tick (price jump, spread). `wallMs` is for stale-feed tracking.
+    public mutating func tick(_ t: Tick, wallMs: Int64?) -> [RiskAlert] {
+        var state = symbols[t.symbol] ?? SymbolState()
+        defer { symbols[t.symbol] = state }
+        state.lastTickWallMs = wallMs
+        var alerts: [RiskAlert] = []
+        if let last = state.lastPrice, last > 0 {
+            let r = t.price / last - 1
+            if abs(r) > settings.jumpBand {
+                emit(&alerts, &state, t.ts, t.symbol, "price_jump", .critical,
+                     "price moved \(format(r * 100))% in one tick", abs(r), settings.jumpBand)
+            } else if let sigma = state.returns.deviation, sigma > 0, abs(r) > settings.jumpSigmas * sigma {
+                emit(&alerts, &state, t.ts, t.symbol, "price_jump", .warning,
+                     "tick return \(format(abs(r) / sigma))σ (σ \(sigma))", abs(r) / sigma, settings.jumpSigmas)
+            }
+            state.returns.add(r)
+        }
+        state.lastPrice = t.price
+        if let bid = t.bid, let ask = t.ask, bid > 0, ask > 0 {
+            let spread = (ask - bid) / ((ask + bid) / 2)
+            if spread > settings.maxSpread {
+                emit(&alerts, &state, t.ts, t.symbol, "wide_spread", .warning,
+                     "spread \(format(spread * 100))% of mid", spread, settings.maxSpread)
+            }
+        }
+        return alerts
+    }
+
+    /// An out-of-order tick was rejected (reported once per repeat interval per symbol).
+    public mutating func outOfOrder(_ t: Tick, lastTs: Int64) -> [RiskAlert] {
+        var state = symbols[t.symbol] ?? SymbolState()
+        defer { symbols[t.symbol] = state }
+        var alerts: [RiskAlert] = []
+        emit(&alerts, &state, lastTs, t.symbol, "out_of_order", .info,
+             "tick at \(t.ts) is older than the last accepted tick at \(lastTs)", Double(lastTs - t.ts), 0)
+        return alerts
+    }
+
+    /// Checks a closed bar (volatility spike).
+    public mutating func bar(_ b: Bar) -> [RiskAlert] {
+        var state = symbols[b.symbol] ?? SymbolState()
+        defer { symbols[b.symbol] = state }
+        var alerts: [RiskAlert] = []
+        if let last = state.lastBarClose, last > 0 {
+            _ = state.barReturns.push(b.close / last - 1)
+            if state.barReturns.isFull {
+                let long = Self.deviation(state.barReturns, last: 50)
+                let short = Self.deviation(state.barReturns, last: 5)
+                if long > 0, short / long > settings.volatilityRatio {
+                    emit(&alerts, &state, b.start, b.symbol, "volatility_spike", .warning,
+                         "5-bar volatility is \(format(short / long))× the 50-bar", short / long, settings.volatilityRatio)
+                }
+            }
+        }
+        state.lastBarClose = b.close
+        return alerts
+    }
+
+    /// Counts a signal against the per-symbol and global rate limits.
+    public mutating func signal(_ s: StrategySignal) -> [RiskAlert] {
+        var state = symbols[s.symbol] ?? SymbolState()
+        defer { symbols[s.symbol] = state }
+        var alerts: [RiskAlert] = []
+        _ = state.signalTimes.push(Double(s.ts))
+        let perSymbol = Self.countSince(state.signalTimes, s.ts - 60_000)
+        if perSymbol > settings.maxSignalsPerSymbolPerMinute {
+            emit(&alerts, &state, s.ts, s.symbol, "signal_rate", .warning,
+                 "\(perSymbol) signals in the last minute", Double(perSymbol), Double(settings.maxSignalsPerSymbolPerMinute))
+        }
+        _ = globalSignals.push(Double(s.ts))
+        let global = Self.countSince(globalSignals, s.ts - 60_000)
+        if global > settings.maxSignalsPerMinute, s.ts >= globalLastAlert + settings.repeatAfterMs {
+            globalLastAlert = s.ts
+            alerts.append(RiskAlert(ts: s.ts, symbol: nil, kind: "signal_rate", severity: .warning,
+                                    message: "\(global) signals in the last minute across all symbols",
+                                    value: Double(global), threshold: Double(settings.maxSignalsPerMinute)))
+        }
+        return alerts
+    }
+
+    /// Stale feeds (live only): symbols without a tick for `staleFeedMs` of wall time.
+    public mutating func staleFeeds(wallMs: Int64, marketMs: Int64) -> [RiskAlert] {
+        var alerts: [RiskAlert] = []
+        for symbol in symbols.keys.sorted() {
+            guard var state = symbols[symbol], let last = state.lastTickWallMs, wallMs - last > settings.staleFeedMs else { continue }
+            emit(&alerts, &state, marketMs, symbol, "stale_feed", .critical,
+                 "no tick for \((wallMs - last) / 1000) s", Double(wallMs - last), Double(settings.staleFeedMs))
+            symbols[symbol] = state
+        }
+        return alerts
+    }
+
+    /// The symbol's risk state at market time `ts`, for opportunities.
+    public func status(_ symbol: String, at ts: Int64) -> (status: RiskStatus, alerts: [String]) {
+        guard let state = symbols[symbol] else { return (.ok, []) }
+        let kinds = state.activeKinds.filter { $0.value > ts }.keys.sorted()
+        if state.blockUntil > ts { return (.blocked, kinds) }
+        if state.warnUntil > ts { return (.warn, kinds) }
+        return (.ok, [])
+    }
+
+    // MARK: - Helpers
+
+    private func emit(_ alerts: inout [RiskAlert], _ state: inout SymbolState, _ ts: Int64, _ symbol: String, _ kind: String,
+                      _ severity: RiskSeverity, _ message: String, _ value: Double, _ threshold: Double) {
+        if severity != .info {
+            state.activeKinds[kind] = max(state.activeKinds[kind] ?? .min, ts + settings.holdMs)
+            if severity == .critical { state.blockUntil = max(state.blockUntil, ts + settings.holdMs) }
+            else { state.warnUntil = max(state.warnUntil, ts + settings.holdMs) }
+        }
+        if let last = state.lastAlert[kind], ts < last + settings.repeatAfterMs { return }
+        state.lastAlert[kind] = ts
+        alerts.append(RiskAlert(ts: ts, symbol: symbol, kind: kind, severity: severity, message: message,
+                                value: value, threshold: threshold))
+    }
+
+    private static func deviation(_ w: MovingWindow, last n: Int) -> Double {
+        let start = w.count - n
+        var mean = 0.0
+        for i in start..<w.count { mean += w[oldest: i] }
+        mean /= Double(n)
+        var sq = 0.0
+        for i in start..<w.count { let d = w[oldest: i] - mean; sq += d * d }
+        return (sq / Double(n)).squareRoot()
+    }
+
+    private static func countSince(_ w: MovingWindow, _ since: Int64) -> Int {
+        var n = 0
+        var i = w.count - 1
+        while i >= 0, Int64(w[oldest: i]) > since { n += 1; i -= 1 }
+        return n
+    }
+}
+
+/// Running mean and deviation of the last `size` tick returns (window sums: returns are small
+/// and centred near zero, so the sums do not cancel badly; a heuristic threshold, not a feature).
+struct ReturnStats: Sendable {
+    private var window: MovingWindow
+    private var total = 0.0
+    private var squares = 0.0
+
+    init(size: Int) { window = MovingWindow(size: size) }
+
+    mutating func add(_ r: Double) {
+        if let old = window.push(r) {
+            total -= old
+            squares -= old * old
+        }
+        total += r
+        squares += r * r
+    }
+
+    /// nil until 30 returns are known.
+    var deviation: Double? {
+        guard window.count >= 30 else { return nil }
+        let n = Double(window.count)
+        let variance = max(0, squares / n - (total / n) * (total / n))
+        return variance.squareRoot()
+    }
+}

@@ -1,0 +1,161 @@
+import Contracts
+
+/// Where the engine's outputs go, in the order they happen. Called on the engine's thread.
+public protocol EngineSink: AnyObject {
+    func engine(tick: Tick)
+    func engine(bar: Bar)
+    func engine(features: Features)
+    func engine(signal: StrategySignal)
+    func engine(opportunity: Opportunity)
+    func engine(alert: RiskAlert)
+}
+
+public struct EngineSettings: Sendable {
+    public var interval: BarInterval
+    public var aggregator = AggregatorSettings()
+    public var risk = RiskSettings()
+
+    public init(interval: BarInterval) { self.interval = interval }
+}
+
+/// Counts of what the engine did (summaries, health, metrics).
+public struct EngineCounters: Sendable, Equatable {
+    public var ticks = 0
+    public var outOfOrder = 0
+    public var bars = 0
+    public var signals = 0
+    public var opportunities = 0
+    public var alerts = 0
+}
+
+/// Ticks in, bars → features → signals → opportunities and alerts out, in market time.
+///
+/// One instance runs on one thread (the pipeline worker, or the replay command): the stages
+/// run in order on each tick, so the output is a deterministic function of the input. Every
+/// signal, opportunity and alert gets the next `seq` (one strictly increasing sequence).
+public final class SignalEngine {
+    final class SymbolPipeline {
+        var builder: BarBuilder
+        var calculator = FeatureCalculator()
+        var recent = RecentBars()
+        var previousFeatures: Features?
+        var previousBar: Bar?
+        var lastTs: Int64 = .min
+        init(symbol: String, interval: BarInterval) { builder = BarBuilder(symbol: symbol, interval: interval) }
+    }
+
+    public let settings: EngineSettings
+    public var strategies: StrategyRegistry
+    public private(set) var seq: UInt64
+    public private(set) var counters = EngineCounters()
+    /// The latest market time seen (max tick ts).
+    public private(set) var marketTime: Int64 = .min
+    private var symbols: [String: SymbolPipeline] = [:]
+    private var aggregator: OpportunityAggregator
+    private var risk: RiskGuard
+    private unowned let sink: EngineSink
+
+    public init(settings: EngineSettings, strategies: StrategyRegistry, sink: EngineSink, lastSeq: UInt64 = 0) {
+        self.settings = settings
+        self.strategies = strategies
+        self.sink = sink
+        self.seq = lastSeq
+        aggregator = OpportunityAggregator(settings: settings.aggregator)
+        risk = RiskGuard(settings: settings.risk)
+    }
+
+    public enum TickOutcome: Equatable { case accepted, outOfOrder(lastTs: Int64) }
+
+    /// Processes one valid tick. A tick older than its symbol's last accepted tick is refused
+    /// as out of order (never reordered) and reported through an `out_of_order` alert.
+    @discardableResult
+    public func process(_ tick: Tick, wallMs: Int64? = nil) -> TickOutcome {
+        let state = pipeline(for: tick.symbol)
+        if tick.ts < state.lastTs {
+            counters.outOfOrder += 1
+            publish(risk.outOfOrder(tick, lastTs: state.lastTs))
+            return .outOfOrder(lastTs: state.lastTs)
+        }
+        state.lastTs = tick.ts
+        counters.ticks += 1
+        if tick.ts > marketTime { marketTime = tick.ts }
+        sink.engine(tick: tick)
+        publish(risk.tick(tick, wallMs: wallMs))
+        if let bar = state.builder.add(tick) { closed(bar, state) }
+        return .accepted
+    }
+
+    /// End of input: closes every open bar (replay).
+    public func finish() {
+        for symbol in symbols.keys.sorted() {
+            guard let state = symbols[symbol], let bar = state.builder.flush() else { continue }
+            closed(bar, state)
+        }
+    }
+
+    /// Live feeds: closes bars whose end + grace has passed on the wall clock, and reports stale
+    /// feeds.
+    public func tickClock(wallMs: Int64, graceMs: Int64) {
+        for symbol in symbols.keys.sorted() {
+            guard let state = symbols[symbol], let bar = state.builder.closeIfDue(nowMs: wallMs, graceMs: graceMs) else { continue }
+            closed(bar, state)
+        }
+        publish(risk.staleFeeds(wallMs: wallMs, marketMs: marketTime))
+    }
+
+    /// The bar being built for a symbol (queries).
+    public func currentBar(_ symbol: String) -> Bar? { symbols[symbol]?.builder.current }
+    public func latestFeatures(_ symbol: String) -> Features? { symbols[symbol]?.previousFeatures }
+    public var knownSymbols: [String] { symbols.keys.sorted() }
+
+    private func pipeline(for symbol: String) -> SymbolPipeline {
+        if let state = symbols[symbol] { return state }
+        let state = SymbolPipeline(symbol: symbol, interval: settings.interval)
+        symbols[symbol] = state
+        return state
+    }
+
+    private func closed(_ bar: Bar, _ state: SymbolPipeline) {
+        counters.bars += 1
+        let closeTime = bar.start + settings.interval.milliseconds
+        for o in aggregator.expire(before: max(marketTime, closeTime)) { publish(o) }
+        sink.engine(bar: bar)
+        publish(risk.bar(bar))
+        let features = state.calculator.update(bar)
+        sink.engine(features: features)
+        let context = StrategyContext(
+            input: RuleInput(features: features, previous: state.previousFeatures, bar: bar, previousBar: state.previousBar),
+            recent: state.recent)
+        for entry in strategies.entries where entry.enabled {
+            guard let verdict = entry.strategy.evaluate(context) else { continue }
+            seq += 1
+            counters.signals += 1
+            let signal = StrategySignal(seq: seq, ts: closeTime, symbol: bar.symbol, strategy: entry.strategy.name,
+                                        direction: verdict.direction, strength: verdict.strength, price: bar.close,
+                                        reason: verdict.reason)
+            sink.engine(signal: signal)
+            publish(risk.signal(signal))
+            for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime)) { publish(o) }
+        }
+        state.recent.append(bar)
+        state.previousFeatures = features
+        state.previousBar = bar
+    }
+
+    private func publish(_ alerts: [RiskAlert]) {
+        for var alert in alerts {
+            seq += 1
+            counters.alerts += 1
+            alert.seq = seq
+            sink.engine(alert: alert)
+        }
+    }
+
+    private func publish(_ opportunity: Opportunity) {
+        var o = opportunity
+        seq += 1
+        counters.opportunities += 1
+        o.seq = seq
+        sink.engine(opportunity: o)
+    }
+}

@@ -1,0 +1,209 @@
+import ArgumentParser
+import Contracts
+import Foundation
+import Pipeline
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run recorded ticks through the signal engine and write its events as NDJSON.",
+        discussion: """
+            The same engine as the live server, in market time only: the same input gives \
+            byte-identical output. Bars and features are written as {"type","payload"}, signals, \
+            opportunities and alerts as {"type","seq","payload"}. A summary goes to stderr; bad rows \
+            are reported there and skipped. Exit 0 unless no tick could be read.
+            """
+    )
+
+    @Option(help: "Ticks: .csv (header row naming ts,symbol,price,volume[,bid,ask]), .ndjson/.jsonl, or .json (array).")
+    var input: String
+    @Option(help: "Bar interval: e.g. 1s, 5s, 1m, 15m, 1h.")
+    var interval = "1m"
+    @Option(help: "Strategies file (default Config/strategies.json when present, else built-in defaults).")
+    var config: String?
+    @Option(help: "Events to write, comma-separated: ticks,bars,features,signals,opportunities,alerts.")
+    var emit = "bars,features,signals,opportunities,alerts"
+    @Option(help: "Output file (default standard output).")
+    var output: String?
+
+    static let channels: Set<String> = ["ticks", "bars", "features", "signals", "opportunities", "alerts"]
+
+    func run() throws {
+        guard let barInterval = BarInterval(interval) else { fail("--interval \(interval.debugDescription) is not an interval like 1s, 1m, 1h") }
+        let wanted = Set(emit.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        if let unknown = wanted.subtracting(Self.channels).first {
+            fail("--emit: unknown channel \(unknown) (use \(Self.channels.sorted().joined(separator: ",")))")
+        }
+        guard let format = TickFormat(fileName: input) else { fail("--input: use a .csv, .ndjson, .jsonl or .json file") }
+        let registry = loadStrategies()
+        guard let reader = ChunkedFile(path: input) else { fail("--input: cannot open \(input)") }
+        let out: UnsafeMutablePointer<FILE>
+        if let output {
+            guard let file = fopen(output, "w") else { fail("--output: cannot write \(output)") }
+            out = file
+        } else {
+            out = fdopen(1, "w")  // standard output; `stdout` is a C global Swift 6 will not touch
+        }
+        let sink = NDJSONSink(file: out, channels: wanted)
+        let engine = SignalEngine(settings: EngineSettings(interval: barInterval), strategies: registry, sink: sink)
+        let started = Date()
+        var rejected = 0
+        var shown = 0
+        var documentError: String?
+        var index = 0
+        reader.forEachChunk(format: format) { chunk, lineOffset in
+            let result = TickDecoder.decode(chunk, format: format, lineOffset: lineOffset)
+            for tick in result.ticks { engine.process(tick) }
+            for r in result.rejected {
+                rejected += 1
+                if shown < 20 {
+                    shown += 1
+                    FileHandle.standardError.write(Data("rejected tick \(index + r.index): \(r.description)\n".utf8))
+                }
+            }
+            index += result.ticks.count + result.rejected.count
+            if let e = result.documentError { documentError = e }
+            return result.documentError == nil
+        }
+        engine.finish()
+        sink.flush()
+        if output != nil { fclose(out) }
+        let seconds = Date().timeIntervalSince(started)
+        let c = engine.counters
+        if rejected > shown { FileHandle.standardError.write(Data("… and \(rejected - shown) more rejected ticks\n".utf8)) }
+        if let documentError { FileHandle.standardError.write(Data("input error: \(documentError)\n".utf8)) }
+        let rate = seconds > 0 ? Int(Double(c.ticks) / seconds) : 0
+        FileHandle.standardError.write(Data("""
+            replay: \(c.ticks) ticks (\(rejected) rejected, \(c.outOfOrder) out of order), \(c.bars) bars, \
+            \(c.signals) signals, \(c.opportunities) opportunities, \(c.alerts) alerts in \
+            \(String(format: "%.3f", seconds)) s (\(rate) ticks/s)
+
+            """.utf8))
+        if c.ticks == 0 { throw ExitCode(1) }
+    }
+
+    private func loadStrategies() -> StrategyRegistry {
+        let path = config ?? (FileManager.default.fileExists(atPath: "Config/strategies.json") ? "Config/strategies.json" : nil)
+        guard let path else { return StrategyRegistry.defaults }
+        guard let data = FileManager.default.contents(atPath: path) else { fail("--config: cannot read \(path)") }
+        do {
+            return try StrategyRegistry.parse(data)
+        } catch {
+            fail("\(path): \(error)")
+        }
+    }
+
+    private func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("dongfeng replay: \(message)\n".utf8))
+        Foundation.exit(2)
+    }
+}
+
+/// Reads a file in chunks that end on a line boundary; CSV chunks after the first get the
+/// header row again, so each chunk decodes on its own. JSON documents are read whole.
+final class ChunkedFile {
+    private let handle: FileHandle
+    static let chunkSize = 8 << 20
+
+    init?(path: String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        self.handle = handle
+    }
+
+    deinit { try? handle.close() }
+
+    /// Calls `body` with each chunk and the number of data lines before it (for messages).
+    func forEachChunk(format: TickFormat, _ body: (UnsafeRawBufferPointer, Int) -> Bool) {
+        if format == .json {
+            let data = handle.readDataToEndOfFile()
+            _ = data.withUnsafeBytes { body($0, 0) }
+            return
+        }
+        var linesBefore = 0
+        var carry: [UInt8] = []
+        var header: [UInt8]?
+        while true {
+            let data = handle.readData(ofLength: Self.chunkSize)
+            let atEnd = data.isEmpty
+            var chunk = carry
+            chunk.append(contentsOf: data)
+            carry = []
+            if !atEnd, let lastNewline = chunk.lastIndex(of: 10) {
+                carry = Array(chunk[(lastNewline + 1)...])
+                chunk.removeSubrange((lastNewline + 1)...)
+            } else if !atEnd {
+                carry = chunk
+                continue
+            }
+            if chunk.isEmpty { return }
+            let lines = chunk.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+            var offset = linesBefore
+            if format == .csv {
+                if let header {
+                    chunk = header + chunk
+                    offset -= 1  // the repeated header is not a line of the file
+                } else if let firstNewline = chunk.firstIndex(of: 10) {
+                    header = Array(chunk[...firstNewline])
+                }
+            }
+            let keepGoing = chunk.withUnsafeBytes { body($0, offset) }
+            linesBefore += lines
+            if !keepGoing || atEnd { return }
+        }
+    }
+}
+
+/// Writes engine events as NDJSON through one reused buffer.
+final class NDJSONSink: EngineSink {
+    private let file: UnsafeMutablePointer<FILE>
+    private let channels: Set<String>
+    private var writer = JSONWriter(capacity: 1 << 16)
+    private var pending = 0
+
+    init(file: UnsafeMutablePointer<FILE>, channels: Set<String>) {
+        self.file = file
+        self.channels = channels
+    }
+
+    private func line(_ build: (inout JSONWriter) -> Void) {
+        build(&writer)
+        writer.appendNewline()
+        pending += 1
+        if writer.bytes.count > 1 << 16 { flush() }
+    }
+
+    func flush() {
+        writer.bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, file) }
+        writer.reset()
+        fflush(file)
+    }
+
+    func engine(tick: Tick) {
+        guard channels.contains("ticks") else { return }
+        line { w in EventEncoder.envelope(type: "tick", &w) { EventEncoder.payload(tick, &$0, key: "payload") } }
+    }
+
+    func engine(bar: Bar) {
+        guard channels.contains("bars") else { return }
+        line { w in EventEncoder.envelope(type: "bar", &w) { EventEncoder.payload(bar, &$0, key: "payload") } }
+    }
+
+    func engine(features: Features) {
+        guard channels.contains("features") else { return }
+        line { w in EventEncoder.envelope(type: "features", &w) { EventEncoder.payload(features, &$0, key: "payload") } }
+    }
+
+    func engine(signal: StrategySignal) {
+        guard channels.contains("signals") else { return }
+        line { w in EventEncoder.sequencedEnvelope(type: "signal", seq: signal.seq, &w) { EventEncoder.payload(signal, &$0, key: "payload") } }
+    }
+
+    func engine(opportunity: Opportunity) {
+        guard channels.contains("opportunities") else { return }
+        line { w in EventEncoder.sequencedEnvelope(type: "opportunity", seq: opportunity.seq, &w) { EventEncoder.payload(opportunity, &$0, key: "payload") } }
+    }
+
+    func engine(alert: RiskAlert) {
+        guard channels.contains("alerts") else { return }
+        line { w in EventEncoder.sequencedEnvelope(type: "risk_alert", seq: alert.seq, &w) { EventEncoder.payload(alert, &$0, key: "payload") } }
+    }
+}
