@@ -19,6 +19,14 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# Python tools for the end-to-end checks (TA-Lib is the reference for indicators), pinned.
+if [ ! -x .venv-tests/bin/python ] || ! .venv-tests/bin/python -c "import talib" 2>/dev/null; then
+  echo "==> creating .venv-tests (TA-Lib, numpy)"
+  command -v python3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null; }
+  python3 -m venv .venv-tests
+  .venv-tests/bin/pip install -q "TA-Lib==0.8.2" "numpy==2.4.6"
+fi
+
 echo "==> swift build"
 swift build --build-tests
 echo "==> swift test"

@@ -115,3 +115,101 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0)
     }
 }
+
+/// `dongfeng replay` as a user runs it.
+final class ReplayCLITests: XCTestCase {
+    private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    private func binary() throws -> String {
+        let path = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("dongfeng").path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+        let fallback = root.appendingPathComponent(".build/debug/dongfeng").path
+        guard FileManager.default.isExecutableFile(atPath: fallback) else { throw XCTSkip("dongfeng not built") }
+        return fallback
+    }
+
+    private func run(_ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try binary())
+        p.arguments = args
+        p.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
+    }
+
+    private func write(_ text: String, _ name: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("replay-\(UUID().uuidString)-\(name)")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
+    }
+
+    func testReplayIsByteIdenticalAndReportsBadRows() throws {
+        var csv = "ts,symbol,price,volume,bid,ask\n"
+        var price = 1688.5
+        for i in 0..<20_000 {
+            price *= 1 + (Double((i * 7919) % 41) - 20) / 10_000
+            csv += "\(1_732_500_000_000 + Int64(i) * 1_500),600519.SH,\(String(format: "%.2f", price)),\(100 * (1 + i % 13)),,\n"
+        }
+        csv += "1732600000000,600519.SH,-5,100,,\n"
+        let input = try write(csv, "ticks.csv")
+        let a = try run(["replay", "--input", input, "--interval", "1m"])
+        let b = try run(["replay", "--input", input, "--interval", "1m"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout, b.stdout, "two replays must be byte-identical")
+        XCTAssertTrue(a.stderr.contains("20000 ticks (1 rejected"), a.stderr)
+        XCTAssertTrue(a.stderr.contains("price: line 20002"), a.stderr)
+        let lines = String(decoding: a.stdout, as: UTF8.self).split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 100)
+        var lastSeq: UInt64 = 0
+        for line in lines {
+            let event = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let type = try XCTUnwrap(event["type"] as? String)
+            XCTAssertTrue(["bar", "features", "signal", "opportunity", "risk_alert"].contains(type), type)
+            XCTAssertNotNil(event["payload"] as? [String: Any])
+            if let seq = event["seq"] as? UInt64 {
+                XCTAssertGreaterThan(seq, lastSeq)
+                lastSeq = seq
+            }
+        }
+    }
+
+    func testNothingReadableExitsNonZero() throws {
+        let bad = try write("symbol,price\nA,1\n", "bad.csv")
+        let r = try run(["replay", "--input", bad])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("CSV header must name ts"), r.stderr)
+        XCTAssertEqual(try run(["replay", "--input", bad, "--interval", "fortnight"]).status, 2)
+        XCTAssertEqual(try run(["replay", "--input", bad, "--emit", "bars,gossip"]).status, 2)
+    }
+
+    /// Random ticks through the replay, every feature against TA-Lib (Python venv from Tests/run.sh).
+    func testReplayFeaturesAgreeWithTALib() throws {
+        let python = root.appendingPathComponent(".venv-tests/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("TA-Lib venv missing: Tests/run.sh creates it") }
+            throw XCTSkip("SKIPPED: .venv-tests with TA-Lib is missing — run Tests/run.sh")
+        }
+        for seed in ["5", "42"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = [root.appendingPathComponent("Tests/e2e/replay_vs_talib.py").path, try binary(), seed]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, text)
+            XCTAssertTrue(text.contains("0 disagreements"), text)
+        }
+    }
+}
