@@ -90,16 +90,16 @@ final class StrategyTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("Config/strategies.json")
         var registry = try StrategyRegistry.parse(try Data(contentsOf: url))
         XCTAssertEqual(registry.entries.map(\.strategy.name),
-                       StrategyRegistry.builtinNames + ["oversold_in_uptrend", "ema_trend_cross_down"])
+                       StrategyRegistry.builtinNames + ["pullback_in_uptrend", "ema_trend_cross_down"])
         XCTAssertEqual(registry.enabled.count, 8)
         try registry.update("rsi_reversal", with: ["enabled": .bool(false), "oversold": .int(25)])
         XCTAssertEqual(registry.enabled.count, 7)
         XCTAssertEqual(registry.entries[0].settings["oversold"], .int(25))
         XCTAssertEqual(registry.entries[0].settings["overbought"], .int(70), "other settings are kept")
         XCTAssertThrowsError(try registry.update("nope", with: [:]))
-        try registry.update("oversold_in_uptrend", with: ["when": .string("rsi_14 < 20")])
-        XCTAssertThrowsError(try registry.update("oversold_in_uptrend", with: ["when": .string("rsi_14 <")])) {
-            XCTAssertEqual(($0 as? StrategyConfigError)?.key, "strategies.oversold_in_uptrend.when")
+        try registry.update("pullback_in_uptrend", with: ["when": .string("rsi_14 < 20")])
+        XCTAssertThrowsError(try registry.update("pullback_in_uptrend", with: ["when": .string("rsi_14 <")])) {
+            XCTAssertEqual(($0 as? StrategyConfigError)?.key, "strategies.pullback_in_uptrend.when")
         }
     }
 
