@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         // Counts heap allocations in Benchmarks/ (preloaded only by Benchmarks/parser.sh).
         .package(url: "https://github.com/ordo-one/malloc-interposer", exact: "1.6.1"),
+        // Latency percentiles in Benchmarks/.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         // C shims: epoll/accept4/eventfd/timerfd, which Glibc does not export.
@@ -61,7 +63,11 @@ let package = Package(
         // Codec micro-benchmarks (ops/s, allocations/op): Benchmarks/parser.sh.
         .executableTarget(
             name: "DongfengBench",
-            dependencies: ["HTTP", "Pipeline", "Contracts", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            dependencies: [
+                "HTTP", "Pipeline", "Contracts",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             path: "Benchmarks/DongfengBench"
         ),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),

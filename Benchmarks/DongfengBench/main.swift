@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import HTTP
+import Histogram
 import MallocInterposerSwift
 
 struct Measurement {
@@ -131,9 +132,27 @@ batchRates.sort()
 results.append(Measurement(name: "SPSC ring, 64-element publish (median of 3)", operations: ringMessages,
                            seconds: Double(ringMessages) / batchRates[1], allocations: nil))
 
+let pipelineTicks = PipelineBench.simulatedTicks(2_000_000)
+var engineRates = (0..<3).map { _ in PipelineBench.throughput(pipelineTicks) }
+engineRates.sort()
+results.append(Measurement(name: "engine: simulated ticks, 1s bars, all strategies", operations: pipelineTicks.count,
+                           seconds: Double(pipelineTicks.count) / engineRates[1], allocations: nil))
+
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 print("\(pad("benchmark", 50)) \(pad("ops/s", 14)) \(pad("ns/op", 10)) allocs/op")
 for r in results {
     let allocs = r.allocations.map { String(format: "%.2f", Double($0) / Double(r.operations)) } ?? (interposed ? "-" : "n/a (run Benchmarks/codecs.sh)")
     print("\(pad(r.name, 50)) \(pad(String(Int(r.perSecond)), 14)) \(pad(String(format: "%.0f", r.seconds / Double(r.operations) * 1e9), 10)) \(allocs)")
+}
+
+print("")
+print("pipeline latency, producer thread → SPSC ring → engine (ns; hdrhistogram):")
+for rate in [100_000.0, 1_000_000.0] {
+    let l = PipelineBench.latency(Array(pipelineTicks.prefix(1_000_000)), rate: rate)
+    func row(_ name: String, _ h: Histogram<UInt64>) -> String {
+        "\(pad(name, 44)) p50 \(h.valueAtPercentile(50)) p99 \(h.valueAtPercentile(99)) p99.9 \(h.valueAtPercentile(99.9)) (n=\(h.totalCount))"
+    }
+    print("offered \(Int(rate)) ticks/s (achieved \(Int(l.offeredPerSecond))):")
+    print("  " + row("tick → processed", l.all))
+    print("  " + row("tick → opportunity", l.toOpportunity))
 }
