@@ -1,24 +1,34 @@
-import Contracts
 import Foundation
 
-/// A setting that could not be used: always names the key and where the value came from.
-/// Secret values are never echoed.
+/// A setting that cannot be used. Always names the key (`(file)` for whole-file problems)
+/// and where the value came from: the file path,
+/// the environment variable, or the flag. Secret values are never part of the message.
 public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The dotted key, e.g. `http.max_body_bytes`, or `(file)`.
     public let key: String
+    /// What is wrong, including the source, e.g. `must be … (got "abc" from DFP_PORT)`.
     public let message: String
+
+    /// An error about `key`.
     public init(key: String, message: String) {
         self.key = key
         self.message = message
     }
+
+    /// `config error: <key>: <message>` — one line, for stderr.
     public var description: String { "config error: \(key): \(message)" }
 }
 
 /// A value given on the command line for a config key.
-public struct ConfigOverride: Sendable {
+public struct ConfigOverride: Sendable, Equatable {
+    /// The dotted key, e.g. `server.port`.
     public let key: String
+    /// The value as typed (parsed like an environment variable).
     public let value: String
-    /// The flag, e.g. "--port", for error messages.
+    /// The flag, e.g. `--port`, named in errors.
     public let source: String
+
+    /// A flag value for `key`.
     public init(key: String, value: String, source: String) {
         self.key = key
         self.value = value
@@ -26,106 +36,184 @@ public struct ConfigOverride: Sendable {
     }
 }
 
-/// Loads `GatewayConfig`: defaults, then the JSON file, then `DFP_*` variables, then flags.
-///
-/// Why our own layer and not swift-configuration: one table (`ConfigKeys`) is the single
-/// source of the keys, their env names, ranges and docs (docs/CONFIG.md is checked against it
-/// by a test); unknown keys in the file are errors, so a typo cannot silently fall back to a
-/// default; every error names the key and its source; and no extra dependency to build.
+/// Loads `GatewayConfig`: defaults, then the JSON file, then `DFP_*` environment variables,
+/// then command-line flags. Each layer is validated as it is applied; rules that involve
+/// several keys are checked last. See docs/CONFIG.md.
 public enum ConfigLoader {
+    /// The file read when none is named and it exists (relative to the working directory).
     public static let defaultFile = "Config/dongfeng.json"
+    /// The environment variable naming the config file.
+    public static let configFileVariable = "DFP_CONFIG"
 
-    /// Every key, in documentation order.
+    /// Every key, in documentation order (the order of Config/dongfeng.json).
     public static var keys: [ConfigKeyInfo] { ConfigKeys.all }
 
-    /// `file`: an explicit path (from `--config` or `DFP_CONFIG`) must exist; nil means
-    /// `Config/dongfeng.json` when present, else the built-in defaults.
-    public static func load(file: String?, environment: [String: String], overrides: [ConfigOverride]) throws(ConfigError)
-        -> GatewayConfig
-    {
-        var config = GatewayConfig()
-        let path = file ?? (FileManager.default.fileExists(atPath: defaultFile) ? defaultFile : nil)
-        if let path { try applyFile(path, to: &config) }
-        try applyEnvironment(environment, to: &config)
-        for override in overrides {
-            guard let info = keys.first(where: { $0.key == override.key }) else {
-                throw ConfigError(key: override.key, message: "unknown key (from \(override.source))")
-            }
-            try info.apply(text: override.value, source: override.source, to: &config)
-        }
-        try validate(config)
-        return config
+    /// The key named `key`, if there is one.
+    public static func info(for key: String) -> ConfigKeyInfo? { index[key].map { ConfigKeys.all[$0] } }
+
+    private static let index: [String: Int] = Dictionary(
+        uniqueKeysWithValues: ConfigKeys.all.enumerated().map { ($1.key, $0) })
+
+    /// Loads the configuration.
+    /// - Parameters:
+    ///   - file: an explicit path (from `--config`, or `DFP_CONFIG`); it must exist. When nil,
+    ///     `DFP_CONFIG` from `environment` is used if set, else `Config/dongfeng.json` when it
+    ///     exists, else the built-in defaults.
+    ///   - environment: the process environment (injected by tests). Empty variables count as unset.
+    ///   - overrides: values from command-line flags, highest precedence.
+    /// - Throws: the first `ConfigError` found.
+    public static func load(file: String?,
+                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                            overrides: [ConfigOverride] = []) throws(ConfigError) -> GatewayConfig {
+        try load(file: file, environment: environment, overrides: overrides, defaultFile: defaultFile)
     }
 
-    private static func applyFile(_ path: String, to config: inout GatewayConfig) throws(ConfigError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(key: "(file)", message: "cannot read config file \(path)")
+    /// `load(file:environment:overrides:)` with the fallback file injectable (nil = none).
+    static func load(file: String?, environment: [String: String], overrides: [ConfigOverride],
+                     defaultFile: String?) throws(ConfigError) -> GatewayConfig {
+        let environment = environment.filter { !$0.value.isEmpty }
+        var state = State()
+        if let file {
+            let source = environment[configFileVariable] == file ? configFileVariable : "--config"
+            try applyFile(file, named: source, to: &state)
+        } else if let file = environment[configFileVariable] {
+            try applyFile(file, named: configFileVariable, to: &state)
+        } else if let defaultFile, FileManager.default.fileExists(atPath: defaultFile) {
+            try applyFile(defaultFile, named: nil, to: &state)
         }
-        let root: JSONValue
+        try applyEnvironment(environment, to: &state)
+        for override in overrides {
+            guard let info = info(for: override.key) else {
+                throw ConfigError(key: override.key, message: "unknown key (from \(override.source))"
+                                  + suggestion(for: override.key))
+            }
+            try info.apply(text: override.value, source: override.source, to: &state.config)
+            state.sources[info.key] = override.source
+        }
+        try checkRules(state)
+        return state.config
+    }
+
+    /// The configuration being built, and where each key's value came from.
+    struct State {
+        var config = GatewayConfig()
+        var sources: [String: String] = [:]
+        func source(_ key: String) -> String { sources[key] ?? "default" }
+    }
+
+    // MARK: - File
+
+    private static func applyFile(_ path: String, named origin: String?, to state: inout State) throws(ConfigError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigError(key: "(file)", message: "config file \(path) does not exist (from \(origin ?? "default"))")
+        }
+        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(key: "(file)", message: "cannot read config file \(path) (from \(origin ?? "default"))")
+        }
+        let root: ConfigValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            root = try ConfigValue.parse(data)
         } catch {
-            throw ConfigError(key: "(file)", message: "\(path) is not valid JSON: \(Self.describe(error))")
+            throw ConfigError(key: "(file)", message: "\(path) is not valid JSON: \(error.message)")
         }
         guard case .object(let top) = root else {
-            throw ConfigError(key: "(file)", message: "\(path) must hold a JSON object")
+            throw ConfigError(key: "(file)", message: "\(path) must hold a JSON object (got \(root.shown))")
         }
-        try walk(top, prefix: "", path: path, into: &config)
+        try walk(top, prefix: "", path: path, into: &state)
     }
 
-    private static func walk(_ object: [String: JSONValue], prefix: String, path: String,
-                             into config: inout GatewayConfig) throws(ConfigError) {
+    /// Applies every leaf; `_`-prefixed names are comments at any level.
+    private static func walk(_ object: [String: ConfigValue], prefix: String, path: String,
+                             into state: inout State) throws(ConfigError) {
         for name in object.keys.sorted() where !name.hasPrefix("_") {
-            guard let value = object[name] else { continue }
+            let value = object[name]!
             let key = prefix + name
-            if let info = keys.first(where: { $0.key == key }) {
-                try info.apply(json: value, source: path, to: &config)
-            } else if case .object(let inner) = value, keys.contains(where: { $0.key.hasPrefix(key + ".") }) {
-                try walk(inner, prefix: key + ".", path: path, into: &config)
+            if name.contains(".") {
+                throw ConfigError(key: key, message: "unknown key in \(path): nest sections as objects instead of"
+                                  + " dotted names ({\"server\": {\"port\": 8443}})")
+            }
+            if let info = info(for: key) {
+                try info.apply(json: value, source: path, to: &state.config)
+                state.sources[key] = path
+            } else if keys.contains(where: { $0.key.hasPrefix(key + ".") }) {
+                guard case .object(let inner) = value else {
+                    throw ConfigError(key: key, message: "must be an object holding the \(key).* keys"
+                                      + " (got \(value.shown) from \(path))")
+                }
+                try walk(inner, prefix: key + ".", path: path, into: &state)
             } else {
-                throw ConfigError(key: key, message: "unknown key in \(path)")
+                throw ConfigError(key: key, message: "unknown key in \(path)" + suggestion(for: key))
             }
         }
     }
 
-    private static func applyEnvironment(_ environment: [String: String], to config: inout GatewayConfig) throws(ConfigError) {
+    // MARK: - Environment
+
+    private static func applyEnvironment(_ environment: [String: String], to state: inout State) throws(ConfigError) {
         for info in keys {
-            let long = environment[info.env]
-            let short = info.alias.flatMap { environment[$0] }
-            if let long, let short, long != short, let alias = info.alias {
-                throw ConfigError(key: info.key, message: "\(alias) and \(info.env) are both set and differ")
+            let set = ([info.env] + info.aliases).filter { environment[$0] != nil }
+            guard let variable = set.first, let text = environment[variable] else { continue }
+            if let other = set.dropFirst().first(where: { environment[$0] != text }) {
+                let values = info.secret ? "" : " (\(ConfigValue.quote(environment[other]!)) and \(ConfigValue.quote(text)))"
+                throw ConfigError(key: info.key, message: "\(other) and \(variable) are both set, to different values"
+                                  + values + "; set only one")
             }
-            if let long {
-                try info.apply(text: long, source: info.env, to: &config)
-            } else if let short, let alias = info.alias {
-                try info.apply(text: short, source: alias, to: &config)
-            }
+            try info.apply(text: text, source: variable, to: &state.config)
+            state.sources[info.key] = variable
         }
     }
 
-    /// Rules that involve more than one key.
-    static func validate(_ config: GatewayConfig) throws(ConfigError) {
-        if (config.tls.cert == nil) != (config.tls.key == nil) {
-            throw ConfigError(key: config.tls.cert == nil ? "tls.cert" : "tls.key",
-                              message: "tls.cert and tls.key must be given together")
+    // MARK: - Rules across keys
+
+    /// Rules that involve several keys, with the source of each value involved.
+    static func checkRules(_ state: State) throws(ConfigError) {
+        let c = state.config
+        func from(_ key: String) -> String { "\(key) from \(state.source(key))" }
+
+        if (c.tls.cert == nil) != (c.tls.key == nil) {
+            let (given, missing) = c.tls.cert == nil ? ("tls.key", "tls.cert") : ("tls.cert", "tls.key")
+            throw ConfigError(key: missing, message: "must be set because \(given) is set (\(from(given)));"
+                              + " give tls.cert and tls.key together, or neither")
         }
-        if config.server.loops > 1 && !config.server.reusePort {
-            throw ConfigError(key: "server.loops", message: "more than one loop needs server.reuse_port = true")
+        if c.server.loops > 1 && !c.server.reusePort {
+            throw ConfigError(key: "server.loops", message: "\(c.server.loops) loops require server.reuse_port = true"
+                              + " (\(from("server.loops")); server.reuse_port = false from \(state.source("server.reuse_port")))")
         }
-        if config.http.maxURIBytes > config.http.maxHeaderBytes {
-            throw ConfigError(key: "http.max_uri_bytes", message: "must not exceed http.max_header_bytes (\(config.http.maxHeaderBytes))")
+        if c.http.maxURIBytes > c.http.maxHeaderBytes {
+            throw ConfigError(key: "http.max_uri_bytes", message: "must be at most http.max_header_bytes"
+                              + " (\(c.http.maxHeaderBytes), from \(state.source("http.max_header_bytes")))"
+                              + " (got \(c.http.maxURIBytes) from \(state.source("http.max_uri_bytes")))")
         }
-        if config.plainHTTP.enabled && config.plainHTTP.port != 0 && config.plainHTTP.port == config.server.port {
-            throw ConfigError(key: "plain_http.port", message: "must differ from server.port (\(config.server.port))")
+        if c.plainHTTP.enabled, c.plainHTTP.port != 0, c.plainHTTP.port == c.server.port {
+            throw ConfigError(key: "plain_http.port", message: "must differ from server.port while plain_http.enabled"
+                              + " (both \(c.server.port): \(from("plain_http.port")), \(from("server.port")))")
         }
     }
 
-    private static func describe(_ error: Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                ?? context.debugDescription
+    // MARK: - Typos
+
+    /// " (did you mean http.max_body_bytes?)" for a near miss, else "".
+    static func suggestion(for key: String) -> String {
+        let candidates = keys.map(\.key) + Set(keys.compactMap { $0.key.split(separator: ".").first.map(String.init) })
+        let scored = candidates.map { ($0, distance(key, $0)) }.min { $0.1 < $1.1 }
+        guard let (best, score) = scored, score <= max(2, key.count / 4) else { return "" }
+        return " (did you mean \(best)?)"
+    }
+
+    /// Levenshtein distance over characters.
+    private static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
         }
-        return "\(error)"
+        return a.isEmpty ? b.count : row[b.count]
     }
 }
-

@@ -1,93 +1,194 @@
-/// Every setting of the server, with its default. Loaded by `ConfigLoader` from (in order of
-/// precedence) command-line flags, `DFP_*` environment variables, the JSON file, defaults.
+/// Every setting of the server, with its built-in default.
+///
+/// Loaded by `ConfigLoader` from, in order of precedence: command-line flags, `DFP_*`
+/// environment variables, the JSON file, these defaults. The keys, their ranges and their
+/// documentation live in one table, `ConfigLoader.keys`; docs/CONFIG.md is generated from it.
 public struct GatewayConfig: Sendable, Equatable {
+    /// The listening socket and the reactor loops (`server.*`).
     public struct Server: Sendable, Equatable {
+        /// Address to listen on (`server.host`).
         public var host = "127.0.0.1"
+        /// HTTPS port, 0...65535; 0 picks a free port (`server.port`).
         public var port = 8443
+        /// Reactor loops, 1...64; more than 1 requires `reusePort` (`server.loops`).
         public var loops = 1
+        /// Bind with SO_REUSEPORT (`server.reuse_port`).
         public var reusePort = false
+        /// Open connections at most, 1...1_000_000 (`server.max_connections`).
         public var maxConnections = 10_000
+        /// `listen()` backlog, 1...65535 (`server.backlog`).
         public var backlog = 1024
-    }
-    public struct TLS: Sendable, Equatable {
-        public var cert: String?
-        public var key: String?
-        public var certDir = "certs"
-        public var handshakeTimeoutSeconds = 10.0
-        public var sessionTickets = true
-        public var minVersion = "1.2"
-    }
-    public struct PlainHTTP: Sendable, Equatable {
-        public var enabled = false
-        public var port = 8080
-        public var mode = "redirect"
-    }
-    public struct CORS: Sendable, Equatable {
-        public var allowedOrigins: [String] = []
-    }
-    public struct HTTP: Sendable, Equatable {
-        public var maxHeaderBytes = 16_384
-        public var maxHeaders = 100
-        public var maxURIBytes = 8_192
-        public var maxBodyBytes = 1_048_576
-        public var headerTimeoutSeconds = 10.0
-        public var keepAliveIdleSeconds = 60.0
-        public var maxWriteQueueBytes = 4_194_304
-        public var cors = CORS()
-    }
-    public struct Static: Sendable, Equatable {
-        public var root = "Public"
-        public var cacheControl = "public, max-age=3600"
-        public var gzip = true
-        public var maxFileBytes = 8_388_608
-    }
-    public struct Admin: Sendable, Equatable {
-        public var token: String?
-    }
-    public struct Shutdown: Sendable, Equatable {
-        public var graceSeconds = 10.0
-    }
-    public struct Log: Sendable, Equatable {
-        public var level = "info"
-        public var accessLog = false
+        /// The defaults.
+        public init() {}
     }
 
+    /// TLS (`tls.*`).
+    public struct TLS: Sendable, Equatable {
+        /// Certificate chain PEM path; set together with `key` or not at all (`tls.cert`).
+        public var cert: String? = nil
+        /// Private key PEM path (`tls.key`).
+        public var key: String? = nil
+        /// Where the development certificate lives when `cert`/`key` are unset (`tls.cert_dir`).
+        public var certDir = "certs"
+        /// Handshake deadline in seconds, > 0 and ≤ 300 (`tls.handshake_timeout_s`).
+        public var handshakeTimeoutSeconds = 10.0
+        /// Issue stateless session tickets (`tls.session_tickets`).
+        public var sessionTickets = true
+        /// Oldest protocol accepted: "1.2" or "1.3" (`tls.min_version`).
+        public var minVersion = "1.2"
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The optional plain-HTTP listener (`plain_http.*`).
+    public struct PlainHTTP: Sendable, Equatable {
+        /// Listen for plain HTTP too (`plain_http.enabled`).
+        public var enabled = false
+        /// Its port; must differ from `server.port` unless one of them is 0 (`plain_http.port`).
+        public var port = 8080
+        /// "redirect" (308 to HTTPS) or "serve" (same routes) (`plain_http.mode`).
+        public var mode = "redirect"
+        /// The defaults.
+        public init() {}
+    }
+
+    /// CORS (`http.cors.*`).
+    public struct CORS: Sendable, Equatable {
+        /// Allowed origins: [] = CORS off, ["*"] = any origin (`http.cors.allowed_origins`).
+        public var allowedOrigins: [String] = []
+        /// The defaults.
+        public init() {}
+    }
+
+    /// HTTP/1.1 limits and timeouts (`http.*`).
+    public struct HTTP: Sendable, Equatable {
+        /// Request line + headers at most, 1024...1_048_576 (`http.max_header_bytes`).
+        public var maxHeaderBytes = 16_384
+        /// Header fields at most, 1...1000 (`http.max_headers`).
+        public var maxHeaders = 100
+        /// Request target at most, 256...`maxHeaderBytes` (`http.max_uri_bytes`).
+        public var maxURIBytes = 8_192
+        /// Request body at most, 0...1 GiB (`http.max_body_bytes`).
+        public var maxBodyBytes = 1_048_576
+        /// Seconds for a whole request head to arrive (`http.header_timeout_s`).
+        public var headerTimeoutSeconds = 10.0
+        /// Seconds before an idle keep-alive connection is closed (`http.keepalive_idle_s`).
+        public var keepAliveIdleSeconds = 60.0
+        /// Per-connection backpressure cap on queued response bytes, ≥ 64 KiB (`http.max_write_queue_bytes`).
+        public var maxWriteQueueBytes = 4_194_304
+        /// Requests read ahead on one connection at most (`http.max_pipelined_requests`).
+        public var maxPipelinedRequests = 64
+        /// CORS settings.
+        public var cors = CORS()
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The page and its assets (`static.*`).
+    public struct Static: Sendable, Equatable {
+        /// Folder served at / (`static.root`).
+        public var root = "Public"
+        /// Cache-Control of assets (`static.cache_control`).
+        public var cacheControl = "public, max-age=3600"
+        /// Serve gzip variants (`static.gzip`).
+        public var gzip = true
+        /// Larger files are not served (`static.max_file_bytes`).
+        public var maxFileBytes = 8_388_608
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The admin endpoints (`admin.*`).
+    public struct Admin: Sendable, Equatable {
+        /// Bearer token, at least 16 characters when set; never printed (`admin.token`).
+        public var token: String? = nil
+        /// The defaults.
+        public init() {}
+    }
+
+    /// Graceful shutdown (`shutdown.*`).
+    public struct Shutdown: Sendable, Equatable {
+        /// Seconds to finish in-flight work after SIGTERM/SIGINT, 0...300 (`shutdown.grace_s`).
+        public var graceSeconds = 10.0
+        /// The defaults.
+        public init() {}
+    }
+
+    /// Logging (`log.*`).
+    public struct Log: Sendable, Equatable {
+        /// trace | debug | info | notice | warning | error | critical (`log.level`).
+        public var level = "info"
+        /// One line per request (`log.access_log`).
+        public var accessLog = false
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `server.*`
     public var server = Server()
+    /// `tls.*`
     public var tls = TLS()
+    /// `plain_http.*`
     public var plainHTTP = PlainHTTP()
+    /// `http.*`
     public var http = HTTP()
+    /// `static.*`
     public var staticFiles = Static()
+    /// `admin.*`
     public var admin = Admin()
+    /// `shutdown.*`
     public var shutdown = Shutdown()
+    /// `log.*`
     public var log = Log()
+    /// Market data source: "simulator" or "none" (`feed`).
     public var feed = "simulator"
+    /// Data directory (`data_dir`).
     public var dataDir = "./data"
 
+    /// The built-in defaults (the same values as Config/dongfeng.json).
     public init() {}
 
-    /// The effective configuration as JSON, secrets shown as "***" (for `--print-config`).
+    /// The configuration as pretty JSON in the layout of Config/dongfeng.json (same sections,
+    /// same key order), for `--print-config` and logs. Secrets are shown as `"***"`.
     public func redactedJSON() -> String {
-        var sections: [String: [(String, String)]] = [:]
-        var order: [String] = []
+        var root = ConfigJSONTree()
         for info in ConfigLoader.keys {
-            let parts = info.key.split(separator: ".", maxSplits: 1).map(String.init)
-            let (section, leaf) = parts.count == 2 ? (parts[0], parts[1]) : ("", parts[0])
-            if sections[section] == nil { order.append(section) }
-            let value = info.secret && info.current(self) != "null" ? "\"***\"" : info.current(self)
-            sections[section, default: []].append((leaf, value))
+            let value = info.secret && info.jsonValue(of: self) != .null ? .string("***") : info.jsonValue(of: self)
+            root.insert(value, at: info.key.split(separator: ".").map(String.init))
         }
-        var out = "{\n"
-        var blocks: [String] = []
-        for section in order {
-            let fields = sections[section] ?? []
-            if section.isEmpty {
-                blocks += fields.map { "  \"\($0.0)\": \($0.1)" }
-            } else {
-                let inner = fields.map { "    \"\($0.0)\": \($0.1)" }.joined(separator: ",\n")
-                blocks.append("  \"\(section)\": {\n\(inner)\n  }")
+        return root.render(indent: "")
+    }
+}
+
+/// An ordered JSON object tree, built from dotted keys.
+private struct ConfigJSONTree {
+    enum Node { case leaf(ConfigValue), tree(ConfigJSONTree) }
+    var entries: [(String, Node)] = []
+
+    mutating func insert(_ value: ConfigValue, at path: [String]) {
+        guard let head = path.first else { return }
+        if path.count == 1 {
+            entries.append((head, .leaf(value)))
+            return
+        }
+        if let index = entries.firstIndex(where: { $0.0 == head }), case .tree(var sub) = entries[index].1 {
+            sub.insert(value, at: Array(path.dropFirst()))
+            entries[index].1 = .tree(sub)
+        } else {
+            var sub = ConfigJSONTree()
+            sub.insert(value, at: Array(path.dropFirst()))
+            entries.append((head, .tree(sub)))
+        }
+    }
+
+    func render(indent: String) -> String {
+        let inner = indent + "  "
+        let lines = entries.map { name, node in
+            switch node {
+            case .leaf(let value): "\(inner)\(ConfigValue.quote(name)): \(value.text)"
+            case .tree(let sub): "\(inner)\(ConfigValue.quote(name)): \(sub.render(indent: inner))"
             }
         }
-        out += blocks.joined(separator: ",\n") + "\n}"
-        return out
+        return "{\n" + lines.joined(separator: ",\n") + "\n\(indent)}"
     }
 }

@@ -1,0 +1,151 @@
+import Contracts
+import Synchronization
+
+/// An engine output as it travels to consumers (reactor loops, journal).
+public enum PipelineEvent: Sendable {
+    case tick(Tick)
+    case bar(Bar)
+    case features(Features)
+    case signal(StrategySignal)
+    case opportunity(Opportunity)
+    case alert(RiskAlert)
+
+    /// The sequence number of sequenced events (signals, opportunities, alerts).
+    public var seq: UInt64? {
+        switch self {
+        case .signal(let s): s.seq
+        case .opportunity(let o): o.seq
+        case .alert(let a): a.seq
+        default: nil
+        }
+    }
+}
+
+/// The in-memory query store REST reads: the last `capacity` signals, opportunity events and
+/// alerts (in seq order), the latest state of each opportunity by id, and each symbol's latest
+/// bar and features. Written by the pipeline worker, read by reactor threads: one mutex, held
+/// for a copy-in or a bounded scan, never across I/O.
+public final class EventStore: Sendable {
+    struct State {
+        var signals: BoundedLog<StrategySignal>
+        var opportunities: BoundedLog<Opportunity>
+        var alerts: BoundedLog<RiskAlert>
+        var opportunityByID: [String: Opportunity] = [:]
+        var idOrder: BoundedLog<String>
+        var latestBar: [String: Bar] = [:]
+        var latestFeatures: [String: Features] = [:]
+        var bars: [String: BoundedLog<Bar>] = [:]
+        var features: [String: BoundedLog<Features>] = [:]
+        var lastSeq: UInt64 = 0
+    }
+
+    public let capacity: Int
+    public let perSymbolHistory: Int
+    private let state: Mutex<State>
+
+    public init(capacity: Int = 10_000, perSymbolHistory: Int = 500) {
+        self.capacity = capacity
+        self.perSymbolHistory = perSymbolHistory
+        state = Mutex(State(signals: BoundedLog(capacity: capacity), opportunities: BoundedLog(capacity: capacity),
+                            alerts: BoundedLog(capacity: capacity), idOrder: BoundedLog(capacity: capacity)))
+    }
+
+    public func record(_ event: PipelineEvent) {
+        let history = perSymbolHistory
+        state.withLock { s in
+            switch event {
+            case .tick: break
+            case .bar(let b):
+                s.latestBar[b.symbol] = b
+                s.bars[b.symbol, default: BoundedLog(capacity: history)].append(b)
+            case .features(let f):
+                s.latestFeatures[f.symbol] = f
+                s.features[f.symbol, default: BoundedLog(capacity: history)].append(f)
+            case .signal(let x):
+                s.signals.append(x)
+                s.lastSeq = max(s.lastSeq, x.seq)
+            case .opportunity(let o):
+                s.opportunities.append(o)
+                if s.opportunityByID[o.id] == nil {
+                    if let evicted = s.idOrder.append(o.id) { s.opportunityByID[evicted] = nil }
+                }
+                s.opportunityByID[o.id] = o
+                s.lastSeq = max(s.lastSeq, o.seq)
+            case .alert(let a):
+                s.alerts.append(a)
+                s.lastSeq = max(s.lastSeq, a.seq)
+            }
+        }
+    }
+
+    public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
+
+    /// Opportunity events after `sinceSeq` matching `filter`, oldest first, at most `limit`.
+    public func opportunities(sinceSeq: UInt64 = 0, limit: Int, where filter: @Sendable (Opportunity) -> Bool = { _ in true }) -> [Opportunity] {
+        state.withLock { $0.opportunities.after(sinceSeq, limit: limit, seq: \.seq, filter) }
+    }
+
+    public func signals(sinceSeq: UInt64 = 0, limit: Int, where filter: @Sendable (StrategySignal) -> Bool = { _ in true }) -> [StrategySignal] {
+        state.withLock { $0.signals.after(sinceSeq, limit: limit, seq: \.seq, filter) }
+    }
+
+    public func alerts(sinceSeq: UInt64 = 0, limit: Int, where filter: @Sendable (RiskAlert) -> Bool = { _ in true }) -> [RiskAlert] {
+        state.withLock { $0.alerts.after(sinceSeq, limit: limit, seq: \.seq, filter) }
+    }
+
+    public func opportunity(id: String) -> Opportunity? { state.withLock { $0.opportunityByID[id] } }
+    public var symbols: [String] { state.withLock { $0.latestBar.keys.sorted() } }
+    public func latestBar(_ symbol: String) -> Bar? { state.withLock { $0.latestBar[symbol] } }
+    public func latestFeatures(_ symbol: String) -> Features? { state.withLock { $0.latestFeatures[symbol] } }
+    public func bars(_ symbol: String, limit: Int) -> [Bar] { state.withLock { $0.bars[symbol]?.last(limit) ?? [] } }
+    public func features(_ symbol: String, limit: Int) -> [Features] { state.withLock { $0.features[symbol]?.last(limit) ?? [] } }
+}
+
+/// A fixed-capacity log that drops its oldest entry when full.
+struct BoundedLog<Element> {
+    private var items: [Element] = []
+    private var start = 0
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    var count: Int { items.count }
+
+    /// Appends; returns the evicted element when full.
+    @discardableResult
+    mutating func append(_ e: Element) -> Element? {
+        if items.count < capacity {
+            items.append(e)
+            return nil
+        }
+        let old = items[start]
+        items[start] = e
+        start = (start + 1) % capacity
+        return old
+    }
+
+    func element(_ i: Int) -> Element { items[(start + i) % items.count] }
+
+    func last(_ n: Int) -> [Element] {
+        let k = min(n, items.count)
+        return (items.count - k..<items.count).map(element)
+    }
+
+    /// Elements with seq > `since` passing `filter`, oldest first, up to `limit` (binary search
+    /// for the start: the log is in seq order).
+    func after(_ since: UInt64, limit: Int, seq: KeyPath<Element, UInt64>, _ filter: (Element) -> Bool) -> [Element] {
+        var lo = 0, hi = items.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if element(mid)[keyPath: seq] <= since { lo = mid + 1 } else { hi = mid }
+        }
+        var out: [Element] = []
+        var i = lo
+        while i < items.count && out.count < limit {
+            let e = element(i)
+            if filter(e) { out.append(e) }
+            i += 1
+        }
+        return out
+    }
+}

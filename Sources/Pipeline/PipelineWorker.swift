@@ -1,0 +1,215 @@
+import CLinux
+import Contracts
+import Glibc
+import Synchronization
+
+/// A producer's way into the pipeline: one SPSC ring per producer (feed thread, reactor loop),
+/// with its full-ring policy. `submit` is called from that producer's thread only.
+public final class TickInput: @unchecked Sendable {
+    public let name: String
+    public let policy: FullRingPolicy
+    let ring: SPSCRing<Tick>
+    let doorbell: Doorbell
+    /// Ticks refused because the ring was full (`.reject` policy): reported to the client.
+    public let rejectedFull = Atomic<Int>(0)
+
+    init(name: String, capacity: Int, policy: FullRingPolicy, doorbell: Doorbell) {
+        self.name = name
+        self.policy = policy
+        ring = SPSCRing(capacity: capacity)
+        self.doorbell = doorbell
+    }
+
+    /// Hands a validated tick to the worker. False only under `.reject` when the ring is full.
+    @discardableResult
+    public func submit(_ tick: Tick) -> Bool {
+        if ring.push(tick, policy: policy, doorbell: doorbell) { return true }
+        rejectedFull.wrappingAdd(1, ordering: .relaxed)
+        return false
+    }
+
+    /// Free slots right now (a hint for "would a batch of n fit").
+    public var freeCapacity: Int { ring.freeCapacityHint }
+    public var depth: Int { ring.count }
+}
+
+/// A consumer's way out: its ring and the wake-up to call after a batch (an eventfd write).
+public final class EventOutput: @unchecked Sendable {
+    public let ring: SPSCRing<PipelineEvent>
+    let wake: @Sendable () -> Void
+    /// Lossy events (ticks, bars, features) dropped because the consumer lagged.
+    public let droppedLossy = Atomic<Int>(0)
+    var pending = false
+
+    init(capacity: Int, wake: @escaping @Sendable () -> Void) {
+        ring = SPSCRing(capacity: capacity)
+        self.wake = wake
+    }
+}
+
+/// Counters readable from any thread (health, metrics).
+public final class PipelineStats: Sendable {
+    public let ticks = Atomic<Int>(0)
+    public let outOfOrder = Atomic<Int>(0)
+    public let bars = Atomic<Int>(0)
+    public let signals = Atomic<Int>(0)
+    public let opportunities = Atomic<Int>(0)
+    public let alerts = Atomic<Int>(0)
+    public let lastSeq = Atomic<UInt64>(0)
+    public init() {}
+}
+
+/// The pipeline's one worker thread: drains every input ring as a batch (Disruptor style), runs
+/// the engine, records outputs in the store and fans them out to consumer rings, waking each
+/// consumer once per batch. Sleeps on a futex when there is no input (with a 100 ms timeout to
+/// close bars by the wall clock and watch for stale feeds).
+public final class PipelineWorker: @unchecked Sendable {
+    public let store: EventStore
+    public let stats = PipelineStats()
+    private let doorbell = Doorbell(spins: 1_000)
+    private var inputs: [TickInput] = []
+    private var outputs: [EventOutput] = []
+    private var engine: SignalEngine!
+    private var sink: WorkerSink!
+    private let barGraceMs: Int64
+    private let running = Atomic<Bool>(false)
+    private let pendingStrategies = Mutex<StrategyRegistry?>(nil)
+    private var thread: pthread_t?
+
+    public init(settings: EngineSettings, strategies: StrategyRegistry, store: EventStore, barGraceMs: Int64 = 250,
+                lastSeq: UInt64 = 0) {
+        self.store = store
+        self.barGraceMs = barGraceMs
+        sink = WorkerSink(worker: self)
+        engine = SignalEngine(settings: settings, strategies: strategies, sink: sink, lastSeq: lastSeq)
+    }
+
+    /// A new producer ring (before `start`).
+    public func makeInput(name: String, capacity: Int = 1 << 14, policy: FullRingPolicy) -> TickInput {
+        let input = TickInput(name: name, capacity: capacity, policy: policy, doorbell: doorbell)
+        inputs.append(input)
+        return input
+    }
+
+    /// A new consumer ring (before `start`); `wake` runs on the worker thread after a batch.
+    public func addOutput(capacity: Int = 1 << 16, wake: @escaping @Sendable () -> Void) -> EventOutput {
+        let output = EventOutput(capacity: capacity, wake: wake)
+        outputs.append(output)
+        return output
+    }
+
+    /// Replaces the strategies between two batches; indicator state is kept. Any thread.
+    public func updateStrategies(_ registry: StrategyRegistry) {
+        pendingStrategies.withLock { $0 = registry }
+        doorbell.wakeAll()
+    }
+
+    public var strategies: StrategyRegistry {
+        pendingStrategies.withLock { $0 } ?? engine.strategies
+    }
+
+    public func start() {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var t = pthread_t()
+        pthread_create(&t, nil, { arg in
+            let worker = Unmanaged<PipelineWorker>.fromOpaque(arg!).takeRetainedValue()
+            _ = dfl_set_thread_name("df-pipeline")
+            worker.run()
+            return nil
+        }, box)
+        thread = t
+    }
+
+    /// Stops after draining what is queued. Any thread; blocks until the worker has exited.
+    public func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        doorbell.wakeAll()
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+    }
+
+    private func run() {
+        var lastClock = dfl_monotonic_ms()
+        while true {
+            let active = running.load(ordering: .acquiring)
+            doorbell.wait(timeoutMs: 100) { [inputs] in !active || inputs.contains { !$0.ring.isEmpty } }
+            if let registry = pendingStrategies.withLock({ p -> StrategyRegistry? in defer { p = nil }; return p }) {
+                engine.strategies = registry
+            }
+            var drained = 0
+            for input in inputs {
+                drained += input.ring.drain(limit: 4096) { tick, _ in
+                    if case .outOfOrder = engine.process(tick, wallMs: wallClockMs()) {
+                        stats.outOfOrder.wrappingAdd(1, ordering: .relaxed)
+                    }
+                }
+            }
+            let now = dfl_monotonic_ms()
+            if now - lastClock >= 100 {
+                lastClock = now
+                engine.tickClock(wallMs: wallClockMs(), graceMs: barGraceMs)
+            }
+            flushOutputs()
+            if !active && drained == 0 { break }
+        }
+        engine.finish()
+        flushOutputs()
+    }
+
+    fileprivate func emit(_ event: PipelineEvent) {
+        store.record(event)
+        switch event {
+        case .tick: stats.ticks.wrappingAdd(1, ordering: .relaxed)
+        case .bar: stats.bars.wrappingAdd(1, ordering: .relaxed)
+        case .features: break
+        case .signal: stats.signals.wrappingAdd(1, ordering: .relaxed)
+        case .opportunity: stats.opportunities.wrappingAdd(1, ordering: .relaxed)
+        case .alert: stats.alerts.wrappingAdd(1, ordering: .relaxed)
+        }
+        if let seq = event.seq { stats.lastSeq.store(seq, ordering: .relaxed) }
+        for output in outputs {
+            if output.ring.tryPush(event) {
+                output.pending = true
+                continue
+            }
+            if event.seq == nil {
+                output.droppedLossy.wrappingAdd(1, ordering: .relaxed)  // lossy channel: drop, counted
+                continue
+            }
+            // Sequenced events are never dropped: wake the consumer and wait for room.
+            output.wake()
+            var spins = 0
+            while !output.ring.tryPush(event) {
+                spins += 1
+                if spins > 64 { Backoff.sleep(microseconds: 100) }
+            }
+            output.pending = true
+        }
+    }
+
+    private func flushOutputs() {
+        for output in outputs where output.pending {
+            output.pending = false
+            output.wake()
+        }
+    }
+
+    private func wallClockMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+/// Bridges engine callbacks to the worker (kept separate so the engine holds it unowned).
+final class WorkerSink: EngineSink {
+    unowned let worker: PipelineWorker
+    init(worker: PipelineWorker) { self.worker = worker }
+    func engine(tick: Tick) { worker.emit(.tick(tick)) }
+    func engine(bar: Bar) { worker.emit(.bar(bar)) }
+    func engine(features: Features) { worker.emit(.features(features)) }
+    func engine(signal: StrategySignal) { worker.emit(.signal(signal)) }
+    func engine(opportunity: Opportunity) { worker.emit(.opportunity(opportunity)) }
+    func engine(alert: RiskAlert) { worker.emit(.alert(alert)) }
+}
