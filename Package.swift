@@ -44,11 +44,13 @@ let package = Package(
         .target(name: "Contracts"),
         // The signal pipeline: lock-free rings, bars, indicators, strategies. Pure compute, no I/O.
         .target(name: "Pipeline", dependencies: ["CLinux", "Contracts"]),
+        // Market data sources feeding the pipeline (the live simulator; Redis later).
+        .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
         // Wires HTTP onto the reactor: routes, static files, health, config.
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts",
+                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

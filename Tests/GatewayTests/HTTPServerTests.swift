@@ -261,3 +261,25 @@ final class MultiLoopTests: XCTestCase {
         XCTAssertTrue(client.waitForClose())
     }
 }
+
+/// The default feed end to end: the simulator drives the pipeline inside the server.
+final class LiveSimulatorTests: XCTestCase {
+    func testSimulatorFeedsThePipeline() throws {
+        let server = try TestServer {
+            $0.feed = "simulator"
+            $0.simulator.ticksPerSecond = 2_000
+            $0.pipeline.interval = "250ms"
+        }
+        defer { server.stop() }
+        var pipeline: [String: Any] = [:]
+        for _ in 0..<60 {
+            usleep(100_000)
+            pipeline = try server.get("/admin/health").json?["pipeline"] as? [String: Any] ?? [:]
+            if (pipeline["bars"] as? Int ?? 0) > 20 { break }
+        }
+        XCTAssertEqual(pipeline["feed"] as? String, "simulator")
+        XCTAssertGreaterThan(pipeline["ticks"] as? Int ?? 0, 100)
+        XCTAssertGreaterThan(pipeline["bars"] as? Int ?? 0, 20)
+        XCTAssertEqual(server.server.signals?.store.symbols.count, 8)
+    }
+}

@@ -46,6 +46,14 @@ enum ConfigKeys {
         choice("log.level", alias: "DFP_LOG_LEVEL", \.log.level, ["trace", "debug", "info", "notice", "warning", "error", "critical"], "Least severe level logged."),
         bool("log.access_log", \.log.accessLog, "Log one line per request."),
 
+        string("pipeline.interval", \.pipeline.interval, "Primary bar interval: a number and ms, s, m, h or d (1s for the demo, 1m in production)."),
+        int("pipeline.bar_grace_ms", \.pipeline.barGraceMs, 0...600_000, "A live bar closes this long after its end when no later tick arrived."),
+        string("pipeline.strategies_file", \.pipeline.strategiesFile, "Strategies and rules (see the file's _doc); missing file = built-in defaults."),
+        seconds("pipeline.opportunity_ttl_s", \.pipeline.opportunityTTLSeconds, above: 0, max: 86_400, "An opportunity expires this long after its last signal (market time)."),
+        seconds("pipeline.cooldown_s", \.pipeline.cooldownSeconds, from: 0, max: 86_400, "After an opportunity expires, the same symbol and direction wait this long before a new one."),
+        int("simulator.ticks_per_second", \.simulator.ticksPerSecond, 1...1_000_000, "Simulated ticks per second over all eight symbols."),
+        int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
+
         choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none"], "Market data source: the built-in simulator, or none."),
         string("data_dir", alias: "DFP_DATA_DIR", \.dataDir, "Data directory (journal, snapshots)."),
     ]

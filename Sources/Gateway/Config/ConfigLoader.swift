@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 /// A setting that cannot be used. Always names the key (`(file)` for whole-file problems)
@@ -184,6 +185,10 @@ public enum ConfigLoader {
             throw ConfigError(key: "http.max_uri_bytes", message: "must be at most http.max_header_bytes"
                               + " (\(c.http.maxHeaderBytes), from \(state.source("http.max_header_bytes")))"
                               + " (got \(c.http.maxURIBytes) from \(state.source("http.max_uri_bytes")))")
+        }
+        if BarInterval(c.pipeline.interval) == nil {
+            throw ConfigError(key: "pipeline.interval", message: "must be a number and a unit ms, s, m, h or d, like 1s or 1m"
+                              + " (got \(c.pipeline.interval.debugDescription) from \(state.source("pipeline.interval")))")
         }
         if c.plainHTTP.enabled, c.plainHTTP.port != 0, c.plainHTTP.port == c.server.port {
             throw ConfigError(key: "plain_http.port", message: "must differ from server.port while plain_http.enabled"

@@ -140,6 +140,36 @@ public struct GatewayConfig: Sendable, Equatable {
     public var shutdown = Shutdown()
     /// `log.*`
     public var log = Log()
+    /// The signal pipeline (`pipeline.*`).
+    public struct Pipeline: Sendable, Equatable {
+        /// Primary bar interval, e.g. "1s", "1m" (`pipeline.interval`).
+        public var interval = "1s"
+        /// Live bars close this long after their end when no later tick came (`pipeline.bar_grace_ms`).
+        public var barGraceMs = 250
+        /// Strategies file (`pipeline.strategies_file`).
+        public var strategiesFile = "Config/strategies.json"
+        /// Opportunity TTL after its last signal (`pipeline.opportunity_ttl_s`).
+        public var opportunityTTLSeconds = 300.0
+        /// Cool-down before a new episode of the same symbol and direction (`pipeline.cooldown_s`).
+        public var cooldownSeconds = 60.0
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The built-in market simulator (`simulator.*`).
+    public struct Simulator: Sendable, Equatable {
+        /// Ticks per second over all symbols (`simulator.ticks_per_second`).
+        public var ticksPerSecond = 200
+        /// Random seed: the same seed gives the same market (`simulator.seed`).
+        public var seed = 20_241_125
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `pipeline.*`
+    public var pipeline = Pipeline()
+    /// `simulator.*`
+    public var simulator = Simulator()
     /// Market data source: "simulator" or "none" (`feed`).
     public var feed = "simulator"
     /// Data directory (`data_dir`).

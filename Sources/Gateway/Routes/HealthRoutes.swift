@@ -7,20 +7,20 @@ import Reactor
 /// (detailed; admin-protected).
 enum HealthRoutes {
     static func register(into router: inout Router<RouteHandler>, group: EventLoopGroup, startedAtMs: Int64,
-                         admin: AdminGuard) {
+                         admin: AdminGuard, signals: SignalService) {
         let simple: RouteHandler = { _ in
             json(summary(group: group, startedAtMs: startedAtMs, detailed: false))
         }
         router.add(.get, "/health", simple)
         router.add(.get, "/gateway/health", simple)
         router.add(.get, "/admin/health", admin.protect { _ in
-            json(summary(group: group, startedAtMs: startedAtMs, detailed: true))
+            json(summary(group: group, startedAtMs: startedAtMs, detailed: true, signals: signals))
         })
     }
 
     private static func json(_ writer: JSONWriter) -> Response { .json(200, writer.bytes) }
 
-    static func summary(group: EventLoopGroup, startedAtMs: Int64, detailed: Bool) -> JSONWriter {
+    static func summary(group: EventLoopGroup, startedAtMs: Int64, detailed: Bool, signals: SignalService? = nil) -> JSONWriter {
         let uptime = Double(dfl_monotonic_ms() - startedAtMs) / 1000
         var w = JSONWriter()
         w.beginObject()
@@ -43,6 +43,7 @@ enum HealthRoutes {
             w.int("handshake_timeouts", c.tlsHandshakeTimeouts.load(ordering: .relaxed))
             w.endObject()
             w.int("rss_bytes", Int(dfl_rss_bytes()))
+            signals?.describe(&w)
         }
         w.endObject()
         return w

@@ -20,6 +20,7 @@ public final class GatewayServer: @unchecked Sendable {
     public private(set) var httpsPort = 0
     public private(set) var plainPort: Int?
     public private(set) var certificateFingerprint = ""
+    public private(set) var signals: SignalService?
 
     public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
         self.config = config
@@ -50,9 +51,11 @@ public final class GatewayServer: @unchecked Sendable {
             logger.warning("static.root \(config.staticFiles.root) does not exist: no page will be served")
         }
 
+        let service = try SignalService(config: config, logger: logger)
+        signals = service
         var router = Router<RouteHandler>()
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
-                              admin: AdminGuard(token: config.admin.token))
+                              admin: AdminGuard(token: config.admin.token), signals: service)
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
 
         let settings = httpSettings()
@@ -82,14 +85,11 @@ public final class GatewayServer: @unchecked Sendable {
             throw GatewayError("\(error)")
         }
         group.start()
+        service.start()
         let shownHost = config.server.host.contains(":") ? "[\(config.server.host)]" : config.server.host
         logger.info("listening on https://\(shownHost):\(httpsPort)")
         if let plainPort {
             logger.info("plain HTTP on http://\(shownHost):\(plainPort) (\(config.plainHTTP.mode))")
-        }
-        if config.feed != "none" {
-            // Honest about what this build does: the signal pipeline and its feeds come next.
-            logger.notice("feed \(config.feed): this build has no signal pipeline yet; no market data flows")
         }
         if config.admin.token == nil {
             logger.notice("no admin token set (DFP_ADMIN_TOKEN): /admin/* is reachable from loopback only")
@@ -145,6 +145,7 @@ public final class GatewayServer: @unchecked Sendable {
 
     public func wait() {
         group.waitUntilStopped()
+        signals?.stop()
         logger.info("stopped")
     }
 }

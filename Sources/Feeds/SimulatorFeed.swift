@@ -1,0 +1,64 @@
+import CLinux
+import Contracts
+import Glibc
+import Pipeline
+import Synchronization
+
+/// Runs the market simulator live: a thread that wakes 20 times a second and hands the pipeline
+/// every tick due by then (timestamps are wall-clock milliseconds). Pushes with the `.block`
+/// policy: a feed waits for the pipeline rather than losing ticks.
+public final class SimulatorFeed: @unchecked Sendable {
+    private var simulator: MarketSimulator
+    private let input: TickInput
+    private let running = Atomic<Bool>(false)
+    private var thread: pthread_t?
+    public let published = Atomic<Int>(0)
+    public let ticksPerSecond: Int
+
+    public init(input: TickInput, ticksPerSecond: Int, seed: UInt64) {
+        self.input = input
+        self.ticksPerSecond = ticksPerSecond
+        simulator = MarketSimulator(ticksPerSecond: ticksPerSecond, seed: seed, startMs: SimulatorFeed.wallMs())
+    }
+
+    static func wallMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    public func start() {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var t = pthread_t()
+        pthread_create(&t, nil, { arg in
+            let feed = Unmanaged<SimulatorFeed>.fromOpaque(arg!).takeRetainedValue()
+            _ = dfl_set_thread_name("df-simulator")
+            feed.run()
+            return nil
+        }, box)
+        thread = t
+    }
+
+    public func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+    }
+
+    private func run() {
+        var next = simulator.next()
+        while running.load(ordering: .acquiring) {
+            let now = Self.wallMs()
+            var sent = 0
+            while next.ts <= now {
+                input.submit(next)
+                sent += 1
+                next = simulator.next()
+            }
+            published.wrappingAdd(sent, ordering: .relaxed)
+            var pause = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+            nanosleep(&pause, nil)
+        }
+    }
+}

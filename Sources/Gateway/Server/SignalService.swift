@@ -1,0 +1,71 @@
+import Contracts
+import Feeds
+import Foundation
+import Logging
+import Pipeline
+
+/// The signal pipeline as the server runs it: the query store, the worker thread, and the
+/// configured feed. Built from config at start; stopped after the reactor loops.
+public final class SignalService: @unchecked Sendable {
+    public let store = EventStore()
+    public let worker: PipelineWorker
+    public let feedName: String
+    private var feed: SimulatorFeed?
+
+    public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
+        guard let interval = BarInterval(config.pipeline.interval) else {
+            throw GatewayError("pipeline.interval \(config.pipeline.interval) is not an interval")
+        }
+        let strategies = try Self.loadStrategies(config.pipeline.strategiesFile, logger: logger)
+        var settings = EngineSettings(interval: interval)
+        settings.aggregator = AggregatorSettings(ttlMs: Int64(config.pipeline.opportunityTTLSeconds * 1000),
+                                                 cooldownMs: Int64(config.pipeline.cooldownSeconds * 1000))
+        worker = PipelineWorker(settings: settings, strategies: strategies, store: store,
+                                barGraceMs: Int64(config.pipeline.barGraceMs))
+        feedName = config.feed
+        if config.feed == "simulator" {
+            let input = worker.makeInput(name: "simulator", policy: .block)
+            feed = SimulatorFeed(input: input, ticksPerSecond: config.simulator.ticksPerSecond,
+                                 seed: UInt64(config.simulator.seed))
+        }
+        logger.info("pipeline: \(interval) bars, \(strategies.enabled.count) strategies enabled, feed \(config.feed)")
+    }
+
+    static func loadStrategies(_ path: String, logger: Logger) throws(GatewayError) -> StrategyRegistry {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            logger.notice("strategies file \(path) not found: using the built-in strategies with their defaults")
+            return .defaults
+        }
+        do {
+            return try StrategyRegistry.parse(data)
+        } catch {
+            throw GatewayError("\(path): \(error)")
+        }
+    }
+
+    public func start() {
+        worker.start()
+        feed?.start()
+    }
+
+    /// Stops the feed, then the worker (which drains what is queued and closes open bars).
+    public func stop() {
+        feed?.stop()
+        worker.stop()
+    }
+
+    /// The pipeline part of `/admin/health`.
+    func describe(_ w: inout JSONWriter) {
+        let s = worker.stats
+        w.beginObject("pipeline")
+        w.string("feed", feedName)
+        w.int("ticks", s.ticks.load(ordering: .relaxed))
+        w.int("out_of_order", s.outOfOrder.load(ordering: .relaxed))
+        w.int("bars", s.bars.load(ordering: .relaxed))
+        w.int("signals", s.signals.load(ordering: .relaxed))
+        w.int("opportunities", s.opportunities.load(ordering: .relaxed))
+        w.int("alerts", s.alerts.load(ordering: .relaxed))
+        w.uint64("last_seq", s.lastSeq.load(ordering: .relaxed))
+        w.endObject()
+    }
+}

@@ -1,0 +1,68 @@
+import Contracts
+import Foundation
+import Pipeline
+import Synchronization
+import XCTest
+
+final class PipelineWorkerTests: XCTestCase {
+    func testTwoProducersOneConsumerAndTheStore() throws {
+        let store = EventStore(capacity: 100_000)
+        let worker = PipelineWorker(settings: EngineSettings(interval: BarInterval("1s")!), strategies: .defaults, store: store)
+        let a = worker.makeInput(name: "a", capacity: 256, policy: .block)
+        let b = worker.makeInput(name: "b", capacity: 256, policy: .block)
+        let wakes = Atomic<Int>(0)
+        let output = worker.addOutput(capacity: 1 << 20) { wakes.wrappingAdd(1, ordering: .relaxed) }
+        worker.start()
+        let ticks = EngineTests.ticks(count: 30_000)
+        let first = ticks.filter { $0.symbol == "600519.SH" }, second = ticks.filter { $0.symbol != "600519.SH" }
+        let t1 = Thread { for t in first { a.submit(t) } }
+        let t2 = Thread { for t in second { b.submit(t) } }
+        t1.start(); t2.start()
+        while worker.stats.ticks.load(ordering: .relaxed) < ticks.count { usleep(2_000) }
+        worker.stop()
+        var seqs: [UInt64] = []
+        var tickCount = 0
+        output.ring.drain { event, _ in
+            if case .tick = event { tickCount += 1 }
+            if let s = event.seq { seqs.append(s) }
+        }
+        XCTAssertEqual(tickCount, ticks.count)
+        XCTAssertEqual(seqs, Array(1...UInt64(seqs.count)), "consumers see every sequenced event, in order")
+        XCTAssertGreaterThan(wakes.load(ordering: .relaxed), 0)
+        XCTAssertEqual(store.lastSeq, UInt64(seqs.count))
+        let opportunities = store.opportunities(limit: 1_000_000)
+        XCTAssertEqual(opportunities.count, worker.stats.opportunities.load(ordering: .relaxed))
+        let later = store.opportunities(sinceSeq: opportunities[opportunities.count / 2].seq, limit: 5)
+        XCTAssertTrue(later.allSatisfy { $0.seq > opportunities[opportunities.count / 2].seq })
+        XCTAssertEqual(later.map(\.seq), later.map(\.seq).sorted())
+        let longs = store.opportunities(limit: 10) { $0.direction == .long }
+        XCTAssertTrue(longs.allSatisfy { $0.direction == .long })
+        XCTAssertEqual(store.opportunity(id: opportunities[0].id)?.id, opportunities[0].id)
+        XCTAssertEqual(store.symbols, ["000001.SZ", "600519.SH"])
+        XCTAssertFalse(store.bars("600519.SH", limit: 10).isEmpty)
+        XCTAssertNotNil(store.latestFeatures("600519.SH"))
+    }
+
+    func testStrategiesCanBeReplacedWithoutLosingIndicatorState() throws {
+        let store = EventStore()
+        let worker = PipelineWorker(settings: EngineSettings(interval: BarInterval("1s")!), strategies: .defaults, store: store)
+        let input = worker.makeInput(name: "t", policy: .block)
+        worker.start()
+        defer { worker.stop() }
+        var ts: Int64 = 0
+        for i in 0..<60 {
+            ts += 1000
+            input.submit(Tick(symbol: "A", ts: ts, price: 100 + Double(i % 7), volume: 100))
+        }
+        while worker.stats.bars.load(ordering: .relaxed) < 59 { usleep(1_000) }
+        XCTAssertNotNil(store.latestFeatures("A")?.sma20, "warmed up")
+        var registry = worker.strategies
+        try registry.update("rsi_reversal", with: ["enabled": .bool(false)])
+        worker.updateStrategies(registry)
+        input.submit(Tick(symbol: "A", ts: ts + 1000, price: 101, volume: 100))
+        input.submit(Tick(symbol: "A", ts: ts + 2000, price: 101, volume: 100))
+        while worker.stats.bars.load(ordering: .relaxed) < 60 { usleep(1_000) }
+        XCTAssertNotNil(store.latestFeatures("A")?.ema50, "indicators kept their state across the reload")
+        XCTAssertFalse(worker.strategies.entries.first { $0.strategy.name == "rsi_reversal" }?.enabled ?? true)
+    }
+}
