@@ -27,7 +27,9 @@ public struct RiskSettings: Sendable, Equatable {
 /// Watches each symbol's ticks, bars and signals and raises `RiskAlert`s; tells the aggregator
 /// whether a symbol is ok, warned or blocked (a critical alert within `holdMs`).
 public struct RiskGuard: Sendable {
-    struct SymbolState: Sendable {
+    /// A class so the per-tick checks mutate in place (a struct copied out of the dictionary
+    /// would copy its windows on every tick).
+    final class SymbolState: @unchecked Sendable {
         var lastPrice: Double?
         var returns = ReturnStats(size: 100)
         var barReturns = MovingWindow(size: 50)
@@ -38,6 +40,7 @@ public struct RiskGuard: Sendable {
         var blockUntil: Int64 = .min
         var activeKinds: [String: Int64] = [:]   // kind → until
         var lastTickWallMs: Int64?
+        init() {}
     }
 
     public var settings: RiskSettings
@@ -51,17 +54,16 @@ public struct RiskGuard: Sendable {
 
     /// Checks an accepted tick (price jump, spread). `wallMs` is for stale-feed tracking.
     public mutating func tick(_ t: Tick, wallMs: Int64?) -> [RiskAlert] {
-        var state = symbols[t.symbol] ?? SymbolState()
-        defer { symbols[t.symbol] = state }
+        let state = self.state(t.symbol)
         state.lastTickWallMs = wallMs
         var alerts: [RiskAlert] = []
         if let last = state.lastPrice, last > 0 {
             let r = t.price / last - 1
             if abs(r) > settings.jumpBand {
-                emit(&alerts, &state, t.ts, t.symbol, "price_jump", .critical,
+                emit(&alerts, state, t.ts, t.symbol, "price_jump", .critical,
                      "price moved \(format(r * 100))% in one tick", abs(r), settings.jumpBand)
             } else if let sigma = state.returns.deviation, sigma > 0, abs(r) > settings.jumpSigmas * sigma {
-                emit(&alerts, &state, t.ts, t.symbol, "price_jump", .warning,
+                emit(&alerts, state, t.ts, t.symbol, "price_jump", .warning,
                      "tick return \(format(abs(r) / sigma))σ (σ \(sigma))", abs(r) / sigma, settings.jumpSigmas)
             }
             state.returns.add(r)
@@ -70,7 +72,7 @@ public struct RiskGuard: Sendable {
         if let bid = t.bid, let ask = t.ask, bid > 0, ask > 0 {
             let spread = (ask - bid) / ((ask + bid) / 2)
             if spread > settings.maxSpread {
-                emit(&alerts, &state, t.ts, t.symbol, "wide_spread", .warning,
+                emit(&alerts, state, t.ts, t.symbol, "wide_spread", .warning,
                      "spread \(format(spread * 100))% of mid", spread, settings.maxSpread)
             }
         }
@@ -79,18 +81,16 @@ public struct RiskGuard: Sendable {
 
     /// An out-of-order tick was rejected (reported once per repeat interval per symbol).
     public mutating func outOfOrder(_ t: Tick, lastTs: Int64) -> [RiskAlert] {
-        var state = symbols[t.symbol] ?? SymbolState()
-        defer { symbols[t.symbol] = state }
+        let state = self.state(t.symbol)
         var alerts: [RiskAlert] = []
-        emit(&alerts, &state, lastTs, t.symbol, "out_of_order", .info,
+        emit(&alerts, state, lastTs, t.symbol, "out_of_order", .info,
              "tick at \(t.ts) is older than the last accepted tick at \(lastTs)", Double(lastTs - t.ts), 0)
         return alerts
     }
 
     /// Checks a closed bar (volatility spike).
     public mutating func bar(_ b: Bar) -> [RiskAlert] {
-        var state = symbols[b.symbol] ?? SymbolState()
-        defer { symbols[b.symbol] = state }
+        let state = self.state(b.symbol)
         var alerts: [RiskAlert] = []
         if let last = state.lastBarClose, last > 0 {
             _ = state.barReturns.push(b.close / last - 1)
@@ -98,7 +98,7 @@ public struct RiskGuard: Sendable {
                 let long = Self.deviation(state.barReturns, last: 50)
                 let short = Self.deviation(state.barReturns, last: 5)
                 if long > 0, short / long > settings.volatilityRatio {
-                    emit(&alerts, &state, b.start, b.symbol, "volatility_spike", .warning,
+                    emit(&alerts, state, b.start, b.symbol, "volatility_spike", .warning,
                          "5-bar volatility is \(format(short / long))× the 50-bar", short / long, settings.volatilityRatio)
                 }
             }
@@ -109,13 +109,12 @@ public struct RiskGuard: Sendable {
 
     /// Counts a signal against the per-symbol and global rate limits.
     public mutating func signal(_ s: StrategySignal) -> [RiskAlert] {
-        var state = symbols[s.symbol] ?? SymbolState()
-        defer { symbols[s.symbol] = state }
+        let state = self.state(s.symbol)
         var alerts: [RiskAlert] = []
         _ = state.signalTimes.push(Double(s.ts))
         let perSymbol = Self.countSince(state.signalTimes, s.ts - 60_000)
         if perSymbol > settings.maxSignalsPerSymbolPerMinute {
-            emit(&alerts, &state, s.ts, s.symbol, "signal_rate", .warning,
+            emit(&alerts, state, s.ts, s.symbol, "signal_rate", .warning,
                  "\(perSymbol) signals in the last minute", Double(perSymbol), Double(settings.maxSignalsPerSymbolPerMinute))
         }
         _ = globalSignals.push(Double(s.ts))
@@ -133,10 +132,9 @@ public struct RiskGuard: Sendable {
     public mutating func staleFeeds(wallMs: Int64, marketMs: Int64) -> [RiskAlert] {
         var alerts: [RiskAlert] = []
         for symbol in symbols.keys.sorted() {
-            guard var state = symbols[symbol], let last = state.lastTickWallMs, wallMs - last > settings.staleFeedMs else { continue }
-            emit(&alerts, &state, marketMs, symbol, "stale_feed", .critical,
+            guard let state = symbols[symbol], let last = state.lastTickWallMs, wallMs - last > settings.staleFeedMs else { continue }
+            emit(&alerts, state, marketMs, symbol, "stale_feed", .critical,
                  "no tick for \((wallMs - last) / 1000) s", Double(wallMs - last), Double(settings.staleFeedMs))
-            symbols[symbol] = state
         }
         return alerts
     }
@@ -152,7 +150,14 @@ public struct RiskGuard: Sendable {
 
     // MARK: - Helpers
 
-    private func emit(_ alerts: inout [RiskAlert], _ state: inout SymbolState, _ ts: Int64, _ symbol: String, _ kind: String,
+    private mutating func state(_ symbol: String) -> SymbolState {
+        if let s = symbols[symbol] { return s }
+        let s = SymbolState()
+        symbols[symbol] = s
+        return s
+    }
+
+    private func emit(_ alerts: inout [RiskAlert], _ state: SymbolState, _ ts: Int64, _ symbol: String, _ kind: String,
                       _ severity: RiskSeverity, _ message: String, _ value: Double, _ threshold: Double) {
         if severity != .info {
             state.activeKinds[kind] = max(state.activeKinds[kind] ?? .min, ts + settings.holdMs)
