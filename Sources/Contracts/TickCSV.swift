@@ -24,42 +24,93 @@ enum TickCSV {
         let ts = column("ts")!, symbol = column("symbol")!, price = column("price")!, volume = column("volume")!
         let bid = column("bid"), ask = column("ask")
         var index = 0
-        while let fields = reader.nextRecord() {
-            if fields.count == 1 && fields[0].isEmpty { continue }
-            defer { index += 1 }
-            let line = reader.line - 1 + lineOffset
-            guard fields.count == header.count else {
-                result.rejected.append(TickRejection(index: index, field: nil,
-                    message: "line \(line): \(fields.count) columns, the header has \(header.count)"))
-                continue
-            }
-            switch row(fields, ts: ts, symbol: symbol, price: price, volume: volume, bid: bid, ask: ask) {
+        var cells: [Range<Int>] = []
+        cells.reserveCapacity(header.count)
+        func take(_ r: Result<Tick, TickFieldError>, line: Int) {
+            switch r {
             case .success(let tick): result.ticks.append(tick)
             case .failure(let e):
                 result.rejected.append(TickRejection(index: index, field: e.field, message: "line \(line): \(e.message)"))
             }
         }
+        while reader.position < bytes.count {
+            // Fast path: a line without quotes is split in place, without copies.
+            let start = reader.position
+            var end = start
+            var quoted = false
+            while end < bytes.count, bytes[end] != 10 {
+                if bytes[end] == UInt8(ascii: "\"") { quoted = true }
+                end += 1
+            }
+            if quoted {
+                guard let fields = reader.nextRecord() else { break }
+                let line = reader.line - 1 + lineOffset
+                defer { index += 1 }
+                guard fields.count == header.count else {
+                    result.rejected.append(TickRejection(index: index, field: nil,
+                        message: "line \(line): \(fields.count) columns, the header has \(header.count)"))
+                    continue
+                }
+                var joined: [UInt8] = []
+                cells.removeAll(keepingCapacity: true)
+                for f in fields {
+                    cells.append(joined.count..<(joined.count + f.count))
+                    joined.append(contentsOf: f)
+                }
+                let decoded = joined.withUnsafeBufferPointer {
+                    row($0, cells, ts: ts, symbol: symbol, price: price, volume: volume, bid: bid, ask: ask)
+                }
+                take(decoded, line: line)
+                continue
+            }
+            reader.position = end < bytes.count ? end + 1 : end
+            if end < bytes.count { reader.line += 1 }
+            var lineEnd = end
+            if lineEnd > start, bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
+            if lineEnd == start { continue }  // blank line
+            let line = reader.line - 1 + lineOffset
+            defer { index += 1 }
+            cells.removeAll(keepingCapacity: true)
+            var cellStart = start
+            for k in start..<lineEnd where bytes[k] == UInt8(ascii: ",") {
+                cells.append(cellStart..<k)
+                cellStart = k + 1
+            }
+            cells.append(cellStart..<lineEnd)
+            guard cells.count == header.count else {
+                result.rejected.append(TickRejection(index: index, field: nil,
+                    message: "line \(line): \(cells.count) columns, the header has \(header.count)"))
+                continue
+            }
+            take(row(bytes, cells, ts: ts, symbol: symbol, price: price, volume: volume, bid: bid, ask: ask), line: line)
+        }
     }
 
-    private static func row(_ f: [[UInt8]], ts: Int, symbol: Int, price: Int, volume: Int, bid: Int?, ask: Int?)
-        -> Result<Tick, TickFieldError>
+    private static func row(_ buf: UnsafeBufferPointer<UInt8>, _ f: [Range<Int>], ts: Int, symbol: Int, price: Int,
+                            volume: Int, bid: Int?, ask: Int?) -> Result<Tick, TickFieldError>
     {
+        func cell(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+            var lo = f[i].lowerBound, hi = f[i].upperBound
+            while lo < hi, buf[lo] == 32 || buf[lo] == 9 { lo += 1 }
+            while hi > lo, buf[hi - 1] == 32 || buf[hi - 1] == 9 { hi -= 1 }
+            return UnsafeBufferPointer(rebasing: buf[lo..<hi])
+        }
         func number(_ i: Int, _ name: String, optional: Bool = false) -> Result<Double?, TickFieldError> {
-            let cell = trimmed(f[i])
-            if cell.isEmpty {
+            let c = cell(i)
+            if c.isEmpty {
                 return optional ? .success(nil) : .failure(TickFieldError(field: name, message: "is empty"))
             }
-            guard let v = cell.withUnsafeBufferPointer({ DecimalParser.parse($0) }) else {
-                return .failure(TickFieldError(field: name, message: "must be a number (got \(String(decoding: cell, as: UTF8.self).debugDescription))"))
+            guard let v = DecimalParser.parse(c) else {
+                return .failure(TickFieldError(field: name, message: "must be a number (got \(String(decoding: c, as: UTF8.self).debugDescription))"))
             }
             return .success(v)
         }
-        let tsCell = trimmed(f[ts])
+        let tsCell = cell(ts)
         let time: Int64
-        if let v = tsCell.withUnsafeBufferPointer({ TickObject.integer($0) }) {
+        if let v = TickObject.integer(tsCell) {
             time = v
         } else {
-            switch tsCell.withUnsafeBufferPointer({ Timestamp.parseISO8601($0) }) {
+            switch Timestamp.parseISO8601(tsCell) {
             case .success(let v): time = v
             case .failure(let e): return .failure(e)
             }
@@ -69,17 +120,10 @@ enum TickCSV {
         switch number(volume, "volume") { case .success(let x): v = x; case .failure(let e): return .failure(e) }
         if let bid { switch number(bid, "bid", optional: true) { case .success(let x): b = x; case .failure(let e): return .failure(e) } } else { b = nil }
         if let ask { switch number(ask, "ask", optional: true) { case .success(let x): a = x; case .failure(let e): return .failure(e) } } else { a = nil }
-        let tick = Tick(symbol: String(decoding: trimmed(f[symbol]), as: UTF8.self), ts: time, price: p ?? 0, volume: v ?? 0,
+        let tick = Tick(symbol: String(decoding: cell(symbol), as: UTF8.self), ts: time, price: p ?? 0, volume: v ?? 0,
                         bid: b, ask: a)
         if let problem = tick.validate() { return .failure(problem) }
         return .success(tick)
-    }
-
-    private static func trimmed(_ cell: [UInt8]) -> [UInt8] {
-        var s = cell.startIndex, e = cell.endIndex
-        while s < e, cell[s] == 32 || cell[s] == 9 { s += 1 }
-        while e > s, cell[e - 1] == 32 || cell[e - 1] == 9 { e -= 1 }
-        return s == cell.startIndex && e == cell.endIndex ? cell : Array(cell[s..<e])
     }
 
     /// Splits records and fields, honouring quotes (a quoted field may hold commas, newlines
