@@ -15,10 +15,12 @@ public final class SimulatorFeed: @unchecked Sendable {
     public let published = Atomic<Int>(0)
     public let ticksPerSecond: Int
 
-    public init(input: TickInput, ticksPerSecond: Int, seed: UInt64) {
+    public init(input: TickInput, instruments: [MarketSimulator.Instrument] = MarketSimulator.defaultInstruments,
+                ticksPerSecond: Int, seed: UInt64) {
         self.input = input
         self.ticksPerSecond = ticksPerSecond
-        simulator = MarketSimulator(ticksPerSecond: ticksPerSecond, seed: seed, startMs: SimulatorFeed.wallMs())
+        simulator = MarketSimulator(instruments: instruments, ticksPerSecond: ticksPerSecond, seed: seed,
+                                    startMs: SimulatorFeed.wallMs())
     }
 
     static func wallMs() -> Int64 {

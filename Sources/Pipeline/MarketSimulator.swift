@@ -12,6 +12,13 @@ public struct MarketSimulator: Sendable {
         public let price: Double
         public let volatility: Double   // per-second σ of log returns
         public let lot: Double
+
+        public init(symbol: String, price: Double, volatility: Double, lot: Double) {
+            self.symbol = symbol
+            self.price = price
+            self.volatility = volatility
+            self.lot = lot
+        }
     }
 
     public static let defaultInstruments: [Instrument] = [

@@ -210,3 +210,20 @@ final class ConfigTests: ConfigTestCase {
         XCTAssertEqual(GatewayConfig().redactedJSON(), withoutDocs.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
+
+final class PipelineConfigTests: XCTestCase {
+    func testPipelineAndSimulatorKeys() throws {
+        let c = try ConfigLoader.load(file: nil, environment: ["DFP_PIPELINE_INTERVAL": "1m", "DFP_SIMULATOR_SYMBOLS": "600519.SH, ABC"],
+                                      overrides: [])
+        XCTAssertEqual(c.pipeline.interval, "1m")
+        XCTAssertEqual(SignalService.instruments(c.simulator.symbols).map(\.symbol), ["600519.SH", "ABC"])
+        XCTAssertEqual(SignalService.instruments("*").count, 8)
+        for (env, key) in [(["DFP_PIPELINE_INTERVAL": "often"], "pipeline.interval"),
+                           (["DFP_SIMULATOR_SYMBOLS": "A B"], "simulator.symbols"),
+                           (["DFP_SIMULATOR_TICKS_PER_SECOND": "0"], "simulator.ticks_per_second")] {
+            XCTAssertThrowsError(try ConfigLoader.load(file: nil, environment: env, overrides: [])) {
+                XCTAssertEqual(($0 as? ConfigError)?.key, key)
+            }
+        }
+    }
+}

@@ -53,6 +53,7 @@ enum ConfigKeys {
         seconds("pipeline.cooldown_s", \.pipeline.cooldownSeconds, from: 0, max: 86_400, "After an opportunity expires, the same symbol and direction wait this long before a new one."),
         int("simulator.ticks_per_second", \.simulator.ticksPerSecond, 1...1_000_000, "Simulated ticks per second over all eight symbols."),
         int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
+        string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-share symbols (others start at 100.00)."),
 
         choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none"], "Market data source: the built-in simulator, or none."),
         string("data_dir", alias: "DFP_DATA_DIR", \.dataDir, "Data directory (journal, snapshots)."),

@@ -186,6 +186,14 @@ public enum ConfigLoader {
                               + " (\(c.http.maxHeaderBytes), from \(state.source("http.max_header_bytes")))"
                               + " (got \(c.http.maxURIBytes) from \(state.source("http.max_uri_bytes")))")
         }
+        if c.simulator.symbols != "*" {
+            let list = c.simulator.symbols.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if list.isEmpty || list.contains(where: { Tick.symbolProblem($0) != nil }) {
+                let bad = list.first { Tick.symbolProblem($0) != nil } ?? ""
+                throw ConfigError(key: "simulator.symbols", message: "must be * or a comma-separated list of symbols"
+                                  + " (\(bad.debugDescription): \(Tick.symbolProblem(bad) ?? "empty list"); from \(state.source("simulator.symbols")))")
+            }
+        }
         if BarInterval(c.pipeline.interval) == nil {
             throw ConfigError(key: "pipeline.interval", message: "must be a number and a unit ms, s, m, h or d, like 1s or 1m"
                               + " (got \(c.pipeline.interval.debugDescription) from \(state.source("pipeline.interval")))")

@@ -162,6 +162,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var ticksPerSecond = 200
         /// Random seed: the same seed gives the same market (`simulator.seed`).
         public var seed = 20_241_125
+        /// Comma-separated symbols; "*" = the eight built-in ones (`simulator.symbols`).
+        public var symbols = "*"
         /// The defaults.
         public init() {}
     }

@@ -25,10 +25,19 @@ public final class SignalService: @unchecked Sendable {
         feedName = config.feed
         if config.feed == "simulator" {
             let input = worker.makeInput(name: "simulator", policy: .block)
-            feed = SimulatorFeed(input: input, ticksPerSecond: config.simulator.ticksPerSecond,
-                                 seed: UInt64(config.simulator.seed))
+            feed = SimulatorFeed(input: input, instruments: Self.instruments(config.simulator.symbols),
+                                 ticksPerSecond: config.simulator.ticksPerSecond, seed: UInt64(config.simulator.seed))
         }
         logger.info("pipeline: \(interval) bars, \(strategies.enabled.count) strategies enabled, feed \(config.feed)")
+    }
+
+    /// "*" → the built-in eight; else the named symbols, with built-in parameters when known.
+    static func instruments(_ list: String) -> [MarketSimulator.Instrument] {
+        guard list != "*" else { return MarketSimulator.defaultInstruments }
+        return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { symbol in
+            MarketSimulator.defaultInstruments.first { $0.symbol == symbol }
+                ?? MarketSimulator.Instrument(symbol: symbol, price: 100, volatility: 0.0012, lot: 100)
+        }
     }
 
     static func loadStrategies(_ path: String, logger: Logger) throws(GatewayError) -> StrategyRegistry {
