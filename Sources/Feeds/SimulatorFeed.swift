@@ -11,7 +11,7 @@ public final class SimulatorFeed: @unchecked Sendable {
     private var simulator: MarketSimulator
     private let input: TickInput
     private let running = Atomic<Bool>(false)
-    private var thread: pthread_t?
+    private var thread: WorkerThread?
     public let published = Atomic<Int>(0)
     public let ticksPerSecond: Int
 
@@ -31,20 +31,12 @@ public final class SimulatorFeed: @unchecked Sendable {
 
     public func start() {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var t = pthread_t()
-        pthread_create(&t, nil, { arg in
-            let feed = Unmanaged<SimulatorFeed>.fromOpaque(arg!).takeRetainedValue()
-            _ = dfl_set_thread_name("df-simulator")
-            feed.run()
-            return nil
-        }, box)
-        thread = t
+        thread = WorkerThread.spawn(name: "df-simulator") { self.run() }
     }
 
     public func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        if let thread { pthread_join(thread, nil) }
+        thread?.join()
         thread = nil
     }
 

@@ -74,7 +74,7 @@ public final class PipelineWorker: @unchecked Sendable {
     private let barGraceMs: Int64
     private let running = Atomic<Bool>(false)
     private let pendingStrategies = Mutex<StrategyRegistry?>(nil)
-    private var thread: pthread_t?
+    private var thread: WorkerThread?
 
     public init(settings: EngineSettings, strategies: StrategyRegistry, store: EventStore, barGraceMs: Int64 = 250,
                 lastSeq: UInt64 = 0) {
@@ -110,22 +110,14 @@ public final class PipelineWorker: @unchecked Sendable {
 
     public func start() {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var t = pthread_t()
-        pthread_create(&t, nil, { arg in
-            let worker = Unmanaged<PipelineWorker>.fromOpaque(arg!).takeRetainedValue()
-            _ = dfl_set_thread_name("df-pipeline")
-            worker.run()
-            return nil
-        }, box)
-        thread = t
+        thread = WorkerThread.spawn(name: "df-pipeline") { self.run() }
     }
 
     /// Stops after draining what is queued. Any thread; blocks until the worker has exited.
     public func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         doorbell.wakeAll()
-        if let thread { pthread_join(thread, nil) }
+        thread?.join()
         thread = nil
     }
 
