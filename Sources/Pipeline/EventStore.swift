@@ -93,6 +93,19 @@ public final class EventStore: Sendable {
         state.withLock { $0.alerts.after(sinceSeq, limit: limit, seq: \.seq, filter) }
     }
 
+    /// The newest `limit` opportunity events matching `filter`, oldest first.
+    public func latestOpportunities(limit: Int, where filter: @Sendable (Opportunity) -> Bool = { _ in true }) -> [Opportunity] {
+        state.withLock { $0.opportunities.newest(limit, filter) }
+    }
+
+    public func latestSignals(limit: Int, where filter: @Sendable (StrategySignal) -> Bool = { _ in true }) -> [StrategySignal] {
+        state.withLock { $0.signals.newest(limit, filter) }
+    }
+
+    public func latestAlerts(limit: Int, where filter: @Sendable (RiskAlert) -> Bool = { _ in true }) -> [RiskAlert] {
+        state.withLock { $0.alerts.newest(limit, filter) }
+    }
+
     public func opportunity(id: String) -> Opportunity? { state.withLock { $0.opportunityByID[id] } }
     public var symbols: [String] { state.withLock { $0.latestBar.keys.sorted() } }
     public func latestBar(_ symbol: String) -> Bar? { state.withLock { $0.latestBar[symbol] } }
@@ -129,6 +142,18 @@ struct BoundedLog<Element> {
     func last(_ n: Int) -> [Element] {
         let k = min(n, items.count)
         return (items.count - k..<items.count).map(element)
+    }
+
+    /// The newest `limit` elements passing `filter`, oldest first.
+    func newest(_ limit: Int, _ filter: (Element) -> Bool) -> [Element] {
+        var out: [Element] = []
+        var i = items.count - 1
+        while i >= 0 && out.count < limit {
+            let e = element(i)
+            if filter(e) { out.append(e) }
+            i -= 1
+        }
+        return out.reversed()
     }
 
     /// Elements with seq > `since` passing `filter`, oldest first, up to `limit` (binary search

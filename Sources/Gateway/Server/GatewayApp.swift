@@ -10,6 +10,8 @@ public struct RequestContext {
     public let parameters: [String: String]
     public let isLoopback: Bool
     public let isTLS: Bool
+    /// The reactor loop answering (each loop has its own ingest ring into the pipeline).
+    public let loopIndex: Int
 
     /// Parsed query string; a malformed escape throws an error naming the parameter.
     public func query() throws(HTTPQueryError) -> QueryParameters {
@@ -55,7 +57,7 @@ public final class GatewayApp: Sendable {
     func date(loop: Int) -> [UInt8] { dateCaches[loop % dateCaches.count].current() }
 
     /// Answers one parsed request.
-    func respond(to request: HTTPRequest, isLoopback: Bool, isTLS: Bool) -> Response {
+    func respond(to request: HTTPRequest, isLoopback: Bool, isTLS: Bool, loopIndex: Int = 0) -> Response {
         if let port = settings.redirectToHTTPSPort { return redirect(request, port: port) }
         let origin = request.headers[first: "Origin"]
         if request.method == .options, let origin, request.headers.contains("Access-Control-Request-Method") {
@@ -65,7 +67,7 @@ public final class GatewayApp: Sendable {
         switch router.match(request.method, request.path) {
         case .found(let handler, let parameters):
             response = handler(RequestContext(request: request, parameters: parameters,
-                                              isLoopback: isLoopback, isTLS: isTLS))
+                                              isLoopback: isLoopback, isTLS: isTLS, loopIndex: loopIndex))
         case .methodNotAllowed(let allowed):
             if case .other = request.method {
                 response = .error(501, code: "not_implemented", message: "method \(request.method) is not implemented")

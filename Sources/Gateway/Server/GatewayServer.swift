@@ -56,6 +56,8 @@ public final class GatewayServer: @unchecked Sendable {
         var router = Router<RouteHandler>()
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
                               admin: AdminGuard(token: config.admin.token), signals: service)
+        APIRoutes.register(into: &router, service: service, inputs: service.ingest,
+                           admin: AdminGuard(token: config.admin.token), maxBodyBytes: config.http.maxBodyBytes)
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
 
         let settings = httpSettings()

@@ -82,7 +82,8 @@ final class HTTPConnection: ConnectionHandler {
                 connection.write(Self.continueLine)
             case .request(let request):
                 requestInProgress = false
-                let response = app.respond(to: request, isLoopback: connection.isLoopback, isTLS: connection.isTLS)
+                let response = app.respond(to: request, isLoopback: connection.isLoopback, isTLS: connection.isTLS,
+                                           loopIndex: connection.eventLoop.index)
                 let keepAlive = request.keepAlive && !draining
                 send(response, to: request, keepAlive: keepAlive, connection)
                 if !keepAlive {

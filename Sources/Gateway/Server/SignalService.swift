@@ -10,6 +10,9 @@ public final class SignalService: @unchecked Sendable {
     public let store = EventStore()
     public let worker: PipelineWorker
     public let feedName: String
+    public let strategiesFile: String
+    /// One ingest ring per reactor loop (REST and WebSocket ingest), `.reject` when full.
+    public private(set) var ingest: [TickInput] = []
     private var feed: SimulatorFeed?
 
     public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
@@ -23,6 +26,10 @@ public final class SignalService: @unchecked Sendable {
         worker = PipelineWorker(settings: settings, strategies: strategies, store: store,
                                 barGraceMs: Int64(config.pipeline.barGraceMs))
         feedName = config.feed
+        strategiesFile = config.pipeline.strategiesFile
+        for loop in 0..<config.server.loops {
+            ingest.append(worker.makeInput(name: "http-\(loop)", capacity: 1 << 15, policy: .reject))
+        }
         if config.feed == "simulator" {
             let input = worker.makeInput(name: "simulator", policy: .block)
             feed = SimulatorFeed(input: input, instruments: Self.instruments(config.simulator.symbols),
@@ -37,6 +44,16 @@ public final class SignalService: @unchecked Sendable {
         return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { symbol in
             MarketSimulator.defaultInstruments.first { $0.symbol == symbol }
                 ?? MarketSimulator.Instrument(symbol: symbol, price: 100, volatility: 0.0012, lot: 100)
+        }
+    }
+
+    /// Reads the strategies file again (POST /admin/reload); errors name the key.
+    static func reloadStrategies(_ path: String) throws(GatewayError) -> StrategyRegistry {
+        guard let data = FileManager.default.contents(atPath: path) else { throw GatewayError("cannot read \(path)") }
+        do {
+            return try StrategyRegistry.parse(data)
+        } catch {
+            throw GatewayError("\(path): \(error)")
         }
     }
 

@@ -1,0 +1,192 @@
+import Contracts
+import Foundation
+import HTTP
+import Pipeline
+
+/// The REST API of DESIGN.md §3 over the pipeline's query store and ingest rings.
+///
+/// Lists: without `since_seq` they return the newest `limit` matching events (oldest first) and
+/// `next_since_seq` = the newest seq known, so a poller continues from now; with `since_seq`
+/// they return matching events after it, oldest first, and `next_since_seq` = the seq of the
+/// last event scanned, so paging never skips or repeats.
+enum APIRoutes {
+    static let maxLimit = 1000
+    static let defaultLimit = 100
+
+    static func register(into router: inout Router<RouteHandler>, service: SignalService, inputs: [TickInput],
+                         admin: AdminGuard, maxBodyBytes: Int) {
+        let store = service.store
+        let opportunities: RouteHandler = { context in
+            query(context) { q throws(APIError) in
+                let symbol = q["symbol"]
+                let direction = try q["direction"].map { d throws(APIError) in
+                    guard let v = Direction(rawValue: d) else { throw APIError.parameter("direction", "must be long or short") }
+                    return v
+                }
+                let status = try q["status"].map { s throws(APIError) in
+                    guard let v = OpportunityStatus(rawValue: s) else {
+                        throw APIError.parameter("status", "must be new, updated, expired or blocked")
+                    }
+                    return v
+                }
+                let minConfidence = try double(q, "min_confidence", in: 0...1)
+                let filter: @Sendable (Opportunity) -> Bool = { o in
+                    (symbol == nil || o.symbol == symbol) && (direction == nil || o.direction == direction)
+                        && (status == nil || o.status == status) && o.confidence >= (minConfidence ?? 0)
+                }
+                return try list(q, store: store, latest: { store.latestOpportunities(limit: $0, where: filter) },
+                                after: { store.opportunities(sinceSeq: $0, limit: $1, where: filter) },
+                                seq: \.seq, encode: { EventEncoder.payload($0, &$1) })
+            }
+        }
+        router.add(.get, "/api/v1/opportunities", opportunities)
+        router.add(.get, "/opportunities", opportunities)
+        router.add(.get, "/api/v1/opportunities/{id}") { context in
+            guard let o = store.opportunity(id: context.parameters["id"] ?? "") else {
+                return .error(404, code: "not_found", message: "no opportunity \(context.parameters["id"] ?? "")")
+            }
+            var w = JSONWriter()
+            EventEncoder.payload(o, &w)
+            return .json(200, w.bytes)
+        }
+        router.add(.get, "/api/v1/signals") { context in
+            query(context) { q throws(APIError) in
+                let symbol = q["symbol"], strategy = q["strategy"]
+                let filter: @Sendable (StrategySignal) -> Bool = { s in
+                    (symbol == nil || s.symbol == symbol) && (strategy == nil || s.strategy == strategy)
+                }
+                return try list(q, store: store, latest: { store.latestSignals(limit: $0, where: filter) },
+                                after: { store.signals(sinceSeq: $0, limit: $1, where: filter) },
+                                seq: \.seq, encode: { EventEncoder.payload($0, &$1) })
+            }
+        }
+        router.add(.get, "/api/v1/alerts") { context in
+            query(context) { q throws(APIError) in
+                let symbol = q["symbol"], kind = q["kind"]
+                let severity = try q["severity"].map { s throws(APIError) in
+                    guard let v = RiskSeverity(rawValue: s) else { throw APIError.parameter("severity", "must be info, warning or critical") }
+                    return v
+                }
+                let filter: @Sendable (RiskAlert) -> Bool = { a in
+                    (symbol == nil || a.symbol == symbol) && (kind == nil || a.kind == kind) && (severity == nil || a.severity == severity)
+                }
+                return try list(q, store: store, latest: { store.latestAlerts(limit: $0, where: filter) },
+                                after: { store.alerts(sinceSeq: $0, limit: $1, where: filter) },
+                                seq: \.seq, encode: { EventEncoder.payload($0, &$1) })
+            }
+        }
+        router.add(.get, "/api/v1/symbols") { _ in
+            var w = JSONWriter()
+            w.beginObject()
+            w.beginArray("items")
+            for symbol in store.symbols {
+                w.beginObject()
+                w.string("symbol", symbol)
+                if let bar = store.latestBar(symbol) { EventEncoder.payload(bar, &w, key: "last_bar") }
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+            return .json(200, w.bytes)
+        }
+        router.add(.get, "/api/v1/symbols/{symbol}/bars") { context in
+            series(context, store: store) { symbol, limit, w in
+                for bar in store.bars(symbol, limit: limit) { EventEncoder.payload(bar, &w) }
+            }
+        }
+        router.add(.get, "/api/v1/symbols/{symbol}/features") { context in
+            series(context, store: store) { symbol, limit, w in
+                for f in store.features(symbol, limit: limit) { EventEncoder.payload(f, &w) }
+            }
+        }
+        router.add(.post, "/api/v1/ticks") { context in
+            TickIngest.accept(context, inputs: inputs, maxBodyBytes: maxBodyBytes)
+        }
+        StrategyRoutes.register(into: &router, service: service, admin: admin)
+    }
+
+    /// Parses the query, runs `body`, and maps parameter errors to 400 naming the parameter.
+    static func query(_ context: RequestContext, _ body: (QueryParameters) throws(APIError) -> Response) -> Response {
+        do throws(APIError) {
+            let q: QueryParameters
+            do { q = try context.query() } catch { throw APIError.parameter(error.parameter, error.message) }
+            return try body(q)
+        } catch {
+            return error.response
+        }
+    }
+
+    static func list<T>(_ q: QueryParameters, store: EventStore, latest: (Int) -> [T], after: (UInt64, Int) -> [T],
+                        seq: KeyPath<T, UInt64>, encode: (T, inout JSONWriter) -> Void) throws(APIError) -> Response {
+        let limit = try integer(q, "limit", in: 1...maxLimit) ?? defaultLimit
+        let since = try q["since_seq"].map { text throws(APIError) in
+            guard let v = UInt64(text) else { throw APIError.parameter("since_seq", "must be a non-negative integer") }
+            return v
+        }
+        let items: [T]
+        let next: UInt64
+        if let since {
+            items = after(since, limit)
+            next = items.last.map { $0[keyPath: seq] } ?? since
+        } else {
+            items = latest(limit)
+            next = store.lastSeq
+        }
+        var w = JSONWriter(capacity: 256 * (items.count + 1))
+        w.beginObject()
+        w.beginArray("items")
+        for item in items { encode(item, &w) }
+        w.endArray()
+        w.uint64("next_since_seq", next)
+        w.endObject()
+        return .json(200, w.bytes)
+    }
+
+    private static func series(_ context: RequestContext, store: EventStore,
+                               _ body: (String, Int, inout JSONWriter) -> Void) -> Response {
+        query(context) { q throws(APIError) in
+            let symbol = context.parameters["symbol"] ?? ""
+            guard store.latestBar(symbol) != nil else {
+                throw APIError(status: 404, code: "not_found", message: "no data for symbol \(symbol)")
+            }
+            let limit = try integer(q, "limit", in: 1...maxLimit) ?? defaultLimit
+            var w = JSONWriter()
+            w.beginObject()
+            w.string("symbol", symbol)
+            w.beginArray("items")
+            body(symbol, limit, &w)
+            w.endArray()
+            w.endObject()
+            return .json(200, w.bytes)
+        }
+    }
+
+    static func integer(_ q: QueryParameters, _ name: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
+        guard let text = q[name] else { return nil }
+        guard let v = Int(text), range.contains(v) else {
+            throw APIError.parameter(name, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return v
+    }
+
+    static func double(_ q: QueryParameters, _ name: String, in range: ClosedRange<Double>) throws(APIError) -> Double? {
+        guard let text = q[name] else { return nil }
+        guard let v = Double(text), v.isFinite, range.contains(v) else {
+            throw APIError.parameter(name, "must be a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return v
+    }
+}
+
+/// An API failure with its status and JSON error.
+struct APIError: Error {
+    let status: Int
+    let code: String
+    let message: String
+
+    static func parameter(_ name: String, _ message: String) -> APIError {
+        APIError(status: 400, code: "invalid_parameter", message: "\(name): \(message)")
+    }
+
+    var response: Response { .error(status, code: code, message: message) }
+}

@@ -1,0 +1,74 @@
+import Contracts
+import Foundation
+import HTTP
+import Pipeline
+
+/// `GET /api/v1/strategies`, `PUT /api/v1/strategies/{name}` (admin) and `POST /admin/reload`
+/// (admin): runtime changes replace strategy values only; indicator state is kept.
+enum StrategyRoutes {
+    static func register(into router: inout Router<RouteHandler>, service: SignalService, admin: AdminGuard) {
+        router.add(.get, "/api/v1/strategies") { _ in describe(service.worker.strategies) }
+        router.add(.put, "/api/v1/strategies/{name}", admin.protect { context in
+            let name = context.parameters["name"] ?? ""
+            guard case .success(.object(let settings)) = JSONValue.parse(Data(context.request.body)) else {
+                return .error(400, code: "invalid_body", message: "body must be a JSON object such as {\"enabled\": false}")
+            }
+            var registry = service.worker.strategies
+            do throws(StrategyConfigError) {
+                try registry.update(name, with: settings)
+            } catch {
+                let missing = error.message == "no such strategy"
+                return .error(missing ? 404 : 400, code: missing ? "not_found" : "invalid_setting", message: error.description)
+            }
+            service.worker.updateStrategies(registry)
+            return describe(registry, only: name)
+        })
+        router.add(.post, "/admin/reload", admin.protect { _ in
+            do throws(GatewayError) {
+                let registry = try SignalService.reloadStrategies(service.strategiesFile)
+                service.worker.updateStrategies(registry)
+                var w = JSONWriter()
+                w.beginObject()
+                w.string("reloaded", service.strategiesFile)
+                w.int("strategies", registry.entries.count)
+                w.int("enabled", registry.enabled.count)
+                w.endObject()
+                return .json(200, w.bytes)
+            } catch {
+                return .error(400, code: "invalid_strategies", message: error.description)
+            }
+        })
+    }
+
+    static func describe(_ registry: StrategyRegistry, only name: String? = nil) -> Response {
+        var w = JSONWriter()
+        func entry(_ e: StrategyRegistry.Entry) {
+            w.beginObject()
+            w.string("name", e.strategy.name)
+            w.bool("enabled", e.enabled)
+            w.string("kind", StrategyRegistry.builtinNames.contains(e.strategy.name) ? "builtin" : "rule")
+            w.beginObject("settings")
+            for key in e.settings.keys.sorted() {
+                switch e.settings[key] {
+                case .int(let i)?: w.int(key, i)
+                case .double(let d)?: w.double(key, d)
+                case .bool(let b)?: w.bool(key, b)
+                case .string(let s)?: w.string(key, s)
+                default: w.string(key, e.settings[key]?.text)
+                }
+            }
+            w.endObject()
+            w.endObject()
+        }
+        if let name, let e = registry.entries.first(where: { $0.strategy.name == name }) {
+            entry(e)
+            return .json(200, w.bytes)
+        }
+        w.beginObject()
+        w.beginArray("items")
+        for e in registry.entries { entry(e) }
+        w.endArray()
+        w.endObject()
+        return .json(200, w.bytes)
+    }
+}

@@ -1,0 +1,52 @@
+import Contracts
+import HTTP
+import Pipeline
+
+/// `POST /api/v1/ticks`: JSON object or array, NDJSON, or CSV by Content-Type. Every tick is
+/// validated here (the 202 lists each rejected one with its index and reason); the valid ones go
+/// into this loop's ring as a whole or not at all: when the ring lacks room for the batch the
+/// answer is 503 with Retry-After, counted, and nothing is half-accepted. Order checks
+/// (`out_of_order`) happen in the engine and surface as risk alerts.
+enum TickIngest {
+    static func accept(_ context: RequestContext, inputs: [TickInput], maxBodyBytes: Int) -> Response {
+        let contentType = context.request.headers[first: "Content-Type"] ?? "application/json"
+        guard let format = TickFormat(contentType: contentType) else {
+            return .error(415, code: "unsupported_media_type",
+                          message: "Content-Type \(contentType) is not supported: use application/json, application/x-ndjson or text/csv")
+        }
+        let result = TickDecoder.decode(context.request.body, format: format)
+        if result.ticks.isEmpty, let documentError = result.documentError {
+            return .error(400, code: "invalid_body", message: documentError)
+        }
+        if result.ticks.isEmpty && result.rejected.isEmpty {
+            return .error(400, code: "invalid_body", message: "no ticks in the body")
+        }
+        guard !inputs.isEmpty else {
+            return .error(503, code: "pipeline_unavailable", message: "the pipeline is not running")
+        }
+        let input = inputs[context.loopIndex % inputs.count]
+        if input.freeCapacity < result.ticks.count {
+            input.rejectedFull.wrappingAdd(result.ticks.count, ordering: .relaxed)
+            var busy = Response.error(503, code: "pipeline_busy",
+                                      message: "the pipeline is busy: \(result.ticks.count) ticks not accepted, retry shortly")
+            busy.headers.add("Retry-After", "1")
+            return busy
+        }
+        for tick in result.ticks { input.submit(tick) }
+        var w = JSONWriter()
+        w.beginObject()
+        w.int("accepted", result.ticks.count)
+        w.beginArray("rejected")
+        for r in result.rejected {
+            w.beginObject()
+            w.int("index", r.index)
+            w.string("error", r.description)
+            if let field = r.field { w.string("field", field) }
+            w.endObject()
+        }
+        w.endArray()
+        if let documentError = result.documentError { w.string("warning", "input ended early: \(documentError)") }
+        w.endObject()
+        return .json(202, w.bytes)
+    }
+}

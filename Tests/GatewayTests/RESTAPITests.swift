@@ -1,0 +1,123 @@
+import Foundation
+import XCTest
+
+/// The REST API against a live server: ingest, queries, filters, errors, strategies.
+final class RESTAPITests: XCTestCase {
+    /// NDJSON ticks for two symbols, one per 250 ms, with trends and reversals (1 s bars).
+    static func ndjson(count: Int, start: Int = 0) -> String {
+        var state: UInt64 = 99
+        var lines: [String] = []
+        var prices = [1688.5, 10.52]
+        for i in start..<(start + count) {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let k = i % 2
+            let regime = (i / 400) % 2 == 0 ? 1.0006 : 0.9994
+            prices[k] *= regime * (1 + (Double(state >> 40 % 1000) / 1_000_000_000 - 0.0000005))
+            let symbol = k == 0 ? "600519.SH" : "000001.SZ"
+            let price = (prices[k] * 100).rounded() / 100
+            let volume = 100 * (1 + Int(state >> 50) % 30) * (i % 97 == 0 ? 15 : 1)
+            lines.append(#"{"symbol":"\#(symbol)","ts":\#(1_732_500_000_000 + i * 250),"price":\#(price),"volume":\#(volume)}"#)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func post(_ server: TestServer, _ path: String, _ body: String, type: String) throws -> TestResponse {
+        try server.request("POST \(path) HTTP/1.1\r\nHost: a\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+    }
+
+    private func json(_ r: TestResponse) throws -> [String: Any] { try XCTUnwrap(r.json, r.text) }
+
+    func testIngestQueryAndStrategies() throws {
+        let server = try TestServer { $0.pipeline.interval = "1s" }
+        defer { server.stop() }
+        // Ingest in three formats, with per-tick rejections reported.
+        let bad = try post(server, "/api/v1/ticks",
+                           #"[{"symbol":"600519.SH","ts":1732499999000,"price":1688,"volume":1},{"symbol":"X","ts":1,"price":-1,"volume":1}]"#,
+                           type: "application/json")
+        XCTAssertEqual(bad.status, 202, bad.text)
+        XCTAssertEqual(try json(bad)["accepted"] as? Int, 1)
+        let rejected = try XCTUnwrap(try json(bad)["rejected"] as? [[String: Any]])
+        XCTAssertEqual(rejected.first?["index"] as? Int, 1)
+        XCTAssertEqual(rejected.first?["field"] as? String, "price")
+        var sent = 1
+        for batch in 0..<4 {
+            let body = Self.ndjson(count: 3000, start: batch * 3000)
+            let r = try post(server, "/api/v1/ticks", body, type: "application/x-ndjson")
+            XCTAssertEqual(r.status, 202, r.text)
+            sent += try json(r)["accepted"] as? Int ?? 0
+        }
+        let csv = "ts,symbol,price,volume\n1732503100000,000001.SZ,10.6,100\n"
+        XCTAssertEqual(try post(server, "/api/v1/ticks", csv, type: "text/csv; charset=utf-8").status, 202)
+        sent += 1
+        XCTAssertEqual(try post(server, "/api/v1/ticks", "<ticks/>", type: "application/xml").status, 415)
+        let malformed = try post(server, "/api/v1/ticks", #"[{"symbol":"A""#, type: "application/json")
+        XCTAssertEqual(malformed.status, 400)
+        XCTAssertEqual(malformed.errorCode, "invalid_body")
+        // Wait for the pipeline to take everything.
+        for _ in 0..<200 {
+            let ticks = (try server.get("/admin/health").json?["pipeline"] as? [String: Any])?["ticks"] as? Int ?? 0
+            if ticks >= sent { break }
+            usleep(20_000)
+        }
+        // Opportunities: newest, then paging from since_seq, filters, alias, by id.
+        let newest = try json(try server.get("/api/v1/opportunities?limit=5"))
+        let items = try XCTUnwrap(newest["items"] as? [[String: Any]])
+        XCTAssertFalse(items.isEmpty, "the ingested ticks should have produced opportunities")
+        XCTAssertLessThanOrEqual(items.count, 5)
+        let seqs = items.compactMap { $0["seq"] as? Int }
+        XCTAssertEqual(seqs, seqs.sorted())
+        XCTAssertGreaterThanOrEqual(newest["next_since_seq"] as? Int ?? 0, seqs.last ?? 0)
+        let page = try json(try server.get("/api/v1/opportunities?since_seq=0&limit=3"))
+        let pageItems = try XCTUnwrap(page["items"] as? [[String: Any]])
+        XCTAssertEqual(page["next_since_seq"] as? Int, pageItems.last?["seq"] as? Int)
+        let next = try json(try server.get("/api/v1/opportunities?since_seq=\(page["next_since_seq"] as? Int ?? 0)&limit=3"))
+        XCTAssertTrue((next["items"] as? [[String: Any]] ?? []).allSatisfy { ($0["seq"] as? Int ?? 0) > (page["next_since_seq"] as? Int ?? 0) })
+        let longs = try json(try server.get("/opportunities?direction=long&limit=50"))["items"] as? [[String: Any]] ?? []
+        XCTAssertTrue(longs.allSatisfy { $0["direction"] as? String == "long" })
+        let confident = try json(try server.get("/api/v1/opportunities?min_confidence=0.99&limit=1000"))["items"] as? [[String: Any]] ?? []
+        XCTAssertTrue(confident.allSatisfy { ($0["confidence"] as? Double ?? 0) >= 0.99 })
+        let id = try XCTUnwrap(items.last?["id"] as? String)
+        XCTAssertEqual(try json(try server.get("/api/v1/opportunities/\(id)"))["id"] as? String, id)
+        XCTAssertEqual(try server.get("/api/v1/opportunities/nope").status, 404)
+        for (query, parameter) in [("min_confidence=2", "min_confidence"), ("limit=0", "limit"), ("limit=1001", "limit"),
+                                   ("since_seq=-1", "since_seq"), ("direction=up", "direction"), ("status=open", "status"),
+                                   ("symbol=%zz", "symbol")] {
+            let r = try server.get("/api/v1/opportunities?\(query)")
+            XCTAssertEqual(r.status, 400, query)
+            XCTAssertEqual(r.errorCode, "invalid_parameter", query)
+            XCTAssertTrue((r.json?["error"] as? [String: Any])?["message"].map { "\($0)".hasPrefix(parameter) } ?? false, r.text)
+        }
+        // Signals, alerts, symbols, bars, features.
+        let signals = try json(try server.get("/api/v1/signals?limit=1000"))["items"] as? [[String: Any]] ?? []
+        XCTAssertFalse(signals.isEmpty)
+        let strategy = try XCTUnwrap(signals.first?["strategy"] as? String)
+        let only = try json(try server.get("/api/v1/signals?strategy=\(strategy)&limit=1000"))["items"] as? [[String: Any]] ?? []
+        XCTAssertTrue(only.allSatisfy { $0["strategy"] as? String == strategy })
+        XCTAssertEqual(try server.get("/api/v1/alerts?severity=loud").status, 400)
+        XCTAssertEqual(try server.get("/api/v1/alerts").status, 200)
+        let symbols = try json(try server.get("/api/v1/symbols"))["items"] as? [[String: Any]] ?? []
+        XCTAssertEqual(symbols.compactMap { $0["symbol"] as? String }, ["000001.SZ", "600519.SH"])
+        XCTAssertNotNil(symbols.first?["last_bar"] as? [String: Any])
+        let bars = try json(try server.get("/api/v1/symbols/600519.SH/bars?limit=3"))["items"] as? [[String: Any]] ?? []
+        XCTAssertEqual(bars.count, 3)
+        let features = try json(try server.get("/api/v1/symbols/600519.SH/features?limit=2"))["items"] as? [[String: Any]] ?? []
+        XCTAssertEqual(features.count, 2)
+        XCTAssertNotNil(features.last?["rsi_14"] as? Double)
+        XCTAssertEqual(try server.get("/api/v1/symbols/NOPE/bars").status, 404)
+        // Strategies: list, change (admin: loopback without a token), errors, reload.
+        let strategies = try json(try server.get("/api/v1/strategies"))["items"] as? [[String: Any]] ?? []
+        XCTAssertTrue(strategies.contains { $0["name"] as? String == "rsi_reversal" })
+        let put = try server.request("PUT /api/v1/strategies/rsi_reversal HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n{\"enabled\":false,\"oversold\":25.5}")
+        XCTAssertEqual(put.status, 200, put.text)
+        XCTAssertEqual(put.json?["enabled"] as? Bool, false)
+        XCTAssertEqual((put.json?["settings"] as? [String: Any])?["oversold"] as? Double, 25.5)
+        let invalid = try server.request("PUT /api/v1/strategies/rsi_reversal HTTP/1.1\r\nHost: a\r\nContent-Length: 16\r\n\r\n{\"oversold\":500}")
+        XCTAssertEqual(invalid.status, 400)
+        XCTAssertTrue(invalid.text.contains("oversold"), invalid.text)
+        XCTAssertEqual(try server.request("PUT /api/v1/strategies/turtle HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}").status, 404)
+        XCTAssertEqual(try server.request("PUT /api/v1/strategies/turtle HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n[]").status, 400)
+        let reload = try server.request("POST /admin/reload HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        XCTAssertEqual(reload.status, 200, reload.text)
+        XCTAssertEqual(reload.json?["strategies"] as? Int, 8)
+    }
+}
