@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "HTTP"),
         // zlib wrappers: one-shot gzip (static files) and raw deflate streams (WebSocket).
         .target(name: "Deflate", dependencies: ["CZlib"]),
+        // WebSocket codec (RFC 6455 frames, handshake, RFC 7692 negotiation): values over bytes.
+        .target(name: "WebSocket", dependencies: ["Deflate", "COpenSSL"]),
         // Data contracts (Tick, Bar, events) and their codecs: pure values over bytes.
         .target(name: "Contracts"),
         // The signal pipeline: lock-free rings, bars, indicators, strategies. Pure compute, no I/O.
@@ -77,6 +79,7 @@ let package = Package(
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Deflate"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
