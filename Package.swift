@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds",
+                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -55,6 +55,10 @@ public struct Tick: Sendable, Equatable {
 public struct TickFieldError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String
     public let message: String
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
     public var description: String { "\(field): \(message)" }
 }
 

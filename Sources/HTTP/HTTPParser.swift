@@ -56,6 +56,14 @@ public struct HTTPParser: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Takes the bytes buffered after the last request (a protocol switch: they belong to the
+    /// new protocol) and resets the parser.
+    public mutating func takeBufferedBytes() -> [UInt8] {
+        let rest = Array(buffer[position...])
+        reset()
+        return rest
+    }
+
     public mutating func reset() {
         buffer.removeAll()
         position = 0

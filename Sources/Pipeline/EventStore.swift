@@ -80,6 +80,22 @@ public final class EventStore: Sendable {
 
     public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
 
+    /// The first seq from which the in-memory history is complete for every sequenced channel;
+    /// nil when nothing has been evicted yet (complete since the start).
+    public var historyStartsAt: UInt64? {
+        state.withLock { s in
+            var start: UInt64?
+            func consider(_ count: Int, _ capacity: Int, _ first: UInt64?) {
+                guard count == capacity, let first else { return }
+                start = max(start ?? 0, first)
+            }
+            consider(s.signals.count, s.signals.capacity, s.signals.first?.seq)
+            consider(s.opportunities.count, s.opportunities.capacity, s.opportunities.first?.seq)
+            consider(s.alerts.count, s.alerts.capacity, s.alerts.first?.seq)
+            return start
+        }
+    }
+
     /// Opportunity events after `sinceSeq` matching `filter`, oldest first, at most `limit`.
     public func opportunities(sinceSeq: UInt64 = 0, limit: Int, where filter: @Sendable (Opportunity) -> Bool = { _ in true }) -> [Opportunity] {
         state.withLock { $0.opportunities.after(sinceSeq, limit: limit, seq: \.seq, filter) }
@@ -138,6 +154,8 @@ struct BoundedLog<Element> {
     }
 
     func element(_ i: Int) -> Element { items[(start + i) % items.count] }
+
+    var first: Element? { items.isEmpty ? nil : element(0) }
 
     func last(_ n: Int) -> [Element] {
         let k = min(n, items.count)

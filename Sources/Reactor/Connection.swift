@@ -105,6 +105,13 @@ public final class Connection: EventSource {
         deadline = afterMs > 0 ? loop.now + afterMs : 0
     }
 
+    /// Hands the connection to another protocol handler (HTTP → WebSocket after an upgrade).
+    /// The new handler's `connectionDidOpen` is called at once.
+    public func replaceHandler(_ handler: ConnectionHandler) {
+        self.handler = handler
+        handler.connectionDidOpen(self)
+    }
+
     /// Stops asking epoll for input (backpressure on a client that sends faster than it reads).
     public func pauseReading() {
         guard !readingPaused else { return }

@@ -98,6 +98,13 @@ final class TestClient {
         }
     }
 
+    /// Whatever bytes are buffered or arrive next (raw protocols after an upgrade).
+    func readRaw() throws -> [UInt8] {
+        if buffer.isEmpty { guard fill() else { throw TestClientError.closed } }
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
     /// True when the server closed the connection (EOF) within the receive timeout.
     func waitForClose() -> Bool {
         while fill() {}

@@ -44,12 +44,15 @@ public final class GatewayApp: Sendable {
     public let settings: HTTPSettings
     let router: Router<RouteHandler>
     let logger: Logger
+    /// WebSocket upgrades go here (nil on listeners that do not stream).
+    let streaming: Streaming?
     private let dateCaches: [DateCache]
 
-    public init(settings: HTTPSettings, router: Router<RouteHandler>, loops: Int, logger: Logger) {
+    public init(settings: HTTPSettings, router: Router<RouteHandler>, loops: Int, logger: Logger, streaming: Streaming? = nil) {
         self.settings = settings
         self.router = router
         self.logger = logger
+        self.streaming = streaming
         self.dateCaches = (0..<max(1, loops)).map { _ in DateCache() }
     }
 

@@ -61,7 +61,8 @@ public final class GatewayServer: @unchecked Sendable {
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
 
         let settings = httpSettings()
-        let app = GatewayApp(settings: settings, router: router, loops: group.loops.count, logger: logger)
+        let streaming = makeStreaming(service)
+        let app = GatewayApp(settings: settings, router: router, loops: group.loops.count, logger: logger, streaming: streaming)
         do {
             httpsPort = try group.listen(
                 ListenerOptions(host: config.server.host, port: config.server.port, reusePort: config.server.reusePort,
@@ -97,6 +98,28 @@ public final class GatewayServer: @unchecked Sendable {
             logger.notice("no admin token set (DFP_ADMIN_TOKEN): /admin/* is reachable from loopback only")
         }
         return httpsPort
+    }
+
+    /// One broadcaster per loop, fed by its own ring from the pipeline worker and woken through
+    /// an eventfd the loop watches (registered before the loops start).
+    private func makeStreaming(_ service: SignalService) -> Streaming {
+        var streamingSettings = StreamingSettings()
+        streamingSettings.allowedOrigins = config.http.cors.allowedOrigins
+        streamingSettings.maxMessageBytes = min(config.http.maxBodyBytes, 1 << 20)
+        var broadcasters: [Broadcaster] = []
+        for loop in group.loops {
+            let fd = dfl_eventfd()
+            let output = service.worker.addOutput { _ = dfl_eventfd_signal(fd) }
+            let broadcaster = Broadcaster(loopIndex: loop.index, output: output, store: service.store,
+                                          ingest: service.ingest.indices.contains(loop.index) ? service.ingest[loop.index] : nil,
+                                          settings: streamingSettings)
+            loop.watch(fd: fd) {
+                _ = dfl_eventfd_drain(fd)
+                broadcaster.drain()
+            }
+            broadcasters.append(broadcaster)
+        }
+        return Streaming(broadcasters: broadcasters, settings: streamingSettings)
     }
 
     func httpSettings() -> HTTPSettings {

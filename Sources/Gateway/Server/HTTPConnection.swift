@@ -82,6 +82,11 @@ final class HTTPConnection: ConnectionHandler {
                 connection.write(Self.continueLine)
             case .request(let request):
                 requestInProgress = false
+                if let streaming = app.streaming, Streaming.paths.contains(request.path),
+                   request.headers[first: "Upgrade"]?.lowercased() == "websocket" {
+                    upgrade(request, streaming, connection)
+                    return
+                }
                 let response = app.respond(to: request, isLoopback: connection.isLoopback, isTLS: connection.isTLS,
                                            loopIndex: connection.eventLoop.index)
                 let keepAlive = request.keepAlive && !draining
@@ -97,6 +102,23 @@ final class HTTPConnection: ConnectionHandler {
                 respondError(connection, Response.error(error))
                 return
             }
+        }
+    }
+
+    /// Switches the connection to WebSocket, or answers why not.
+    private func upgrade(_ request: HTTPRequest, _ streaming: Streaming, _ connection: Connection) {
+        switch streaming.upgrade(request, loopIndex: connection.eventLoop.index) {
+        case .failure(let error):
+            var response = error.response
+            if error.status == 426 { response.headers.add("Sec-WebSocket-Version", "13") }
+            respondError(connection, response)
+        case .success(let (head, session)):
+            closing = true
+            connection.setDeadline(afterMs: 0)
+            connection.write(head)
+            let leftover = parser.takeBufferedBytes()
+            connection.replaceHandler(session)
+            if !leftover.isEmpty { leftover.withUnsafeBytes { session.connection(connection, didRead: $0) } }
         }
     }
 

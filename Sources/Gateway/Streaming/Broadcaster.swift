@@ -1,0 +1,100 @@
+import CLinux
+import Contracts
+import Deflate
+import Pipeline
+import Reactor
+import WebSocket
+
+/// One reactor loop's fan-out: drains the loop's ring from the pipeline worker (woken through
+/// an eventfd), encodes each event once — and compresses it once for permessage-deflate
+/// subscribers — and hands the shared bytes to every matching session of this loop.
+/// Touched only on its loop's thread.
+final class Broadcaster: @unchecked Sendable {
+    let loopIndex: Int
+    let output: EventOutput
+    let store: EventStore
+    let ingest: TickInput?
+    let settings: StreamingSettings
+    private(set) var sessions: [ObjectIdentifier: WebSocketSession] = [:]
+    private let deflater: RawDeflater?
+    private var json = JSONWriter(capacity: 4096)
+    /// Lossy events not sent because a subscriber's queue was over its cap.
+    private(set) var droppedLossy = 0
+    private(set) var slowClosed = 0
+
+    init(loopIndex: Int, output: EventOutput, store: EventStore, ingest: TickInput?, settings: StreamingSettings) {
+        self.loopIndex = loopIndex
+        self.output = output
+        self.store = store
+        self.ingest = ingest
+        self.settings = settings
+        deflater = try? RawDeflater(level: 6, windowBits: 15, noContextTakeover: true)
+    }
+
+    func add(_ session: WebSocketSession) { sessions[ObjectIdentifier(session)] = session }
+    func remove(_ session: WebSocketSession) { sessions[ObjectIdentifier(session)] = nil }
+
+    /// Called on the loop thread when the worker rang this loop's eventfd.
+    func drain() {
+        output.ring.drain { event, _ in dispatch(event) }
+    }
+
+    private func dispatch(_ event: PipelineEvent) {
+        guard !sessions.isEmpty else { return }
+        var plain: [UInt8]?
+        var compressed: [UInt8]?
+        for session in sessions.values where session.wants(event) {
+            if session.compresses {
+                if compressed == nil { compressed = frame(event, compress: true) }
+                session.deliver(event, frame: compressed!)
+            } else {
+                if plain == nil { plain = frame(event, compress: false) }
+                session.deliver(event, frame: plain!)
+            }
+        }
+    }
+
+    /// The WebSocket frame of an event's JSON envelope.
+    func frame(_ event: PipelineEvent, compress: Bool) -> [UInt8] {
+        json.reset()
+        Self.envelope(event, &json)
+        return json.bytes.withUnsafeBytes { text in
+            if compress, let deflater {
+                var body: [UInt8] = []
+                if (try? deflater.compressMessage(text, into: &body)) != nil {
+                    return WSFrameWriter.frame(.text, body, compressed: true)
+                }
+            }
+            return WSFrameWriter.frame(.text, Array(text))
+        }
+    }
+
+    static func envelope(_ event: PipelineEvent, _ w: inout JSONWriter) {
+        switch event {
+        case .tick(let t): EventEncoder.envelope(type: "tick", &w) { EventEncoder.payload(t, &$0, key: "payload") }
+        case .bar(let b): EventEncoder.envelope(type: "bar", &w) { EventEncoder.payload(b, &$0, key: "payload") }
+        case .features(let f): EventEncoder.envelope(type: "features", &w) { EventEncoder.payload(f, &$0, key: "payload") }
+        case .signal(let s):
+            EventEncoder.sequencedEnvelope(type: "signal", seq: s.seq, &w) { EventEncoder.payload(s, &$0, key: "payload") }
+        case .opportunity(let o):
+            EventEncoder.sequencedEnvelope(type: "opportunity", seq: o.seq, &w) { EventEncoder.payload(o, &$0, key: "payload") }
+        case .alert(let a):
+            EventEncoder.sequencedEnvelope(type: "risk_alert", seq: a.seq, &w) { EventEncoder.payload(a, &$0, key: "payload") }
+        }
+    }
+
+    func countDrop() { droppedLossy += 1 }
+    func countSlowClose() { slowClosed += 1 }
+}
+
+/// Streaming limits (DESIGN.md §4).
+public struct StreamingSettings: Sendable {
+    public var maxMessageBytes = 1 << 20
+    public var outboundCapBytes = 1 << 20
+    public var pingIntervalMs: Int64 = 30_000
+    public var idleTimeoutMs: Int64 = 120_000
+    /// Browser origins allowed besides the server's own host; ["*"] = any.
+    public var allowedOrigins: [String] = []
+    public init() {}
+}
+

@@ -1,0 +1,81 @@
+import Contracts
+import HTTP
+import Pipeline
+import Reactor
+import WebSocket
+
+/// The per-loop broadcasters and streaming limits, shared by the HTTP connections of a loop.
+public final class Streaming: @unchecked Sendable {
+    let broadcasters: [Broadcaster]
+    let settings: StreamingSettings
+
+    init(broadcasters: [Broadcaster], settings: StreamingSettings) {
+        self.broadcasters = broadcasters
+        self.settings = settings
+    }
+
+    static let paths: Set<String> = ["/ws", "/ws/opportunities"]
+
+    /// Validates an upgrade request (RFC 6455 §4.2.1) and returns the 101 response head and the
+    /// session, or an error response.
+    func upgrade(_ request: HTTPRequest, loopIndex: Int) -> Result<(head: [UInt8], session: WebSocketSession), APIError> {
+        let connectionTokens = (request.headers[first: "Connection"] ?? "").lowercased().split(separator: ",")
+            .map { $0.trimmingSpaces() }
+        guard request.method == .get, request.versionMinor == 1, connectionTokens.contains("upgrade") else {
+            return .failure(APIError(status: 400, code: "bad_upgrade", message: "a WebSocket upgrade is a GET with Connection: Upgrade"))
+        }
+        guard request.headers[first: "Sec-WebSocket-Version"] == "13" else {
+            return .failure(APIError(status: 426, code: "unsupported_version", message: "Sec-WebSocket-Version must be 13"))
+        }
+        guard let key = request.headers[first: "Sec-WebSocket-Key"], WSHandshake.isValidKey(key) else {
+            return .failure(APIError(status: 400, code: "bad_key", message: "Sec-WebSocket-Key must be 16 bytes in base64"))
+        }
+        if let origin = request.headers[first: "Origin"], !originAllowed(origin, host: request.headers[first: "Host"]) {
+            return .failure(APIError(status: 403, code: "origin_denied", message: "origin \(origin) is not allowed"))
+        }
+        var subscription = Subscription()
+        var since: UInt64?
+        do {
+            let q = try QueryParameters(parsing: request.query)
+            var m: [String: JSONValue] = [:]
+            if let c = q["channels"] { m["channels"] = .string(c) }
+            if let s = q["symbols"] { m["symbols"] = .string(s) }
+            if let c = q["min_confidence"] {
+                guard let v = Double(c) else { return .failure(.parameter("min_confidence", "must be a number from 0 to 1")) }
+                m["min_confidence"] = .double(v)
+            }
+            if let s = q["since_seq"] {
+                guard let v = Int(s), v >= 0 else { return .failure(.parameter("since_seq", "must be a non-negative integer")) }
+                m["since_seq"] = .int(v)
+            }
+            let (channels, symbols, minConfidence, sinceSeq) = try WebSocketSession.parseSubscription(m)
+            subscription.channels = channels
+            if request.path == "/ws/opportunities" && channels.isEmpty { subscription.channels = ["opportunities"] }
+            if let symbols { subscription.symbols = symbols.contains("*") ? nil : symbols }
+            if let minConfidence { subscription.minConfidence = minConfidence }
+            since = sinceSeq
+        } catch let e as WebSocketSession.SubscriptionError {
+            return .failure(APIError(status: 400, code: "invalid_parameter", message: e.message))
+        } catch let e as HTTPQueryError {
+            return .failure(.parameter(e.parameter, e.message))
+        } catch {
+            return .failure(APIError(status: 400, code: "invalid_parameter", message: "\(error)"))
+        }
+        let deflate = PerMessageDeflate.negotiate(request.headers[first: "Sec-WebSocket-Extensions"])
+        var head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        head += "Sec-WebSocket-Accept: \(WSHandshake.accept(key: key))\r\n"
+        if let deflate { head += "Sec-WebSocket-Extensions: \(deflate.responseHeader)\r\n" }
+        head += "\r\n"
+        let broadcaster = broadcasters[loopIndex % broadcasters.count]
+        let session = WebSocketSession(broadcaster: broadcaster, deflate: deflate, subscription: subscription, sinceSeq: since)
+        return .success((Array(head.utf8), session))
+    }
+
+    /// Same-origin (the Origin's host:port is the request's Host), or listed in the allow-list.
+    private func originAllowed(_ origin: String, host: String?) -> Bool {
+        if settings.allowedOrigins.contains("*") || settings.allowedOrigins.contains(origin) { return true }
+        guard let host else { return false }
+        let stripped = origin.hasPrefix("https://") ? origin.dropFirst(8) : origin.hasPrefix("http://") ? origin.dropFirst(7) : Substring("")
+        return !stripped.isEmpty && stripped.lowercased() == host.lowercased()
+    }
+}

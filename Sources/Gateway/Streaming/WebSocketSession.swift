@@ -1,0 +1,342 @@
+import Contracts
+import Deflate
+import Foundation
+import Pipeline
+import Reactor
+import WebSocket
+
+/// What a client subscribed to.
+struct Subscription {
+    static let channels: Set<String> = ["opportunities", "signals", "risk_alerts", "ticks", "bars", "features"]
+    var channels: Set<String> = []
+    /// nil = every symbol.
+    var symbols: Set<String>?
+    var minConfidence = 0.0
+
+    func wants(_ event: PipelineEvent) -> Bool {
+        switch event {
+        case .opportunity(let o):
+            channels.contains("opportunities") && o.confidence >= minConfidence && symbols.map { $0.contains(o.symbol) } ?? true
+        case .signal(let s): channels.contains("signals") && symbols.map { $0.contains(s.symbol) } ?? true
+        case .alert(let a): channels.contains("risk_alerts") && (symbols == nil || a.symbol == nil || symbols!.contains(a.symbol!))
+        case .tick(let t): channels.contains("ticks") && symbols.map { $0.contains(t.symbol) } ?? true
+        case .bar(let b): channels.contains("bars") && symbols.map { $0.contains(b.symbol) } ?? true
+        case .features(let f): channels.contains("features") && symbols.map { $0.contains(f.symbol) } ?? true
+        }
+    }
+}
+
+/// One WebSocket client after the upgrade: reads its frames and commands, streams the events it
+/// subscribed to, answers pings, sends heartbeats, and enforces the per-client outbound cap
+/// (lossy channels drop, sequenced channels close with 1013 so the client resumes by seq).
+final class WebSocketSession: ConnectionHandler {
+    private let broadcaster: Broadcaster
+    private var reader: WSFrameReader
+    let compresses: Bool
+    private let ownDeflater: RawDeflater?
+    private var subscription: Subscription
+    private var initialSince: UInt64?
+    /// Sequenced events up to here were sent or deliberately skipped (replay bookkeeping).
+    private var coveredSeq: UInt64 = 0
+    private var lastReceivedMs: Int64 = 0
+    private weak var connection: Connection?
+    private var closing = false
+
+    init(broadcaster: Broadcaster, deflate: PerMessageDeflate?, subscription: Subscription, sinceSeq: UInt64?) {
+        self.broadcaster = broadcaster
+        compresses = deflate != nil && deflate?.serverMaxWindowBits == 15
+        ownDeflater = deflate.flatMap { try? RawDeflater(windowBits: $0.serverMaxWindowBits, noContextTakeover: true) }
+        let inflater = deflate.flatMap { try? RawInflater(windowBits: $0.clientMaxWindowBits, noContextTakeover: $0.clientNoContextTakeover) }
+        reader = WSFrameReader(maxMessageBytes: broadcaster.settings.maxMessageBytes, inflater: inflater)
+        self.subscription = subscription
+        initialSince = sinceSeq
+    }
+
+    func wants(_ event: PipelineEvent) -> Bool {
+        guard !closing else { return false }
+        if let seq = event.seq, seq <= coveredSeq { return false }  // already sent by a replay
+        return subscription.wants(event)
+    }
+
+    // MARK: - ConnectionHandler
+
+    func connectionDidOpen(_ connection: Connection) {
+        self.connection = connection
+        lastReceivedMs = connection.now
+        broadcaster.add(self)
+        coveredSeq = broadcaster.store.lastSeq
+        sendJSON { w in
+            w.string("type", "hello")
+            w.string("server", "dongfeng/\(DongfengVersion.current)")
+            w.uint64("seq", coveredSeq)
+        }
+        if !subscription.channels.isEmpty { acknowledge(subscription) }
+        if let since = initialSince { replay(after: since) }
+        connection.setDeadline(afterMs: broadcaster.settings.pingIntervalMs)
+    }
+
+    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
+        guard !closing else { return }
+        lastReceivedMs = connection.now
+        reader.append(bytes)
+        while !closing {
+            switch reader.next() {
+            case .needMore: return
+            case .text(let bytes): command(bytes)
+            case .binary: close(.unsupportedData, "binary messages are not supported; send JSON text")
+            case .ping(let payload): write(WSFrameWriter.frame(.pong, payload))
+            case .pong: break
+            case .close(let code, _):
+                // Echo the close (RFC 6455 §5.5.1), then close once it is sent.
+                closing = true
+                if let code, let known = WSCloseCode(rawValue: code) {
+                    write(WSFrameWriter.close(known, reason: ""))
+                } else if let code {
+                    write(WSFrameWriter.frame(.close, [UInt8(code >> 8), UInt8(code & 0xFF)]))
+                } else {
+                    write(WSFrameWriter.frame(.close, []))
+                }
+                connection.closeAfterFlush()
+            case .failure(let error): close(error.code, error.reason)
+            }
+        }
+    }
+
+    func connectionDidDrainWrites(_ connection: Connection) {}
+
+    func connectionDeadlineExpired(_ connection: Connection) {
+        if connection.now - lastReceivedMs > broadcaster.settings.idleTimeoutMs {
+            close(.goingAway, "idle for \(broadcaster.settings.idleTimeoutMs / 1000) s")
+            return
+        }
+        sendJSON { w in
+            w.string("type", "heartbeat")
+            w.int64("ts", Int64(Date().timeIntervalSince1970 * 1000))
+            w.uint64("seq", broadcaster.store.lastSeq)
+        }
+        write(WSFrameWriter.frame(.ping, []))
+        connection.setDeadline(afterMs: broadcaster.settings.pingIntervalMs)
+    }
+
+    func connectionShouldDrain(_ connection: Connection) { close(.goingAway, "server shutting down") }
+
+    func connectionDidClose(_ connection: Connection, reason: CloseReason) {
+        closing = true
+        broadcaster.remove(self)
+    }
+
+    // MARK: - Sending
+
+    /// A shared event frame from the broadcaster.
+    func deliver(_ event: PipelineEvent, frame: [UInt8]) {
+        guard let connection, connection.isOpen else { return }
+        if connection.queuedBytes + frame.count > broadcaster.settings.outboundCapBytes {
+            if event.seq == nil {
+                broadcaster.countDrop()  // lossy channel: this update is skipped
+                return
+            }
+            broadcaster.countSlowClose()
+            close(.tryAgainLater, "too slow: reconnect with since_seq=\(coveredSeq)")
+            return
+        }
+        if let seq = event.seq { coveredSeq = seq }
+        write(frame)
+    }
+
+    private func write(_ bytes: [UInt8]) {
+        _ = connection?.write(bytes)
+    }
+
+    private func sendJSON(_ build: (inout JSONWriter) -> Void) {
+        var w = JSONWriter()
+        w.beginObject()
+        build(&w)
+        w.endObject()
+        sendText(w.bytes)
+    }
+
+    private func sendText(_ text: [UInt8]) {
+        if let ownDeflater {
+            var body: [UInt8] = []
+            if (try? text.withUnsafeBytes { try ownDeflater.compressMessage($0, into: &body) }) != nil {
+                write(WSFrameWriter.frame(.text, body, compressed: true))
+                return
+            }
+        }
+        write(WSFrameWriter.frame(.text, text))
+    }
+
+    private func error(_ code: String, _ message: String) {
+        sendJSON { w in
+            w.string("type", "error")
+            w.string("code", code)
+            w.string("message", message)
+        }
+    }
+
+    private func close(_ code: WSCloseCode, _ reason: String) {
+        guard !closing, let connection else { return }
+        closing = true
+        write(WSFrameWriter.close(code, reason: reason))
+        connection.closeAfterFlush()
+    }
+
+    // MARK: - Commands
+
+    private func command(_ bytes: [UInt8]) {
+        guard case .success(.object(let message)) = JSONValue.parse(Data(bytes)) else {
+            return error("invalid_message", "messages are JSON objects with an \"op\"")
+        }
+        guard case .string(let op)? = message["op"] else { return error("invalid_message", "missing \"op\"") }
+        switch op {
+        case "subscribe":
+            do {
+                let (channels, symbols, minConfidence, since) = try Self.parseSubscription(message)
+                subscription.channels.formUnion(channels.isEmpty ? ["opportunities"] : channels)
+                if let symbols { subscription.symbols = symbols.contains("*") ? nil : symbols }
+                if let minConfidence { subscription.minConfidence = minConfidence }
+                acknowledge(subscription)
+                if let since { replay(after: since) }
+            } catch let e as SubscriptionError {
+                error("invalid_subscription", e.message)
+            } catch {}
+        case "unsubscribe":
+            let channels = Self.strings(message["channels"]) ?? []
+            subscription.channels.subtract(channels.isEmpty ? subscription.channels : Set(channels))
+            sendJSON { w in
+                w.string("type", "unsubscribed")
+                w.beginArray("channels")
+                for c in subscription.channels.sorted() { w.string(nil, c) }
+                w.endArray()
+            }
+        case "ping":
+            sendJSON { w in
+                w.string("type", "pong")
+                w.uint64("seq", broadcaster.store.lastSeq)
+            }
+        case "ticks":
+            ingest(message["ticks"])
+        default:
+            error("unknown_op", "unknown op \(op.debugDescription): use subscribe, unsubscribe, ticks or ping")
+        }
+    }
+
+    private func acknowledge(_ s: Subscription) {
+        sendJSON { w in
+            w.string("type", "subscribed")
+            w.beginArray("channels")
+            for c in s.channels.sorted() { w.string(nil, c) }
+            w.endArray()
+            w.beginArray("symbols")
+            for sym in (s.symbols.map { $0.sorted() } ?? ["*"]) { w.string(nil, sym) }
+            w.endArray()
+            w.double("min_confidence", s.minConfidence)
+        }
+    }
+
+    /// Sends every stored sequenced event after `since` that the subscription wants, in seq
+    /// order, then continues live: events up to the store's seq at this moment count as covered,
+    /// so the live stream neither repeats nor skips one.
+    private func replay(after since: UInt64) {
+        let store = broadcaster.store
+        if let start = store.historyStartsAt, since + 1 < start {
+            error("history_gap", "events after seq \(since) are no longer all in memory; the oldest complete seq is \(start)")
+        }
+        let upTo = store.lastSeq
+        var events: [PipelineEvent] = []
+        let limit = store.capacity
+        if subscription.channels.contains("opportunities") {
+            events += store.opportunities(sinceSeq: since, limit: limit).map(PipelineEvent.opportunity)
+        }
+        if subscription.channels.contains("signals") { events += store.signals(sinceSeq: since, limit: limit).map(PipelineEvent.signal) }
+        if subscription.channels.contains("risk_alerts") { events += store.alerts(sinceSeq: since, limit: limit).map(PipelineEvent.alert) }
+        events.sort { ($0.seq ?? 0) < ($1.seq ?? 0) }
+        coveredSeq = min(coveredSeq, since)
+        for event in events where (event.seq ?? 0) <= upTo && subscription.wants(event) {
+            guard !closing else { return }
+            deliver(event, frame: broadcaster.frame(event, compress: compresses))
+        }
+        coveredSeq = max(coveredSeq, upTo)
+    }
+
+    private func ingest(_ value: JSONValue?) {
+        guard case .array(let items)? = value else { return error("invalid_message", "\"ticks\" must be an array of tick objects") }
+        var ticks: [Tick] = []
+        var rejected: [(Int, String)] = []
+        for (i, item) in items.enumerated() {
+            switch Self.tick(item) {
+            case .success(let t): ticks.append(t)
+            case .failure(let e): rejected.append((i, e.description))
+            }
+        }
+        guard let input = broadcaster.ingest else { return error("pipeline_unavailable", "the pipeline is not running") }
+        if input.freeCapacity < ticks.count {
+            input.rejectedFull.wrappingAdd(ticks.count, ordering: .relaxed)
+            return error("pipeline_busy", "the pipeline is busy: \(ticks.count) ticks not accepted, retry shortly")
+        }
+        for t in ticks { input.submit(t) }
+        sendJSON { w in
+            w.string("type", "ack")
+            w.int("accepted", ticks.count)
+            w.beginArray("rejected")
+            for (i, message) in rejected {
+                w.beginObject()
+                w.int("index", i)
+                w.string("error", message)
+                w.endObject()
+            }
+            w.endArray()
+        }
+    }
+
+    // MARK: - Parsing helpers
+
+    struct SubscriptionError: Error { let message: String }
+
+    static func strings(_ value: JSONValue?) -> [String]? {
+        switch value {
+        case .array(let items)?: return items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        case .string(let s)?: return s.split(separator: ",").map { String($0) }
+        default: return nil
+        }
+    }
+
+    static func parseSubscription(_ m: [String: JSONValue]) throws -> (Set<String>, Set<String>?, Double?, UInt64?) {
+        let channels = Set(strings(m["channels"]) ?? [])
+        if let unknown = channels.subtracting(Subscription.channels).first {
+            throw SubscriptionError(message: "unknown channel \(unknown) (channels: \(Subscription.channels.sorted().joined(separator: ", ")))")
+        }
+        let symbols = strings(m["symbols"]).map(Set.init)
+        var minConfidence: Double?
+        if let v = m["min_confidence"] {
+            guard let n = v.number, (0...1).contains(n) else { throw SubscriptionError(message: "min_confidence must be a number from 0 to 1") }
+            minConfidence = n
+        }
+        var since: UInt64?
+        if let v = m["since_seq"] {
+            guard case .int(let n) = v, n >= 0 else { throw SubscriptionError(message: "since_seq must be a non-negative integer") }
+            since = UInt64(n)
+        }
+        return (channels, symbols, minConfidence, since)
+    }
+
+    static func tick(_ value: JSONValue) -> Result<Tick, TickFieldError> {
+        guard case .object(let o) = value else { return .failure(TickFieldError(field: "tick", message: "must be an object")) }
+        guard case .string(let symbol)? = o["symbol"] else { return .failure(TickFieldError(field: "symbol", message: "is missing or not a string")) }
+        let ts: Int64
+        switch o["ts"] {
+        case .int(let v)?: ts = Int64(v)
+        case .string(let s)?:
+            switch Timestamp.parseISO8601(s) {
+            case .success(let v): ts = v
+            case .failure(let e): return .failure(e)
+            }
+        default: return .failure(TickFieldError(field: "ts", message: "must be integer milliseconds or an ISO-8601 string"))
+        }
+        guard let price = o["price"]?.number else { return .failure(TickFieldError(field: "price", message: "is missing or not a number")) }
+        guard let volume = o["volume"]?.number else { return .failure(TickFieldError(field: "volume", message: "is missing or not a number")) }
+        let tick = Tick(symbol: symbol, ts: ts, price: price, volume: volume, bid: o["bid"]?.number, ask: o["ask"]?.number)
+        if let problem = tick.validate() { return .failure(problem) }
+        return .success(tick)
+    }
+}
