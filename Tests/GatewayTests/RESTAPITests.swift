@@ -107,6 +107,8 @@ final class RESTAPITests: XCTestCase {
         // Strategies: list, change (admin: loopback without a token), errors, reload.
         let strategies = try json(try server.get("/api/v1/strategies"))["items"] as? [[String: Any]] ?? []
         XCTAssertTrue(strategies.contains { $0["name"] as? String == "rsi_reversal" })
+        XCTAssertEqual(try server.get("/api/v1/strategies/macd_cross").json?["name"] as? String, "macd_cross")
+        XCTAssertEqual(try server.get("/api/v1/strategies/turtle").status, 404)
         let put = try server.request("PUT /api/v1/strategies/rsi_reversal HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n{\"enabled\":false,\"oversold\":25.5}")
         XCTAssertEqual(put.status, 200, put.text)
         XCTAssertEqual(put.json?["enabled"] as? Bool, false)

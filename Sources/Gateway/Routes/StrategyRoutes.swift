@@ -8,6 +8,14 @@ import Pipeline
 enum StrategyRoutes {
     static func register(into router: inout Router<RouteHandler>, service: SignalService, admin: AdminGuard) {
         router.add(.get, "/api/v1/strategies") { _ in describe(service.worker.strategies) }
+        router.add(.get, "/api/v1/strategies/{name}") { context in
+            let name = context.parameters["name"] ?? ""
+            let registry = service.worker.strategies
+            guard registry.entries.contains(where: { $0.strategy.name == name }) else {
+                return .error(404, code: "not_found", message: "no strategy \(name)")
+            }
+            return describe(registry, only: name)
+        }
         router.add(.put, "/api/v1/strategies/{name}", admin.protect { context in
             let name = context.parameters["name"] ?? ""
             guard case .success(.object(let settings)) = JSONValue.parse(Data(context.request.body)) else {
