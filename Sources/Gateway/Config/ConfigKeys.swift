@@ -55,6 +55,8 @@ enum ConfigKeys {
         int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
         string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-share symbols (others start at 100.00)."),
 
+        bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),
+
         choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none"], "Market data source: the built-in simulator, or none."),
         string("data_dir", alias: "DFP_DATA_DIR", \.dataDir, "Data directory (journal, snapshots)."),
     ]

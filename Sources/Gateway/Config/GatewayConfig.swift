@@ -168,8 +168,18 @@ public struct GatewayConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// Test-only switches (`testing.*`).
+    public struct Testing: Sendable, Equatable {
+        /// Answer WebSocket upgrades on "/" with an echo session (Autobahn conformance runs).
+        public var websocketEcho = false
+        /// The defaults.
+        public init() {}
+    }
+
     /// `pipeline.*`
     public var pipeline = Pipeline()
+    /// `testing.*`
+    public var testing = Testing()
     /// `simulator.*`
     public var simulator = Simulator()
     /// Market data source: "simulator" or "none" (`feed`).

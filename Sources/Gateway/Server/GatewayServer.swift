@@ -75,6 +75,7 @@ public final class GatewayServer: @unchecked Sendable {
                 if config.plainHTTP.mode == "redirect" { plainSettings.redirectToHTTPSPort = httpsPort }
                 let plainApp = plainSettings.redirectToHTTPSPort == nil
                     ? app : GatewayApp(settings: plainSettings, router: router, loops: group.loops.count, logger: logger)
+                if config.testing.websocketEcho { logger.warning("testing.websocket_echo is on: \"/\" echoes WebSocket messages (test-only)") }
                 plainPort = try group.listen(
                     ListenerOptions(host: config.server.host, port: config.plainHTTP.port,
                                     reusePort: config.server.reusePort, backlog: config.server.backlog, tls: nil,
@@ -119,7 +120,7 @@ public final class GatewayServer: @unchecked Sendable {
             }
             broadcasters.append(broadcaster)
         }
-        return Streaming(broadcasters: broadcasters, settings: streamingSettings)
+        return Streaming(broadcasters: broadcasters, settings: streamingSettings, echo: config.testing.websocketEcho)
     }
 
     func httpSettings() -> HTTPSettings {

@@ -82,7 +82,7 @@ final class HTTPConnection: ConnectionHandler {
                 connection.write(Self.continueLine)
             case .request(let request):
                 requestInProgress = false
-                if let streaming = app.streaming, Streaming.paths.contains(request.path),
+                if let streaming = app.streaming, streaming.handles(request.path),
                    request.headers[first: "Upgrade"]?.lowercased() == "websocket" {
                     upgrade(request, streaming, connection)
                     return

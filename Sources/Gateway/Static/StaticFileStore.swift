@@ -1,117 +1,187 @@
 import Deflate
 import Foundation
-import HTTP
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// One file of `Public/`, held in memory with everything a response needs.
+/// One file of the static root, held in memory with everything a response needs.
 public struct StaticFile: Sendable {
+    /// Path below the root, "/"-separated: "index.html", "docs/index.html".
     public let relativePath: String
+    /// Media type from the extension; text types carry "; charset=utf-8".
     public let contentType: String
-    /// Strong ETag from a hash of the bytes: identical content keeps its ETag across restarts.
+    /// Strong ETag, quoted: FNV-1a 64 of the bytes in hex, so identical content keeps its tag across restarts.
     public let etag: String
-    /// Modification time, Unix seconds.
+    /// File modification time, Unix seconds.
     public let lastModified: Int64
+    /// The file's bytes.
     public let identity: [UInt8]
-    /// Compressed once at load, for compressible types when it is smaller.
+    /// Gzip (level 9) made at load, for compressible types of at least 256 bytes when smaller than `identity`.
     public let gzip: [UInt8]?
+    /// "no-cache" for HTML (always revalidated), the configured asset policy otherwise.
     public let cacheControl: String
 }
 
-/// Every regular file under the root, loaded once. Lookups never touch the filesystem, so a
-/// request cannot reach outside the root: paths with `.`/`..` segments, backslashes, NUL or
-/// hidden components are refused, and symlinks resolving outside the root were never loaded.
+/// A static root that could not be loaded.
+public struct StaticFileStoreError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Every regular file under a root directory, loaded once into memory.
+///
+/// Lookups never touch the filesystem, so requests cannot reach outside what was loaded: files
+/// whose real path (after symlinks) is outside the root, or inside a hidden directory, are never
+/// loaded, and request paths with `.`/`..`/empty/hidden segments, backslashes or NUL are refused.
 public final class StaticFileStore: Sendable {
     private let files: [String: StaticFile]
+    /// The root's real path.
+    public let root: String
+    /// Entries not served, each "relative/path (reason)": too large, linking outside the root, unreadable.
     public let skipped: [String]
+    /// How many files can be served.
     public var fileCount: Int { files.count }
 
+    /// Loads every regular file under `root`. Files over `maxFileBytes` are skipped and listed in
+    /// `skipped`; hidden entries (name starting with ".") are ignored. With `gzip` false no
+    /// compressed variants are made. Throws when `root` is not a readable directory.
     public init(root: String, assetCacheControl: String = "public, max-age=3600", maxFileBytes: Int = 8 << 20,
                 gzip: Bool = true) throws {
-        let manager = FileManager.default
-        let rootURL = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath()
+        guard let realRoot = Self.realPath(root) else {
+            throw StaticFileStoreError("\(root): \(String(cString: strerror(errno)))")
+        }
         var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: rootURL.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw GatewayError("\(root) is not a directory")
+        guard FileManager.default.fileExists(atPath: realRoot, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw StaticFileStoreError("\(root) is not a directory")
         }
-        let rootPath = rootURL.path.hasSuffix("/") ? rootURL.path : rootURL.path + "/"
-        var files: [String: StaticFile] = [:]
-        var skipped: [String] = []
-        let entries = manager.enumerator(atPath: rootURL.path)
-        while let relative = entries?.nextObject() as? String {
-            if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-            let url = rootURL.appendingPathComponent(relative)
-            let real = url.resolvingSymlinksInPath().path
-            guard real.hasPrefix(rootPath) else {
-                skipped.append("\(relative) (links outside \(root))")
-                continue
-            }
-            guard let attributes = try? manager.attributesOfItem(atPath: real),
-                  attributes[.type] as? FileAttributeType == .typeRegular else { continue }
-            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-            guard size <= maxFileBytes else {
-                skipped.append("\(relative) (\(size) bytes > static.max_file_bytes)")
-                continue
-            }
-            guard let data = manager.contents(atPath: real) else {
-                skipped.append("\(relative) (unreadable)")
-                continue
-            }
-            let bytes = [UInt8](data)
-            let type = MIMEType.forPath(relative)
-            var compressed: [UInt8]?
-            if gzip, MIMEType.isCompressible(type), bytes.count >= 256, let z = try? Gzip.compress(bytes, level: 9),
-               z.count < bytes.count {
-                compressed = z
-            }
-            let modified = (attributes[.modificationDate] as? Date).map { Int64($0.timeIntervalSince1970) } ?? 0
-            files[relative] = StaticFile(
-                relativePath: relative, contentType: type, etag: "\"\(Self.hash(bytes))\"", lastModified: modified,
-                identity: bytes, gzip: compressed,
-                cacheControl: type.hasPrefix("text/html") ? "no-cache" : assetCacheControl)
+        var loader = Loader(root: realRoot, assetCacheControl: assetCacheControl, maxFileBytes: maxFileBytes, gzip: gzip)
+        do {
+            try loader.walk(directory: realRoot, relative: "")
+        } catch {
+            throw StaticFileStoreError("\(root): \(error)")
         }
-        self.files = files
-        self.skipped = skipped
+        self.root = realRoot
+        files = loader.files
+        skipped = loader.skipped
     }
 
-    /// The file for a decoded request path: "/" and "/dir/" map to index.html.
+    /// The file for a request path already percent-decoded by the parser: "/" and "/dir/" map to
+    /// "dir/index.html". Returns nil for anything not loaded and for every suspicious path
+    /// (no leading "/", "." or ".." or empty or hidden segments, "\", NUL) rather than normalising it.
     public func lookup(path: String) -> StaticFile? {
-        guard path.hasPrefix("/"), !path.utf8.contains(0), !path.contains("\\") else { return nil }
-        var relative = String(path.dropFirst())
-        if relative.isEmpty || relative.hasSuffix("/") { relative += "index.html" }
-        let segments = relative.split(separator: "/", omittingEmptySubsequences: false)
-        guard !segments.contains(where: { $0.isEmpty || $0.hasPrefix(".") }) else { return nil }
-        return files[relative]
+        Self.key(forRequestPath: path).flatMap { files[$0] }
     }
 
-    /// FNV-1a 64, hex: enough to tell versions of a file apart; not a security hash.
-    static func hash(_ bytes: [UInt8]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
+    /// The dictionary key for a request path, or nil when the path is refused.
+    static func key(forRequestPath path: String) -> String? {
+        let bytes = path.utf8
+        guard bytes.first == UInt8(ascii: "/"), !bytes.contains(0), !bytes.contains(UInt8(ascii: "\\")) else {
+            return nil
         }
-        let hex = String(h, radix: 16)
+        var relative = String(path.dropFirst())
+        if relative.isEmpty || relative.utf8.last == UInt8(ascii: "/") { relative += "index.html" }
+        for segment in relative.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            guard let first = segment.first, first != UInt8(ascii: ".") else { return nil }
+        }
+        return relative
+    }
+
+    /// FNV-1a 64 of `bytes`, 16 lowercase hex digits: tells versions of a file apart, not a security hash.
+    static func contentHash(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }
 
-enum MIMEType {
-    static let table: [String: String] = [
-        "html": "text/html; charset=utf-8", "htm": "text/html; charset=utf-8", "css": "text/css; charset=utf-8",
-        "js": "text/javascript; charset=utf-8", "mjs": "text/javascript; charset=utf-8",
-        "json": "application/json", "map": "application/json", "svg": "image/svg+xml", "png": "image/png",
-        "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "ico": "image/x-icon",
-        "txt": "text/plain; charset=utf-8", "xml": "application/xml", "wasm": "application/wasm",
-        "woff": "font/woff", "woff2": "font/woff2", "ttf": "font/ttf", "csv": "text/csv; charset=utf-8",
-        "pdf": "application/pdf", "webmanifest": "application/manifest+json",
-    ]
+/// The load-time walk; its state is thrown away once the store is built.
+private struct Loader {
+    let rootPrefix: String
+    let assetCacheControl: String
+    let maxFileBytes: Int
+    let gzip: Bool
+    var files: [String: StaticFile] = [:]
+    var skipped: [String] = []
+    /// Real paths of the directories being walked (the current branch), so directory links cannot loop.
+    var ancestors: Set<String> = []
 
-    static func forPath(_ path: String) -> String {
-        guard let dot = path.lastIndex(of: "."), !path[dot...].contains("/") else { return "application/octet-stream" }
-        return table[path[path.index(after: dot)...].lowercased()] ?? "application/octet-stream"
+    init(root: String, assetCacheControl: String, maxFileBytes: Int, gzip: Bool) {
+        rootPrefix = root.hasSuffix("/") ? root : root + "/"
+        self.assetCacheControl = assetCacheControl
+        self.maxFileBytes = maxFileBytes
+        self.gzip = gzip
     }
 
-    static func isCompressible(_ type: String) -> Bool {
-        type.hasPrefix("text/") || type.hasPrefix("application/json") || type.hasPrefix("application/xml")
-            || type.hasPrefix("image/svg") || type.hasPrefix("application/manifest") || type == "application/wasm"
+    mutating func walk(directory: String, relative prefix: String) throws {
+        ancestors.insert(directory)
+        defer { ancestors.remove(directory) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        for name in names where name.utf8.first != UInt8(ascii: ".") {
+            let relative = prefix.isEmpty ? name : prefix + "/" + name
+            guard let real = StaticFileStore.realPath(directory + "/" + name) else {
+                skipped.append("\(relative) (broken link or unreadable)")
+                continue
+            }
+            guard real.hasPrefix(rootPrefix) else {
+                skipped.append("\(relative) (resolves outside the root)")
+                continue
+            }
+            // A visible link must not expose a hidden target such as ".git/config".
+            if real.dropFirst(rootPrefix.count).split(separator: "/").contains(where: { $0.utf8.first == UInt8(ascii: ".") }) {
+                skipped.append("\(relative) (resolves to a hidden path)")
+                continue
+            }
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: real) else {
+                skipped.append("\(relative) (unreadable)")
+                continue
+            }
+            switch attributes[.type] as? FileAttributeType {
+            case .typeDirectory?:
+                guard !ancestors.contains(real) else {
+                    skipped.append("\(relative) (link back to a parent directory)")
+                    continue
+                }
+                do { try walk(directory: real, relative: relative) } catch { skipped.append("\(relative)/ (\(error))") }
+            case .typeRegular?:
+                load(real: real, relative: relative, attributes: attributes)
+            default:
+                skipped.append("\(relative) (not a regular file)")
+            }
+        }
+    }
+
+    private mutating func load(real: String, relative: String, attributes: [FileAttributeKey: Any]) {
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maxFileBytes else {
+            skipped.append("\(relative) (\(size) bytes, over the \(maxFileBytes)-byte limit)")
+            return
+        }
+        guard let data = FileManager.default.contents(atPath: real), data.count <= maxFileBytes else {
+            skipped.append("\(relative) (unreadable or grew while loading)")
+            return
+        }
+        let bytes = [UInt8](data)
+        let type = MIMEType.forPath(relative)
+        var compressed: [UInt8]?
+        if gzip, bytes.count >= 256, MIMEType.isCompressible(type),
+           let z = try? Gzip.compress(bytes, level: 9), z.count < bytes.count {
+            compressed = z
+        }
+        let modified = (attributes[.modificationDate] as? Date).map { Int64($0.timeIntervalSince1970.rounded(.down)) } ?? 0
+        files[relative] = StaticFile(
+            relativePath: relative, contentType: type, etag: "\"\(StaticFileStore.contentHash(bytes))\"",
+            lastModified: modified, identity: bytes, gzip: compressed,
+            cacheControl: type.hasPrefix("text/html") ? "no-cache" : assetCacheControl)
     }
 }

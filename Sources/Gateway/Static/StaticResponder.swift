@@ -1,64 +1,120 @@
-import HTTP
-
-/// Chooses the representation (identity or gzip) and the conditional status for a request.
+/// Chooses the representation (identity or gzip) and the conditional status for a static file
+/// request. Pure: no clock, no filesystem.
 public enum StaticResponder {
+    /// What to send.
     public struct Answer: Sendable {
+        /// 200, or 304 when the client's copy is current.
         public let status: Int
+        /// Content-Type (not on 304), ETag, Last-Modified, Cache-Control, Vary: Accept-Encoding when a gzip
+        /// variant exists, Content-Encoding: gzip when the gzip body is chosen.
         public let headers: [(String, String)]
+        /// The chosen representation; empty for 304.
         public let body: [UInt8]
     }
 
+    /// The answer for `file` given the raw request headers (nil when absent).
+    /// - `ifNoneMatch`: "*" or a list of entity tags, compared weakly (RFC 9110 §13.1.2), so `W/"x"` matches `"x"`.
+    /// - `ifModifiedSince`: an HTTP-date, consulted only without If-None-Match (§13.2.2): 304 when
+    ///   the file is not newer; ignored when not a valid date.
+    /// - `acceptEncoding`: gzip is sent when its q-value (explicit, else "*"'s) is above zero and not
+    ///   below an explicit identity q-value; "identity", an empty header or none at all get identity.
     public static func answer(_ file: StaticFile, acceptEncoding: String?, ifNoneMatch: String?,
                               ifModifiedSince: String?) -> Answer {
-        var headers: [(String, String)] = [
-            ("Content-Type", file.contentType),
-            ("ETag", file.etag),
-            ("Last-Modified", HTTPDate.format(unixSeconds: file.lastModified)),
-            ("Cache-Control", file.cacheControl),
-        ]
-        if file.gzip != nil { headers.append(("Vary", "Accept-Encoding")) }
-        // RFC 9110 §13.1.2 / §13.2.2: If-None-Match wins; If-Modified-Since only without it.
         let notModified: Bool
         if let ifNoneMatch {
             notModified = matches(ifNoneMatch, etag: file.etag)
-        } else if let since = ifModifiedSince.flatMap(HTTPDate.parse) {
+        } else if let header = ifModifiedSince, let since = StaticDate.parse(trimmed(header[...])) {
             notModified = file.lastModified <= since
         } else {
             notModified = false
         }
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(6)
+        // RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the content's metadata.
+        if !notModified { headers.append(("Content-Type", file.contentType)) }
+        headers.append(("ETag", file.etag))
+        headers.append(("Last-Modified", StaticDate.format(file.lastModified)))
+        headers.append(("Cache-Control", file.cacheControl))
+        if file.gzip != nil { headers.append(("Vary", "Accept-Encoding")) }
         if notModified { return Answer(status: 304, headers: headers, body: []) }
-        if let gzip = file.gzip, let acceptEncoding, acceptsGzip(acceptEncoding) {
+        if let gzip = file.gzip, let acceptEncoding, prefersGzip(acceptEncoding) {
             headers.append(("Content-Encoding", "gzip"))
             return Answer(status: 200, headers: headers, body: gzip)
         }
         return Answer(status: 200, headers: headers, body: file.identity)
     }
 
-    /// Weak comparison: `W/"x"` matches `"x"`; `*` matches any current representation.
+    /// True when If-None-Match `header` is "*" or lists `etag`, ignoring W/ prefixes on both
+    /// sides. A malformed list matches only the tags before the damage.
     static func matches(_ header: String, etag: String) -> Bool {
-        for candidate in header.split(separator: ",") {
-            var tag = candidate.trimmingSpaces()
-            if tag == "*" { return true }
-            if tag.hasPrefix("W/") { tag.removeFirst(2) }
-            if tag == etag { return true }
+        let target = etag.hasPrefix("W/") ? Array(etag.utf8.dropFirst(2)) : Array(etag.utf8)
+        let bytes = Array(header.utf8)
+        let quote = UInt8(ascii: "\"")
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: ","):
+                i += 1
+                continue
+            case UInt8(ascii: "*"):
+                return true
+            default:
+                break
+            }
+            if bytes[i] == UInt8(ascii: "W"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "/") { i += 2 }
+            // Entity tags may contain commas, so each one is read to its closing quote.
+            guard i < bytes.count, bytes[i] == quote,
+                  let close = bytes[(i + 1)...].firstIndex(of: quote) else { return false }
+            if bytes[i...close].elementsEqual(target) { return true }
+            i = close + 1
         }
         return false
     }
 
-    /// True when gzip's q-value (explicit, or via `*`) is above zero (RFC 9110 §12.5.3).
-    static func acceptsGzip(_ header: String) -> Bool {
+    /// Accept-Encoding negotiation for gzip (RFC 9110 §12.5.3). A q-value that is not a valid
+    /// qvalue counts as 0, erring towards identity, which every client accepts.
+    static func prefersGzip(_ header: String) -> Bool {
         var gzipQ: Double?
-        var starQ: Double?
-        for item in header.split(separator: ",") {
-            let parts = item.split(separator: ";")
-            guard let name = parts.first?.trimmingSpaces().lowercased() else { continue }
+        var anyQ: Double?
+        var identityQ: Double?
+        for element in header.split(separator: ",") {
+            var parameters = element.split(separator: ";").makeIterator()
+            let coding = trimmed(parameters.next() ?? "").lowercased()
+            guard !coding.isEmpty else { continue }
             var q = 1.0
-            for parameter in parts.dropFirst() {
-                let p = parameter.trimmingSpaces().lowercased()
-                if p.hasPrefix("q=") { q = Double(p.dropFirst(2)) ?? 0 }
+            while let parameter = parameters.next() {
+                let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if pair.count == 2, trimmed(pair[0]).lowercased() == "q" { q = qvalue(trimmed(pair[1])) ?? 0 }
             }
-            if name == "gzip" || name == "x-gzip" { gzipQ = q } else if name == "*" { starQ = q }
+            switch coding {
+            case "gzip", "x-gzip": gzipQ = max(gzipQ ?? 0, q)
+            case "*": anyQ = max(anyQ ?? 0, q)
+            case "identity": identityQ = max(identityQ ?? 0, q)
+            default: break
+            }
         }
-        return (gzipQ ?? starQ ?? 0) > 0
+        guard let q = gzipQ ?? anyQ, q > 0 else { return false }
+        return q >= (identityQ ?? 0)
+    }
+
+    /// qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+    private static func qvalue(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        guard let first = bytes.first, first == UInt8(ascii: "0") || first == UInt8(ascii: "1"), bytes.count <= 5 else {
+            return nil
+        }
+        if bytes.count > 1 {
+            guard bytes[1] == UInt8(ascii: "."),
+                  bytes[2...].allSatisfy({ first == UInt8(ascii: "0") ? (0x30...0x39).contains($0) : $0 == 0x30 })
+            else { return nil }
+        }
+        return Double(text)
+    }
+
+    private static func trimmed(_ text: Substring) -> String {
+        let isSpace = { (c: Character) in c == " " || c == "\t" }
+        guard let start = text.firstIndex(where: { !isSpace($0) }),
+              let end = text.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(text[start...end])
     }
 }

@@ -8,17 +8,22 @@ import WebSocket
 public final class Streaming: @unchecked Sendable {
     let broadcasters: [Broadcaster]
     let settings: StreamingSettings
+    /// Test-only echo on "/" (Autobahn), from `testing.websocket_echo`.
+    let echo: Bool
 
-    init(broadcasters: [Broadcaster], settings: StreamingSettings) {
+    init(broadcasters: [Broadcaster], settings: StreamingSettings, echo: Bool = false) {
         self.broadcasters = broadcasters
         self.settings = settings
+        self.echo = echo
     }
 
     static let paths: Set<String> = ["/ws", "/ws/opportunities"]
 
+    func handles(_ path: String) -> Bool { Self.paths.contains(path) || (echo && path == "/") }
+
     /// Validates an upgrade request (RFC 6455 §4.2.1) and returns the 101 response head and the
     /// session, or an error response.
-    func upgrade(_ request: HTTPRequest, loopIndex: Int) -> Result<(head: [UInt8], session: WebSocketSession), APIError> {
+    func upgrade(_ request: HTTPRequest, loopIndex: Int) -> Result<(head: [UInt8], session: ConnectionHandler), APIError> {
         let connectionTokens = (request.headers[first: "Connection"] ?? "").lowercased().split(separator: ",")
             .map { $0.trimmingSpaces() }
         guard request.method == .get, request.versionMinor == 1, connectionTokens.contains("upgrade") else {
@@ -32,6 +37,10 @@ public final class Streaming: @unchecked Sendable {
         }
         if let origin = request.headers[first: "Origin"], !originAllowed(origin, host: request.headers[first: "Host"]) {
             return .failure(APIError(status: 403, code: "origin_denied", message: "origin \(origin) is not allowed"))
+        }
+        if echo && request.path == "/" {
+            let deflate = PerMessageDeflate.negotiate(request.headers[first: "Sec-WebSocket-Extensions"])
+            return .success((Self.switchingHead(key: key, deflate: deflate), EchoSession(deflate: deflate, maxMessageBytes: 64 << 20)))
         }
         var subscription = Subscription()
         var since: UInt64?
@@ -62,13 +71,17 @@ public final class Streaming: @unchecked Sendable {
             return .failure(APIError(status: 400, code: "invalid_parameter", message: "\(error)"))
         }
         let deflate = PerMessageDeflate.negotiate(request.headers[first: "Sec-WebSocket-Extensions"])
+        let broadcaster = broadcasters[loopIndex % broadcasters.count]
+        let session = WebSocketSession(broadcaster: broadcaster, deflate: deflate, subscription: subscription, sinceSeq: since)
+        return .success((Self.switchingHead(key: key, deflate: deflate), session))
+    }
+
+    static func switchingHead(key: String, deflate: PerMessageDeflate?) -> [UInt8] {
         var head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         head += "Sec-WebSocket-Accept: \(WSHandshake.accept(key: key))\r\n"
         if let deflate { head += "Sec-WebSocket-Extensions: \(deflate.responseHeader)\r\n" }
         head += "\r\n"
-        let broadcaster = broadcasters[loopIndex % broadcasters.count]
-        let session = WebSocketSession(broadcaster: broadcaster, deflate: deflate, subscription: subscription, sinceSeq: since)
-        return .success((Array(head.utf8), session))
+        return Array(head.utf8)
     }
 
     /// Same-origin (the Origin's host:port is the request's Host), or listed in the allow-list.
