@@ -26,6 +26,11 @@ if [ ! -x .venv-tests/bin/python ] || ! .venv-tests/bin/python -c "import talib"
   python3 -m venv .venv-tests
   .venv-tests/bin/pip install -q "TA-Lib==0.8.2" "numpy==2.4.6"
 fi
+[ -x .venv-tests/bin/kosoku ] || .venv-tests/bin/pip install -q "kosoku==0.1.0"
+
+# WebSocket conformance first, so the test runner's summary stays the last lines.
+autobahn_status=0
+bash Tests/autobahn.sh || autobahn_status=$?
 
 echo "==> swift build"
 swift build --build-tests
@@ -44,6 +49,11 @@ skipped=$(echo "$summary" | grep -oE '[0-9]+ tests? skipped' | grep -oE '^[0-9]+
 if [ -z "$summary" ]; then
   echo "no XCTest summary found: the test run did not complete"
   exit 1
+fi
+if [ "$autobahn_status" != 0 ]; then
+  echo "Autobahn conformance failed (see above)"
+  status=1
+  failed=$((failed + 1))
 fi
 echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -32,7 +32,7 @@ public final class Connection: EventSource {
     var handler: ConnectionHandler?
     private var tls: TLSSession?
     private let limit: ConnectionLimit
-    private let maxWriteQueueBytes: Int
+    private var maxWriteQueueBytes: Int
     private let handshakeTimeoutMs: Int64
 
     var state: State = .handshaking
@@ -104,6 +104,9 @@ public final class Connection: EventSource {
     public func setDeadline(afterMs: Int64) {
         deadline = afterMs > 0 ? loop.now + afterMs : 0
     }
+
+    /// Changes this connection's cap on queued outbound bytes (a protocol with larger messages).
+    public func setWriteQueueLimit(_ bytes: Int) { maxWriteQueueBytes = bytes }
 
     /// Hands the connection to another protocol handler (HTTP → WebSocket after an upgrade).
     /// The new handler's `connectionDidOpen` is called at once.

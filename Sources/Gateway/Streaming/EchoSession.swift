@@ -16,7 +16,8 @@ final class EchoSession: ConnectionHandler {
         reader = WSFrameReader(maxMessageBytes: maxMessageBytes, inflater: inflater)
     }
 
-    func connectionDidOpen(_ connection: Connection) {}
+    /// Echoes of Autobahn's 16 MiB messages must fit the queue of a client that reads slowly.
+    func connectionDidOpen(_ connection: Connection) { connection.setWriteQueueLimit(80 << 20) }
 
     func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
         guard !closing else { return }
