@@ -27,6 +27,37 @@ final class RESTAPITests: XCTestCase {
 
     private func json(_ r: TestResponse) throws -> [String: Any] { try XCTUnwrap(r.json, r.text) }
 
+    /// With `api.ingest_key` set, REST and WebSocket ingest need the key; queries stay open.
+    func testIngestKeyIsRequiredWhenConfigured() throws {
+        let key = "ingest-key-0123456789"
+        let server = try TestServer { $0.api.ingestKey = key }
+        defer { server.stop() }
+        let tick = #"{"symbol":"600519.SH","ts":1732500000000,"price":1688.5,"volume":100}"#
+        func post(_ header: String) throws -> TestResponse {
+            try server.request("POST /api/v1/ticks HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n\(header)"
+                               + "Content-Length: \(tick.utf8.count)\r\n\r\n\(tick)")
+        }
+        let missing = try post("")
+        XCTAssertEqual(missing.status, 401, missing.text)
+        XCTAssertEqual(missing.errorCode, "unauthorized")
+        let wrong = try post("X-API-Key: ingest-key-0123456780\r\n")
+        XCTAssertEqual(wrong.status, 403, wrong.text)
+        XCTAssertEqual(wrong.errorCode, "forbidden")
+        XCTAssertEqual(try post("X-API-Key: \(key)\r\n").status, 202)
+        XCTAssertEqual(try server.get("/api/v1/opportunities").status, 200)
+
+        let anonymous = try TestWebSocket(port: server.port, path: "/ws")
+        _ = try anonymous.nextJSON()
+        try anonymous.sendText(#"{"op":"ticks","ticks":[\#(tick)]}"#)
+        XCTAssertEqual(try anonymous.nextJSON()["code"] as? String, "unauthorized")
+        try anonymous.sendText(#"{"op":"ticks","api_key":"\#(key)","ticks":[{"symbol":"600519.SH","ts":1732500001000,"price":1688.5,"volume":1}]}"#)
+        XCTAssertEqual(try anonymous.nextJSON()["accepted"] as? Int, 1)
+        let keyed = try TestWebSocket(port: server.port, path: "/ws", extraHeaders: ["X-API-Key: \(key)"])
+        _ = try keyed.nextJSON()
+        try keyed.sendText(#"{"op":"ticks","ticks":[{"symbol":"600519.SH","ts":1732500002000,"price":1688.5,"volume":1}]}"#)
+        XCTAssertEqual(try keyed.nextJSON()["accepted"] as? Int, 1)
+    }
+
     func testIngestQueryAndStrategies() throws {
         let server = try TestServer { $0.pipeline.interval = "1s" }
         defer { server.stop() }

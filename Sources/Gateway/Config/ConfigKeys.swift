@@ -41,6 +41,14 @@ enum ConfigKeys {
 
         secret("admin.token", alias: "DFP_ADMIN_TOKEN", \.admin.token, minLength: 16, "Bearer token for /admin/*; never printed. Unset: admin from loopback only. Prefer the environment variable to the file."),
 
+        secret("api.ingest_key", alias: "DFP_INGEST_API_KEY", \.api.ingestKey, minLength: 16, "When set, POST /api/v1/ticks and WebSocket tick ingest need it in the X-API-Key header (WebSocket: at the upgrade); never printed."),
+
+        int("websocket.max_message_bytes", \.webSocket.maxMessageBytes, 125...(64 << 20), "A client message at most, after inflating (else close 1009)."),
+        int("websocket.outbound_cap_bytes", \.webSocket.outboundCapBytes, 4096...(1 << 30), "Bytes queued for one client at most: lossy channels (ticks, bars, features) drop, sequenced ones close 1013 so the client resumes with since_seq."),
+        seconds("websocket.ping_interval_s", \.webSocket.pingIntervalSeconds, above: 0, max: 3600, "Seconds between server pings and heartbeats."),
+        seconds("websocket.idle_timeout_s", \.webSocket.idleTimeoutSeconds, above: 0, max: 86_400, "A client that sends nothing (not even a pong) this long is closed with 1001."),
+        origins("websocket.allowed_origins", \.webSocket.allowedOrigins, "Browser origins allowed to open a WebSocket besides the server's own host: [\"*\"] = any. Environment: comma-separated."),
+
         seconds("shutdown.grace_s", \.shutdown.graceSeconds, from: 0, max: 300, "On SIGTERM/SIGINT, time to finish in-flight responses before closing."),
 
         choice("log.level", alias: "DFP_LOG_LEVEL", \.log.level, ["trace", "debug", "info", "notice", "warning", "error", "critical"], "Least severe level logged."),

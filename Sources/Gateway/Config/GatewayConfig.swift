@@ -106,6 +106,31 @@ public struct GatewayConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// WebSocket streaming limits (`websocket.*`, DESIGN.md §4).
+    public struct WebSocket: Sendable, Equatable {
+        /// A client message at most, after inflating, else close 1009 (`websocket.max_message_bytes`).
+        public var maxMessageBytes = 1_048_576
+        /// Bytes queued for one client at most: lossy channels drop beyond it, sequenced ones
+        /// close with 1013 (`websocket.outbound_cap_bytes`).
+        public var outboundCapBytes = 1_048_576
+        /// Seconds between server pings and heartbeats (`websocket.ping_interval_s`).
+        public var pingIntervalSeconds = 30.0
+        /// A client silent this long is closed with 1001 (`websocket.idle_timeout_s`).
+        public var idleTimeoutSeconds = 120.0
+        /// Browser origins allowed besides the server's own host; ["*"] = any (`websocket.allowed_origins`).
+        public var allowedOrigins: [String] = []
+        /// The defaults.
+        public init() {}
+    }
+
+    /// Ingest access (`api.*`).
+    public struct API: Sendable, Equatable {
+        /// When set, tick ingest (REST and WebSocket) needs this key in `X-API-Key` (`api.ingest_key`).
+        public var ingestKey: String? = nil
+        /// The defaults.
+        public init() {}
+    }
+
     /// Graceful shutdown (`shutdown.*`).
     public struct Shutdown: Sendable, Equatable {
         /// Seconds to finish in-flight work after SIGTERM/SIGINT, 0...300 (`shutdown.grace_s`).
@@ -136,6 +161,10 @@ public struct GatewayConfig: Sendable, Equatable {
     public var staticFiles = Static()
     /// `admin.*`
     public var admin = Admin()
+    /// `websocket.*`
+    public var webSocket = WebSocket()
+    /// `api.*`
+    public var api = API()
     /// `shutdown.*`
     public var shutdown = Shutdown()
     /// `log.*`

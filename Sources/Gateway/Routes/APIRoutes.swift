@@ -14,7 +14,7 @@ enum APIRoutes {
     static let defaultLimit = 100
 
     static func register(into router: inout Router<RouteHandler>, service: SignalService, inputs: [TickInput],
-                         admin: AdminGuard, maxBodyBytes: Int) {
+                         admin: AdminGuard, ingestGuard: IngestGuard) {
         let store = service.store
         let opportunities: RouteHandler = { context in
             query(context) { q throws(APIError) in
@@ -100,7 +100,7 @@ enum APIRoutes {
             }
         }
         router.add(.post, "/api/v1/ticks") { context in
-            TickIngest.accept(context, inputs: inputs, maxBodyBytes: maxBodyBytes)
+            TickIngest.accept(context, inputs: inputs, guard: ingestGuard)
         }
         StrategyRoutes.register(into: &router, service: service, admin: admin)
     }

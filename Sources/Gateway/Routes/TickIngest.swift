@@ -8,7 +8,8 @@ import Pipeline
 /// answer is 503 with Retry-After, counted, and nothing is half-accepted. Order checks
 /// (`out_of_order`) happen in the engine and surface as risk alerts.
 enum TickIngest {
-    static func accept(_ context: RequestContext, inputs: [TickInput], maxBodyBytes: Int) -> Response {
+    static func accept(_ context: RequestContext, inputs: [TickInput], guard ingestGuard: IngestGuard) -> Response {
+        if let denied = ingestGuard.check(context.request.headers) { return denied.response }
         let contentType = context.request.headers[first: "Content-Type"] ?? "application/json"
         guard let format = TickFormat(contentType: contentType) else {
             return .error(415, code: "unsupported_media_type",

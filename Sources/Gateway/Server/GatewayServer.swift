@@ -57,7 +57,7 @@ public final class GatewayServer: @unchecked Sendable {
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
                               admin: AdminGuard(token: config.admin.token), signals: service)
         APIRoutes.register(into: &router, service: service, inputs: service.ingest,
-                           admin: AdminGuard(token: config.admin.token), maxBodyBytes: config.http.maxBodyBytes)
+                           admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
 
         let settings = httpSettings()
@@ -105,8 +105,14 @@ public final class GatewayServer: @unchecked Sendable {
     /// an eventfd the loop watches (registered before the loops start).
     private func makeStreaming(_ service: SignalService) -> Streaming {
         var streamingSettings = StreamingSettings()
-        streamingSettings.allowedOrigins = config.http.cors.allowedOrigins
-        streamingSettings.maxMessageBytes = min(config.http.maxBodyBytes, 1 << 20)
+        let ws = config.webSocket
+        // An origin trusted with the REST API by CORS is trusted with the stream too.
+        streamingSettings.allowedOrigins = ws.allowedOrigins + config.http.cors.allowedOrigins
+        streamingSettings.maxMessageBytes = ws.maxMessageBytes
+        streamingSettings.outboundCapBytes = ws.outboundCapBytes
+        streamingSettings.pingIntervalMs = Int64(ws.pingIntervalSeconds * 1000)
+        streamingSettings.idleTimeoutMs = Int64(ws.idleTimeoutSeconds * 1000)
+        streamingSettings.ingestGuard = IngestGuard(key: config.api.ingestKey)
         var broadcasters: [Broadcaster] = []
         for loop in group.loops {
             let fd = dfl_eventfd()

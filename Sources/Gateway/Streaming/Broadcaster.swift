@@ -95,6 +95,7 @@ public struct StreamingSettings: Sendable {
     public var idleTimeoutMs: Int64 = 120_000
     /// Browser origins allowed besides the server's own host; ["*"] = any.
     public var allowedOrigins: [String] = []
+    var ingestGuard = IngestGuard(key: nil)
     public init() {}
 }
 

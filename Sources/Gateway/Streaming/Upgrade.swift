@@ -72,7 +72,8 @@ public final class Streaming: @unchecked Sendable {
         }
         let deflate = PerMessageDeflate.negotiate(request.headers[first: "Sec-WebSocket-Extensions"])
         let broadcaster = broadcasters[loopIndex % broadcasters.count]
-        let session = WebSocketSession(broadcaster: broadcaster, deflate: deflate, subscription: subscription, sinceSeq: since)
+        let session = WebSocketSession(broadcaster: broadcaster, deflate: deflate, subscription: subscription, sinceSeq: since,
+                                       ingestKey: request.headers[first: "X-API-Key"])
         return .success((Self.switchingHead(key: key, deflate: deflate), session))
     }
 

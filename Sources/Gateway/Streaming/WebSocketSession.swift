@@ -42,7 +42,12 @@ final class WebSocketSession: ConnectionHandler {
     private weak var connection: Connection?
     private var closing = false
 
-    init(broadcaster: Broadcaster, deflate: PerMessageDeflate?, subscription: Subscription, sinceSeq: UInt64?) {
+    /// The X-API-Key of the upgrade request, for tick ingest when `api.ingest_key` is set.
+    private let ingestKey: String?
+
+    init(broadcaster: Broadcaster, deflate: PerMessageDeflate?, subscription: Subscription, sinceSeq: UInt64?,
+         ingestKey: String? = nil) {
+        self.ingestKey = ingestKey
         self.broadcaster = broadcaster
         compresses = deflate != nil && deflate?.serverMaxWindowBits == 15
         ownDeflater = deflate.flatMap { try? RawDeflater(windowBits: $0.serverMaxWindowBits, noContextTakeover: true) }
@@ -215,6 +220,11 @@ final class WebSocketSession: ConnectionHandler {
                 w.uint64("seq", broadcaster.store.lastSeq)
             }
         case "ticks":
+            var presented = ingestKey
+            if case .string(let key)? = message["api_key"] { presented = key }
+            if let denied = broadcaster.settings.ingestGuard.check(presented: presented) {
+                return error(denied.code, denied.message)
+            }
             ingest(message["ticks"])
         default:
             error("unknown_op", "unknown op \(op.debugDescription): use subscribe, unsubscribe, ticks or ping")
