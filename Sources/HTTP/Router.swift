@@ -31,21 +31,46 @@ public struct Router<Handler: Sendable>: Sendable {
         routes.append(Route(method: method, segments: segments, handler: handler))
     }
 
+    /// Every route as (method, pattern), in the order added (for docs and their tests).
+    public var table: [(method: HTTPMethod, pattern: String)] {
+        routes.map { route in
+            let parts = route.segments.map { segment in
+                switch segment {
+                case .literal(let text): text
+                case .parameter(let name): "{\(name)}"
+                case .rest: "*"
+                }
+            }
+            return (route.method, "/" + parts.joined(separator: "/"))
+        }
+    }
+
+    /// The path belongs to its most specific pattern(s): routes of a less specific pattern (the
+    /// static files' `/*`) neither answer nor appear in `Allow` for it, so `GET /admin/reload`
+    /// is 405 "Allow: POST", not a static-file 404.
     @inlinable
     public func match(_ method: HTTPMethod, _ path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        var best: (route: Route, score: UInt64)?
-        var bestGet: (route: Route, score: UInt64)?
+        var top: UInt64 = 0
+        var best: Route?
+        var bestGet: Route?
         var allowedMask = 0
         var others: [HTTPMethod] = []
         for route in routes {
-            guard let score = Self.score(route.segments, parts) else { continue }
+            guard let score = Self.score(route.segments, parts), score >= top else { continue }
+            if score > top {
+                top = score
+                best = nil
+                bestGet = nil
+                allowedMask = 0
+                others.removeAll()
+            }
             if let bit = Self.bit(route.method) { allowedMask |= bit } else if !others.contains(route.method) { others.append(route.method) }
-            if route.method == method, score > (best?.score ?? 0) { best = (route, score) }
-            if route.method == .get, score > (bestGet?.score ?? 0) { bestGet = (route, score) }
+            if route.method == method, best == nil { best = route }
+            if route.method == .get, bestGet == nil { bestGet = route }
         }
-        if let best { return .found(best.route.handler, Self.parameters(best.route.segments, parts)) }
-        if method == .head, let bestGet { return .found(bestGet.route.handler, Self.parameters(bestGet.route.segments, parts)) }
+        if let best { return .found(best.handler, Self.parameters(best.segments, parts)) }
+        if method == .head, let bestGet { return .found(bestGet.handler, Self.parameters(bestGet.segments, parts)) }
         if allowedMask == 0 && others.isEmpty { return .notFound }
         if allowedMask & Self.bit(.get)! != 0 { allowedMask |= Self.bit(.head)! }
         let known: [HTTPMethod] = [.get, .head, .post, .put, .delete, .options, .patch]

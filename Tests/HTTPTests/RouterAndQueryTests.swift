@@ -37,7 +37,7 @@ final class RouterAndQueryTests: XCTestCase {
             return XCTFail("expected 405")
         }
         XCTAssertTrue(allowed.contains(.put))
-        XCTAssertTrue(allowed.contains(.get))  // via the /* wildcard
+        XCTAssertFalse(allowed.contains(.get))  // the less specific /* does not own this path
         var onlyPut = Router<String>()
         onlyPut.add(.put, "/x", "put")
         guard case .methodNotAllowed(let a) = onlyPut.match(.get, "/x") else { return XCTFail() }

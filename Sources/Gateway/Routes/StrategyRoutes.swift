@@ -18,8 +18,11 @@ enum StrategyRoutes {
         }
         router.add(.put, "/api/v1/strategies/{name}", admin.protect { context in
             let name = context.parameters["name"] ?? ""
-            guard case .success(.object(let settings)) = JSONValue.parse(Data(context.request.body)) else {
-                return .error(400, code: "invalid_body", message: "body must be a JSON object such as {\"enabled\": false}")
+            guard service.worker.strategies.entries.contains(where: { $0.strategy.name == name }) else {
+                return .error(404, code: "not_found", message: "no strategy \(name)")
+            }
+            guard case .success(.object(let settings)) = JSONValue.parse(Data(context.request.body)), !settings.isEmpty else {
+                return .error(400, code: "invalid_body", message: "body must be a JSON object naming a setting, such as {\"enabled\": false}")
             }
             var registry = service.worker.strategies
             do throws(StrategyConfigError) {

@@ -72,13 +72,10 @@ public final class GatewayApp: Sendable {
             response = handler(RequestContext(request: request, parameters: parameters,
                                               isLoopback: isLoopback, isTLS: isTLS, loopIndex: loopIndex))
         case .methodNotAllowed(let allowed):
-            if case .other = request.method {
-                response = .error(501, code: "not_implemented", message: "method \(request.method) is not implemented")
-            } else {
-                response = .error(405, code: "method_not_allowed",
-                                  message: "\(request.method) is not allowed on \(request.path)")
-                response.headers.add("Allow", allowed.map(\.description).joined(separator: ", "))
-            }
+            // The resource exists, so any other method — standard (TRACE) or not (QUERY, BREW) —
+            // is answered 405 with the methods it does take (RFC 9110 §15.5.6).
+            response = .error(405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path)")
+            response.headers.add("Allow", allowed.map(\.description).joined(separator: ", "))
         case .notFound:
             if case .other = request.method {
                 response = .error(501, code: "not_implemented", message: "method \(request.method) is not implemented")

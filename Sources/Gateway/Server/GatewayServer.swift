@@ -21,6 +21,8 @@ public final class GatewayServer: @unchecked Sendable {
     public private(set) var plainPort: Int?
     public private(set) var certificateFingerprint = ""
     public private(set) var signals: SignalService?
+    /// Every HTTP route as (method, pattern), for /openapi.json's completeness test.
+    public private(set) var routeTable: [(method: HTTPMethod, pattern: String)] = []
 
     public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
         self.config = config
@@ -58,10 +60,13 @@ public final class GatewayServer: @unchecked Sendable {
                               admin: AdminGuard(token: config.admin.token), signals: service)
         APIRoutes.register(into: &router, service: service, inputs: service.ingest,
                            admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
+        OpenAPIDocument.register(into: &router)
+        Streaming.registerPlainGets(into: &router)
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
 
         let settings = httpSettings()
         let streaming = makeStreaming(service)
+        routeTable = router.table
         let app = GatewayApp(settings: settings, router: router, loops: group.loops.count, logger: logger, streaming: streaming)
         do {
             httpsPort = try group.listen(

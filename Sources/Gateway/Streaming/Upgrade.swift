@@ -93,3 +93,16 @@ public final class Streaming: @unchecked Sendable {
         return !stripped.isEmpty && stripped.lowercased() == host.lowercased()
     }
 }
+
+extension Streaming {
+    /// A plain GET on a stream path (no `Upgrade: websocket`) says how to connect (RFC 9110 §15.5.22).
+    static func registerPlainGets(into router: inout Router<RouteHandler>) {
+        for path in paths.sorted() {
+            router.add(.get, path) { _ in
+                var r = Response.error(426, code: "upgrade_required", message: "\(path) is a WebSocket: connect with wss:// (Upgrade: websocket)")
+                r.headers.add("Upgrade", "websocket")
+                return r
+            }
+        }
+    }
+}
