@@ -140,6 +140,32 @@ int dfl_connect_tcp(const char *host, int port) {
     return fd;
 }
 
+int dfl_connect_tcp_nonblocking(const char *host, int port) {
+    struct addrinfo *res;
+    int rc = resolve(host, port, 0, &res);
+    if (rc < 0) return rc;
+    int fd = -1, err = ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) { err = errno; continue; }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return -err;
+    dfl_set_nodelay(fd);
+    return fd;
+}
+
+int dfl_socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
+}
+
 int dfl_set_nodelay(int fd) {
     int one = 1;
     return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ? -errno : 0;

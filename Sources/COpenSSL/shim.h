@@ -24,6 +24,11 @@ static inline EVP_PKEY *dfo_evp_ec_gen(const char *curve) { return EVP_EC_gen(cu
 static inline ASN1_TIME *dfo_x509_not_before(X509 *x) { return X509_getm_notBefore(x); }
 static inline ASN1_TIME *dfo_x509_not_after(X509 *x) { return X509_getm_notAfter(x); }
 
+static inline int dfo_ctx_set_alpn_http11(SSL_CTX *ctx) {
+    static const unsigned char protos[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+    return SSL_CTX_set_alpn_protos(ctx, protos, sizeof protos);
+}
+static inline int dfo_set1_host(SSL *ssl, const char *name) { return SSL_set1_host(ssl, name); }
 static inline int dfo_tls1_2_version(void) { return TLS1_2_VERSION; }
 static inline int dfo_tls1_3_version(void) { return TLS1_3_VERSION; }
 static inline int dfo_tls1_version(void) { return TLS1_VERSION; }

@@ -20,7 +20,7 @@ public enum WriteResult: Sendable, Equatable {
 /// `close` is deferred to the end of the loop iteration, so a connection is never freed while
 /// its events are being dispatched.
 public final class Connection: EventSource {
-    enum State { case handshaking, open, lingering, closed }
+    enum State { case connecting, handshaking, open, lingering, closed }
 
     public let fd: Int32
     unowned let loop: EventLoop
@@ -50,7 +50,8 @@ public final class Connection: EventSource {
     /// Monotonic ms at which `connectionDeadlineExpired` fires; 0 = none.
     public internal(set) var deadline: Int64 = 0
 
-    init(fd: Int32, loop: EventLoop, options: ListenerOptions, isLoopback: Bool, limit: ConnectionLimit) {
+    init(fd: Int32, loop: EventLoop, options: ListenerOptions, isLoopback: Bool, limit: ConnectionLimit,
+         connecting: Bool = false, serverName: String? = nil) {
         self.fd = fd
         self.loop = loop
         self.isLoopback = isLoopback
@@ -59,7 +60,11 @@ public final class Connection: EventSource {
         self.maxWriteQueueBytes = options.maxWriteQueueBytes
         self.handshakeTimeoutMs = options.handshakeTimeoutMs
         if let context = options.tls {
-            tls = TLSSession(context: context, fd: fd)
+            tls = TLSSession(context: context, fd: fd, serverName: serverName)
+        }
+        if connecting {
+            state = .connecting
+            deadline = loop.now + handshakeTimeoutMs
         }
         registeredInterest = interest
     }
@@ -75,6 +80,7 @@ public final class Connection: EventSource {
     var interest: UInt32 {
         var mask: UInt32 = 0
         if state == .closed { return 0 }
+        if state == .connecting { return DFL_EPOLLOUT }
         if !readingPaused || state != .open || tlsWriteWantsRead { mask |= DFL_EPOLLIN | DFL_EPOLLRDHUP }
         if queuedBytes > 0 || tlsReadWantsWrite { mask |= DFL_EPOLLOUT }
         return mask
@@ -88,12 +94,15 @@ public final class Connection: EventSource {
     }
 
     func start() {
+        guard state != .connecting else { return }  // started when the connect completes
         if let tls {
             tls.attachFD()
             state = .handshaking
             deadline = loop.now + handshakeTimeoutMs
+            if tls.isClient { continueHandshake() }  // the client speaks first
         } else {
             state = .open
+            deadline = 0
             handler?.connectionDidOpen(self)
         }
     }
@@ -133,7 +142,7 @@ public final class Connection: EventSource {
     /// response before the socket goes away (closing with unread input would send RST).
     public func closeAfterFlush() {
         guard state == .open else {
-            if state == .handshaking { close(reason: .requested) }
+            if state == .handshaking || state == .connecting { close(reason: .requested) }
             return
         }
         closeWhenFlushed = true
@@ -292,6 +301,17 @@ public final class Connection: EventSource {
 
     func handleEvents(_ mask: UInt32) {
         guard state != .closed else { return }
+        if state == .connecting {
+            let err = dfl_socket_error(fd)
+            guard err == 0 else {
+                close(reason: .ioError(err))
+                return
+            }
+            state = .handshaking  // leaves .connecting so start() runs
+            start()
+            refreshInterest()
+            return
+        }
         if state == .handshaking {
             if mask & (DFL_EPOLLERR | DFL_EPOLLHUP) != 0 && mask & DFL_EPOLLIN == 0 {
                 ReactorCounters.bump(loop.counters.tlsHandshakeFailures)
@@ -407,7 +427,7 @@ public final class Connection: EventSource {
 
     func drain() {
         switch state {
-        case .handshaking: close(reason: .shutdown)
+        case .connecting, .handshaking: close(reason: .shutdown)
         case .open: handler?.connectionShouldDrain(self)
         case .lingering, .closed: break
         }
@@ -416,6 +436,8 @@ public final class Connection: EventSource {
     func deadlineExpired() {
         deadline = 0
         switch state {
+        case .connecting:
+            close(reason: .ioError(ETIMEDOUT))
         case .handshaking:
             ReactorCounters.bump(loop.counters.tlsHandshakeTimeouts)
             close(reason: .handshakeTimeout)

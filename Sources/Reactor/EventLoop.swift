@@ -143,6 +143,32 @@ public final class EventLoop: @unchecked Sendable {
         _ = dfl_epoll_add(epfd, connection.fd, connection.interest, connection.token)
     }
 
+    /// Opens an outbound connection (a client of another server: load generators, operator
+    /// tools, Redis). The connect and, with `tls` (a client context), the handshake run on this
+    /// loop without blocking it; `handler.connectionDidOpen` is called once both are done, and
+    /// `connectionDidClose` if either fails or takes longer than `timeoutMs`. Call on the loop
+    /// thread. Numeric hosts never block; a name is resolved with getaddrinfo first.
+    @discardableResult
+    public func connect(host: String, port: Int, tls: TLSContext? = nil, serverName: String? = nil,
+                        maxWriteQueueBytes: Int = 4 << 20, timeoutMs: Int64 = 10_000,
+                        handler: ConnectionHandler) throws(ReactorError) -> Connection {
+        let fd = dfl_connect_tcp_nonblocking(host, Int32(port))
+        guard fd >= 0 else { throw ReactorError.system("connect to \(host):\(port)", -fd) }
+        _ = outboundLimit.tryAcquire()
+        var options = ListenerOptions(host: host, port: port, tls: tls, name: "client")
+        options.maxWriteQueueBytes = maxWriteQueueBytes
+        options.handshakeTimeoutMs = timeoutMs
+        ReactorCounters.bump(counters.openConnections)
+        let connection = Connection(fd: fd, loop: self, options: options, isLoopback: host == "127.0.0.1" || host == "::1",
+                                    limit: outboundLimit, connecting: true, serverName: serverName ?? host)
+        connection.handler = handler
+        adopt(connection)
+        return connection
+    }
+
+    /// Outbound connections are not counted against the listeners' limit.
+    private let outboundLimit = ConnectionLimit(maximum: Int.max)
+
     func updateInterest(_ connection: Connection) {
         _ = dfl_epoll_mod(epfd, connection.fd, connection.interest, connection.token)
     }

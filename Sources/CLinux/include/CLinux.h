@@ -34,6 +34,11 @@ int dfl_listen_tcp(const char *host, int port, int reuse_port, int backlog, int 
 /// A blocking client connection (tests and CLI tools); TCP_NODELAY set.
 int dfl_connect_tcp(const char *host, int port);
 int dfl_set_nodelay(int fd);
+/// Starts a non-blocking connect (numeric hosts resolve at once); the socket is writable when
+/// it is done, and dfl_socket_error then says how it went. Returns the fd or -errno.
+int dfl_connect_tcp_nonblocking(const char *host, int port);
+/// The pending error of a socket (SO_ERROR), 0 when none.
+int dfl_socket_error(int fd);
 int dfl_set_nonblocking(int fd, int on);
 
 /// SIGPIPE ignored; SIGTERM and SIGINT write to `wake_fd` (an eventfd) and bump a counter.

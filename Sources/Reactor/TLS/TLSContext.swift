@@ -25,8 +25,12 @@ public struct TLSOptions: Sendable {
 /// cache internally), hence `@unchecked Sendable`.
 public final class TLSContext: @unchecked Sendable {
     let context: OpaquePointer
-    /// SHA-256 fingerprint of the leaf certificate, "AB:CD:...".
+    /// SHA-256 fingerprint of the leaf certificate, "AB:CD:..." (empty for a client context).
     public let fingerprint: String
+    /// A client context: connections made with it start the handshake (`EventLoop.connect`).
+    let isClient: Bool
+    /// Client: check the server's certificate chain and name.
+    let verifiesPeer: Bool
 
     /// TLS 1.2 suites: forward-secret (ECDHE) and AEAD only. TLS 1.3 suites are all AEAD and
     /// keep OpenSSL's default order.
@@ -37,6 +41,8 @@ public final class TLSContext: @unchecked Sendable {
     public init(options: TLSOptions) throws(ReactorError) {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw ReactorError.tls(Self.lastError()) }
         context = ctx
+        isClient = false
+        verifiesPeer = false
         let minimum = options.minimumVersion == "1.3" ? dfo_tls1_3_version() : dfo_tls1_2_version()
         guard dfo_ctx_set_min_proto(ctx, minimum) == 1 else { throw ReactorError.tls(Self.lastError()) }
         var opts = dfo_server_options()
@@ -60,6 +66,29 @@ public final class TLSContext: @unchecked Sendable {
         }
         guard let leaf = SSL_CTX_get0_certificate(ctx) else { throw ReactorError.tls("no certificate loaded") }
         fingerprint = SelfSignedCertificate.sha256Fingerprint(leaf)
+    }
+
+    /// A client context with the same protocol floor and suites as the server: TLS 1.2+, ECDHE +
+    /// AEAD, ALPN http/1.1. With `caFile` the server's chain and name are verified against it;
+    /// with `verify` and no file, against the system store; without `verify`, not at all
+    /// (`--insecure`, load generators against a dev certificate).
+    public init(clientVerifying verify: Bool, caFile: String? = nil) throws(ReactorError) {
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw ReactorError.tls(Self.lastError()) }
+        context = ctx
+        isClient = true
+        verifiesPeer = verify
+        fingerprint = ""
+        guard dfo_ctx_set_min_proto(ctx, dfo_tls1_2_version()) == 1 else { throw ReactorError.tls(Self.lastError()) }
+        guard SSL_CTX_set_cipher_list(ctx, Self.tls12Ciphers) == 1 else { throw ReactorError.tls(Self.lastError()) }
+        _ = dfo_ctx_set_mode(ctx, dfo_mode_release_buffers() | dfo_mode_partial_write())
+        _ = dfo_ctx_set_alpn_http11(ctx)
+        if verify {
+            let loaded = caFile.map { SSL_CTX_load_verify_locations(ctx, $0, nil) } ?? SSL_CTX_set_default_verify_paths(ctx)
+            guard loaded == 1 else { throw ReactorError.tls("cannot load CA certificates \(caFile ?? "(system)"): \(Self.lastError())") }
+            SSL_CTX_set_verify(ctx, Int32(SSL_VERIFY_PEER), nil)
+        } else {
+            SSL_CTX_set_verify(ctx, Int32(SSL_VERIFY_NONE), nil)
+        }
     }
 
     deinit { SSL_CTX_free(context) }

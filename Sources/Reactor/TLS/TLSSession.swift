@@ -12,9 +12,16 @@ final class TLSSession {
     private var handshakeDone = false
     private var closeNotifySent = false
 
-    init(context: TLSContext, fd: Int32) {
+    let isClient: Bool
+    private let serverName: String?
+    private let verifiesPeer: Bool
+
+    init(context: TLSContext, fd: Int32, serverName: String? = nil) {
         self.fd = fd
         ssl = SSL_new(context.context)
+        isClient = context.isClient
+        verifiesPeer = context.verifiesPeer
+        self.serverName = serverName
     }
 
     deinit { free() }
@@ -22,7 +29,16 @@ final class TLSSession {
     func attachFD() {
         guard let ssl else { return }
         SSL_set_fd(ssl, fd)
-        SSL_set_accept_state(ssl)
+        guard isClient else {
+            SSL_set_accept_state(ssl)
+            return
+        }
+        SSL_set_connect_state(ssl)
+        if let serverName {
+            // SNI only for names; the certificate check covers names and IP addresses.
+            if !serverName.contains(":") && serverName.contains(where: \.isLetter) { _ = dfo_set_tlsext_host_name(ssl, serverName) }
+            if verifiesPeer { _ = dfo_set1_host(ssl, serverName) }
+        }
     }
 
     func handshake() -> Handshake {
