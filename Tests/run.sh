@@ -19,7 +19,8 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
-# Python tools for the end-to-end checks (TA-Lib is the reference for indicators), pinned.
+# Python tools for the end-to-end checks (TA-Lib is the reference for indicators; websockets is a
+# third-party WebSocket client for Tests/e2e/ws_e2e.py), pinned.
 if [ ! -x .venv-tests/bin/python ] || ! .venv-tests/bin/python -c "import talib" 2>/dev/null; then
   echo "==> creating .venv-tests (TA-Lib, numpy)"
   command -v python3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null; }
@@ -27,10 +28,16 @@ if [ ! -x .venv-tests/bin/python ] || ! .venv-tests/bin/python -c "import talib"
   .venv-tests/bin/pip install -q "TA-Lib==0.8.2" "numpy==2.4.6"
 fi
 [ -x .venv-tests/bin/kosoku ] || .venv-tests/bin/pip install -q "kosoku==0.1.0"
+[ -x .venv-tests/bin/schemathesis ] || .venv-tests/bin/pip install -q "schemathesis==4.32.5"
+.venv-tests/bin/python -c "import websockets, sys; sys.exit(websockets.__version__ != '17.4')" 2>/dev/null \
+  || .venv-tests/bin/pip install -q "websockets==17.4"
 
 # WebSocket conformance first, so the test runner's summary stays the last lines.
 autobahn_status=0
 bash Tests/autobahn.sh || autobahn_status=$?
+# OpenAPI fuzzing of the live server against its own /openapi.json.
+schemathesis_status=0
+bash Tests/schemathesis.sh || schemathesis_status=$?
 
 echo "==> swift build"
 swift build --build-tests
@@ -52,6 +59,11 @@ if [ -z "$summary" ]; then
 fi
 if [ "$autobahn_status" != 0 ]; then
   echo "Autobahn conformance failed (see above)"
+  status=1
+  failed=$((failed + 1))
+fi
+if [ "$schemathesis_status" != 0 ]; then
+  echo "schemathesis found failures (see above)"
   status=1
   failed=$((failed + 1))
 fi

@@ -34,24 +34,48 @@ final class Broadcaster: @unchecked Sendable {
     func add(_ session: WebSocketSession) { sessions[ObjectIdentifier(session)] = session }
     func remove(_ session: WebSocketSession) { sessions[ObjectIdentifier(session)] = nil }
 
-    /// Called on the loop thread when the worker rang this loop's eventfd.
-    func drain() {
-        output.ring.drain { event, _ in dispatch(event) }
-    }
+    /// The batch being fanned out, and each event's frames once encoded (reused between batches).
+    private var batch: [PipelineEvent] = []
+    private var plainFrames: [[UInt8]?] = []
+    private var compressedFrames: [[UInt8]?] = []
+    /// One subscriber's frames of a batch, written with one call (uSockets' cork buffer).
+    private var cork: [UInt8] = []
 
-    private func dispatch(_ event: PipelineEvent) {
-        guard !sessions.isEmpty else { return }
-        var plain: [UInt8]?
-        var compressed: [UInt8]?
-        for session in sessions.values where session.wants(event) {
-            if session.compresses {
-                if compressed == nil { compressed = frame(event, compress: true) }
-                session.deliver(event, frame: compressed!)
-            } else {
-                if plain == nil { plain = frame(event, compress: false) }
-                session.deliver(event, frame: plain!)
+    /// Called on the loop thread when the worker rang this loop's eventfd: takes every event
+    /// waiting in the ring as one batch, encodes each event at most once per form (plain,
+    /// compressed) when the first subscriber wants it, and flushes each subscriber once.
+    func drain() {
+        batch.removeAll(keepingCapacity: true)
+        output.ring.drain { event, _ in batch.append(event) }
+        guard !batch.isEmpty, !sessions.isEmpty else { return }
+        plainFrames.removeAll(keepingCapacity: true)
+        compressedFrames.removeAll(keepingCapacity: true)
+        plainFrames.append(contentsOf: repeatElement(nil, count: batch.count))
+        compressedFrames.append(contentsOf: repeatElement(nil, count: batch.count))
+        for session in sessions.values {
+            cork.removeAll(keepingCapacity: true)
+            for i in batch.indices where session.wants(batch[i]) {
+                let frame: [UInt8]
+                if session.compresses {
+                    if compressedFrames[i] == nil { compressedFrames[i] = self.frame(batch[i], compress: true) }
+                    frame = compressedFrames[i]!
+                } else {
+                    if plainFrames[i] == nil { plainFrames[i] = self.frame(batch[i], compress: false) }
+                    frame = plainFrames[i]!
+                }
+                // A burst bigger than the cap goes out in pieces, so the cap measures what the
+                // kernel did not take (the client's backlog), not the size of a batch.
+                if !cork.isEmpty && cork.count + frame.count > settings.outboundCapBytes {
+                    session.write(cork)
+                    cork.removeAll(keepingCapacity: true)
+                }
+                if !session.admit(batch[i], frameBytes: frame.count, corked: cork.count) { continue }
+                cork.append(contentsOf: frame)
             }
+            session.flush(cork)
         }
+        // A big batch must not pin its memory until the next one.
+        if cork.capacity > 256 << 10 { cork = [] }
     }
 
     /// The WebSocket frame of an event's JSON envelope.

@@ -41,6 +41,10 @@ final class WebSocketSession: ConnectionHandler {
     private var lastReceivedMs: Int64 = 0
     private weak var connection: Connection?
     private var closing = false
+    /// How long a closing client has to read its last frames before it is dropped.
+    static let closeFlushMs: Int64 = 5_000
+    /// A sequenced event did not fit under the outbound cap: close after this batch.
+    private var overflowed = false
 
     /// The X-API-Key of the upgrade request, for tick ingest when `api.ingest_key` is set.
     private let ingestKey: String?
@@ -67,6 +71,9 @@ final class WebSocketSession: ConnectionHandler {
 
     func connectionDidOpen(_ connection: Connection) {
         self.connection = connection
+        // The session's own cap (1013 for sequenced channels) must trip before the reactor's
+        // generic write-queue cap, which would drop the client without a close frame.
+        connection.setWriteQueueLimit(2 * broadcaster.settings.outboundCapBytes + broadcaster.settings.maxMessageBytes + 65_536)
         lastReceivedMs = connection.now
         broadcaster.add(self)
         coveredSeq = broadcaster.store.lastSeq
@@ -102,6 +109,7 @@ final class WebSocketSession: ConnectionHandler {
                     write(WSFrameWriter.frame(.close, []))
                 }
                 connection.closeAfterFlush()
+                connection.setDeadline(afterMs: Self.closeFlushMs)
             case .failure(let error): close(error.code, error.reason)
             }
         }
@@ -110,6 +118,11 @@ final class WebSocketSession: ConnectionHandler {
     func connectionDidDrainWrites(_ connection: Connection) {}
 
     func connectionDeadlineExpired(_ connection: Connection) {
+        // A client we are closing that does not read its last frames is dropped.
+        if closing {
+            connection.close()
+            return
+        }
         if connection.now - lastReceivedMs > broadcaster.settings.idleTimeoutMs {
             close(.goingAway, "idle for \(broadcaster.settings.idleTimeoutMs / 1000) s")
             return
@@ -132,23 +145,40 @@ final class WebSocketSession: ConnectionHandler {
 
     // MARK: - Sending
 
-    /// A shared event frame from the broadcaster.
-    func deliver(_ event: PipelineEvent, frame: [UInt8]) {
-        guard let connection, connection.isOpen else { return }
-        if connection.queuedBytes + frame.count > broadcaster.settings.outboundCapBytes {
+    /// Whether an event's frame may join this client's batch (`corked` bytes so far). Over the
+    /// outbound cap a lossy event is skipped (counted); a sequenced one ends the client's stream:
+    /// the frames admitted so far are still sent by `flush`, then it closes with 1013 naming the
+    /// last seq sent, where the client resumes.
+    func admit(_ event: PipelineEvent, frameBytes: Int, corked: Int) -> Bool {
+        guard !closing, !overflowed, let connection, connection.isOpen else { return false }
+        if connection.queuedBytes + corked + frameBytes > broadcaster.settings.outboundCapBytes {
             if event.seq == nil {
                 broadcaster.countDrop()  // lossy channel: this update is skipped
-                return
+            } else {
+                overflowed = true
             }
-            broadcaster.countSlowClose()
-            close(.tryAgainLater, "too slow: reconnect with since_seq=\(coveredSeq)")
-            return
+            return false
         }
         if let seq = event.seq { coveredSeq = seq }
-        write(frame)
+        return true
     }
 
-    private func write(_ bytes: [UInt8]) {
+    /// Writes a batch of admitted frames with one call; then closes if the batch overflowed.
+    func flush(_ frames: [UInt8]) {
+        guard !closing else { return }
+        if !frames.isEmpty { write(frames) }
+        if overflowed {
+            broadcaster.countSlowClose()
+            close(.tryAgainLater, "too slow: reconnect with since_seq=\(coveredSeq)")
+        }
+    }
+
+    /// One event's shared frame (replay path).
+    func deliver(_ event: PipelineEvent, frame: [UInt8]) {
+        flush(admit(event, frameBytes: frame.count, corked: 0) ? frame : [])
+    }
+
+    func write(_ bytes: [UInt8]) {
         _ = connection?.write(bytes)
     }
 
@@ -184,6 +214,7 @@ final class WebSocketSession: ConnectionHandler {
         closing = true
         write(WSFrameWriter.close(code, reason: reason))
         connection.closeAfterFlush()
+        connection.setDeadline(afterMs: Self.closeFlushMs)
     }
 
     // MARK: - Commands
