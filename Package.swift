@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "dongfeng", targets: ["dongfeng"]),
         .executable(name: "dongfeng-bench", targets: ["DongfengBench"]),
+        .executable(name: "dongfeng-wsload", targets: ["DongfengWSLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -73,6 +74,12 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Benchmarks/DongfengBench"
+        ),
+        // WebSocket fan-out, idle-connection and end-to-end latency load generator: Benchmarks/ws.sh.
+        .executableTarget(
+            name: "DongfengWSLoad",
+            dependencies: ["Reactor", "CLinux", "COpenSSL", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/WSLoad"
         ),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"]),

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,6 +165,18 @@ int dfl_socket_error(int fd) {
     socklen_t len = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
     return err;
+}
+
+long dfl_raise_nofile_limit(long want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return -errno;
+    if ((long)rl.rlim_cur >= want) return (long)rl.rlim_cur;
+    struct rlimit up = { (rlim_t)want, rl.rlim_max > (rlim_t)want ? rl.rlim_max : (rlim_t)want };
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0) return want;
+    up.rlim_cur = rl.rlim_max < (rlim_t)want ? rl.rlim_max : (rlim_t)want;
+    up.rlim_max = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0) return (long)up.rlim_cur;
+    return (long)rl.rlim_cur;
 }
 
 int dfl_set_nodelay(int fd) {

@@ -8,6 +8,9 @@ public final class EventLoopGroup: @unchecked Sendable {
     public let loops: [EventLoop]
     public let counters = ReactorCounters()
     public let connectionLimit: ConnectionLimit
+    /// Open files allowed to the process after raising the limit for `maxConnections` (as
+    /// Redis does for maxclients); below `maxConnections` + headroom the caller should warn.
+    public let fileLimit: Int
     private var threads: [pthread_t] = []
     private var signalFD: Int32 = -1
     private let started = Atomic<Bool>(false)
@@ -15,6 +18,8 @@ public final class EventLoopGroup: @unchecked Sendable {
     public init(loopCount: Int, maxConnections: Int, sweepIntervalMs: Int64 = 250) throws(ReactorError) {
         precondition(loopCount >= 1)
         connectionLimit = ConnectionLimit(maximum: maxConnections)
+        // Each connection is one descriptor; keep room for listeners, eventfds, files and logs.
+        fileLimit = dfl_raise_nofile_limit(maxConnections + 128)
         var loops: [EventLoop] = []
         for index in 0..<loopCount {
             loops.append(try EventLoop(index: index, counters: counters, sweepIntervalMs: sweepIntervalMs))

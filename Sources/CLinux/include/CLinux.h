@@ -34,6 +34,9 @@ int dfl_listen_tcp(const char *host, int port, int reuse_port, int backlog, int 
 /// A blocking client connection (tests and CLI tools); TCP_NODELAY set.
 int dfl_connect_tcp(const char *host, int port);
 int dfl_set_nodelay(int fd);
+/// Raises RLIMIT_NOFILE towards `want` (the hard limit too when privileged); returns the soft
+/// limit now in force.
+long dfl_raise_nofile_limit(long want);
 /// Starts a non-blocking connect (numeric hosts resolve at once); the socket is writable when
 /// it is done, and dfl_socket_error then says how it went. Returns the fd or -errno.
 int dfl_connect_tcp_nonblocking(const char *host, int port);

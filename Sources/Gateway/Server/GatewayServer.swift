@@ -32,6 +32,9 @@ public final class GatewayServer: @unchecked Sendable {
         } catch {
             throw GatewayError("cannot create event loops: \(error)")
         }
+        if group.fileLimit < config.server.maxConnections + 64 {
+            logger.warning("open-file limit \(group.fileLimit) is below server.max_connections \(config.server.maxConnections): raise it (ulimit -n) or lower the setting")
+        }
     }
 
     /// Binds the listeners, installs the shutdown signal handlers (optional: tests skip them)
