@@ -25,7 +25,7 @@ _ = dfl_raise_nofile_limit((Int(option("clients", "0")) ?? 0) + 256)
 func openClients(_ count: Int, path: String, deflate: Bool, loops: Int) throws -> (EventLoopGroup, LoadStats, Double) {
     let group = try EventLoopGroup(loopCount: loops, maxConnections: 16, sweepIntervalMs: 100)
     group.start()
-    let tls = try TLSContext(clientVerifying: false)
+    let tls: TLSContext? = flag("plain") ? nil : try TLSContext(clientVerifying: false)
     let stats = LoadStats()
     let t0 = dfl_monotonic_ns()
     // Waves of 200, at most ~1000 handshakes in flight: the server's accept backlog is finite.

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -255,3 +256,10 @@ int dfl_futex_wake(uint32_t *addr, int count) {
     long rc = syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
     return rc < 0 ? -errno : (int)rc;
 }
+
+int64_t dfl_heap_in_use_bytes(void) {
+    struct mallinfo2 mi = mallinfo2();
+    return (int64_t)(mi.uordblks + mi.hblkhd);
+}
+
+int dfl_heap_trim(void) { return malloc_trim(0); }

@@ -54,7 +54,13 @@ public enum WSEvent: Equatable, Sendable {
 /// bytes: the connection feeds it and acts on the events.
 public struct WSFrameReader {
     public let maxMessageBytes: Int
-    private let inflater: RawInflater?
+    private var inflater: RawInflater?
+    /// Negotiated client window (permessage-deflate); nil when not negotiated.
+    private let inflateWindowBits: Int?
+    /// Made on the first compressed message and, without context takeover, freed after each:
+    /// an idle connection holds no zlib state (~40 KiB each).
+    private let lazyInflater: Bool
+    private let inflateNoContextTakeover: Bool
     private var buffer: [UInt8] = []
     private var position = 0
     private var message: [UInt8] = []
@@ -66,6 +72,19 @@ public struct WSFrameReader {
     public init(maxMessageBytes: Int = 1 << 20, inflater: RawInflater? = nil) {
         self.maxMessageBytes = maxMessageBytes
         self.inflater = inflater
+        inflateWindowBits = inflater == nil ? nil : 15
+        lazyInflater = false
+        inflateNoContextTakeover = false
+    }
+
+    /// permessage-deflate with the negotiated client window, its zlib state made only when a
+    /// compressed message arrives (`windowBits` nil: not negotiated).
+    public init(maxMessageBytes: Int = 1 << 20, inflateWindowBits windowBits: Int?, noContextTakeover: Bool) {
+        self.maxMessageBytes = maxMessageBytes
+        inflater = nil
+        inflateWindowBits = windowBits
+        lazyInflater = true
+        inflateNoContextTakeover = noContextTakeover
     }
 
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -136,7 +155,7 @@ public struct WSFrameReader {
             case .close: return closeEvent(payload)
             case .text, .binary:
                 guard messageOpcode == nil else { return fail(.protocolError, "new message before the previous one ended") }
-                if rsv1 && inflater == nil { return fail(.protocolError, "compressed frame without permessage-deflate") }
+                if rsv1 && inflateWindowBits == nil { return fail(.protocolError, "compressed frame without permessage-deflate") }
                 messageOpcode = opcode
                 messageCompressed = rsv1
                 message = payload
@@ -153,6 +172,10 @@ public struct WSFrameReader {
         var body = message
         message = []
         messageOpcode = nil
+        if messageCompressed, lazyInflater, inflater == nil, let bits = inflateWindowBits {
+            inflater = try? RawInflater(windowBits: bits, noContextTakeover: inflateNoContextTakeover)
+        }
+        defer { if lazyInflater && inflateNoContextTakeover { inflater = nil } }
         if messageCompressed, let inflater {
             var out: [UInt8] = []
             do {

@@ -116,6 +116,28 @@ final class WSFrameReaderTests: XCTestCase {
         XCTAssertEqual(e.code, .messageTooBig)
     }
 
+    /// The lazily made inflater (sessions hold no zlib state until a compressed message comes)
+    /// decodes streams with and without context takeover, and refuses RSV1 when not negotiated.
+    func testLazyInflaterWithAndWithoutContextTakeover() throws {
+        let messages = [#"{"op":"subscribe","channels":["opportunities"]}"#, #"{"op":"ping"}"#, #"{"op":"subscribe","channels":["opportunities"]}"#]
+        for takeover in [true, false] {
+            let deflater = try RawDeflater(noContextTakeover: !takeover)
+            var reader = WSFrameReader(maxMessageBytes: 1 << 20, inflateWindowBits: 15, noContextTakeover: !takeover)
+            for m in messages {
+                var compressed: [UInt8] = []
+                try Array(m.utf8).withUnsafeBytes { try deflater.compressMessage($0, into: &compressed) }
+                reader.append(contentsOf: clientFrame(1, compressed, rsv1: true))
+                XCTAssertEqual(reader.next(), .text(Array(m.utf8)), "context takeover \(takeover)")
+            }
+            reader.append(contentsOf: clientFrame(1, Array("plain".utf8)))
+            XCTAssertEqual(reader.next(), .text(Array("plain".utf8)))
+        }
+        var notNegotiated = WSFrameReader(maxMessageBytes: 1 << 20, inflateWindowBits: nil, noContextTakeover: true)
+        notNegotiated.append(contentsOf: clientFrame(1, [0x4a, 0x04, 0x00], rsv1: true))
+        guard case .failure(let e) = notNegotiated.next() else { return XCTFail("RSV1 accepted without permessage-deflate") }
+        XCTAssertEqual(e.code, .protocolError)
+    }
+
     func testWriterAndHandshake() {
         XCTAssertEqual(WSFrameWriter.frame(.text, Array("Hello".utf8)), [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f])
         XCTAssertEqual(Array(WSFrameWriter.frame(.binary, [UInt8](repeating: 1, count: 256)).prefix(4)), [0x82, 0x7E, 0x01, 0x00])

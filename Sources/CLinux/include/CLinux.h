@@ -54,6 +54,11 @@ int64_t dfl_monotonic_ms(void);
 int64_t dfl_monotonic_ns(void);
 /// Resident set size of this process in bytes (from /proc/self/statm), or -1.
 int64_t dfl_rss_bytes(void);
+/// Heap bytes in use by the process (glibc mallinfo2: small blocks + mmapped blocks), which
+/// unlike RSS excludes memory freed but kept by malloc for reuse.
+int64_t dfl_heap_in_use_bytes(void);
+/// Hands free heap memory back to the kernel (glibc malloc_trim); returns 1 if any was.
+int dfl_heap_trim(void);
 /// Names the calling thread (≤ 15 chars shown by top/ps).
 int dfl_set_thread_name(const char *name);
 

@@ -99,9 +99,9 @@ extension OpenAPIDocument {
                 "AdminHealth": object(
                     ["status": ["enum": ["ok", "degraded", "down"]], "version": string, "uptime_s": number,
                      "connections": ["type": "integer", "minimum": 0], "loops": ["type": "integer", "minimum": 1],
-                     "reactor": ["type": "object"], "tls": ["type": "object"], "rss_bytes": ["type": "integer"],
+                     "reactor": ["type": "object"], "tls": ["type": "object"], "rss_bytes": ["type": "integer"], "heap_bytes": ["type": "integer"],
                      "pipeline": ["type": "object"]],
-                    required: ["status", "version", "uptime_s", "connections", "loops", "reactor", "tls", "rss_bytes"], open: true,
+                    required: ["status", "version", "uptime_s", "connections", "loops", "reactor", "tls", "rss_bytes", "heap_bytes"], open: true,
                     "Health plus reactor, TLS and pipeline counters."),
                 "ReloadResult": object(["reloaded": string, "strategies": ["type": "integer"], "enabled": ["type": "integer"]]),
             ]

@@ -43,6 +43,7 @@ enum HealthRoutes {
             w.int("handshake_timeouts", c.tlsHandshakeTimeouts.load(ordering: .relaxed))
             w.endObject()
             w.int("rss_bytes", Int(dfl_rss_bytes()))
+            w.int("heap_bytes", Int(dfl_heap_in_use_bytes()))
             signals?.describe(&w)
         }
         w.endObject()

@@ -16,7 +16,8 @@ final class Broadcaster: @unchecked Sendable {
     let ingest: TickInput?
     let settings: StreamingSettings
     private(set) var sessions: [ObjectIdentifier: WebSocketSession] = [:]
-    private let deflater: RawDeflater?
+    /// Shared by this loop's sessions: no context takeover, so messages are independent.
+    let deflater: RawDeflater?
     private var json = JSONWriter(capacity: 4096)
     /// Lossy events not sent because a subscriber's queue was over its cap.
     private(set) var droppedLossy = 0

@@ -33,7 +33,6 @@ final class WebSocketSession: ConnectionHandler {
     private let broadcaster: Broadcaster
     private var reader: WSFrameReader
     let compresses: Bool
-    private let ownDeflater: RawDeflater?
     private var subscription: Subscription
     private var initialSince: UInt64?
     /// Sequenced events up to here were sent or deliberately skipped (replay bookkeeping).
@@ -53,10 +52,13 @@ final class WebSocketSession: ConnectionHandler {
          ingestKey: String? = nil) {
         self.ingestKey = ingestKey
         self.broadcaster = broadcaster
+        // Server messages are compressed with the loop's shared deflater (no context takeover,
+        // 15-bit window), so a session holds no zlib state of its own; a client that asked for
+        // a smaller window gets them uncompressed (RFC 7692 lets any message go either way).
         compresses = deflate != nil && deflate?.serverMaxWindowBits == 15
-        ownDeflater = deflate.flatMap { try? RawDeflater(windowBits: $0.serverMaxWindowBits, noContextTakeover: true) }
-        let inflater = deflate.flatMap { try? RawInflater(windowBits: $0.clientMaxWindowBits, noContextTakeover: $0.clientNoContextTakeover) }
-        reader = WSFrameReader(maxMessageBytes: broadcaster.settings.maxMessageBytes, inflater: inflater)
+        reader = WSFrameReader(maxMessageBytes: broadcaster.settings.maxMessageBytes,
+                               inflateWindowBits: deflate?.clientMaxWindowBits,
+                               noContextTakeover: deflate?.clientNoContextTakeover ?? true)
         self.subscription = subscription
         initialSince = sinceSeq
     }
@@ -191,9 +193,9 @@ final class WebSocketSession: ConnectionHandler {
     }
 
     private func sendText(_ text: [UInt8]) {
-        if let ownDeflater {
+        if compresses, let deflater = broadcaster.deflater {
             var body: [UInt8] = []
-            if (try? text.withUnsafeBytes { try ownDeflater.compressMessage($0, into: &body) }) != nil {
+            if (try? text.withUnsafeBytes { try deflater.compressMessage($0, into: &body) }) != nil {
                 write(WSFrameWriter.frame(.text, body, compressed: true))
                 return
             }
