@@ -54,7 +54,7 @@ done
 
 echo
 echo "== fan-out: simulator ticks to every subscriber (channel ticks)"
-for spec in "1000 1000" "10000 100"; do
+for spec in "1000 3000" "10000 300"; do
   set -- $spec
   n=$1; tps=$2
   for deflate in "" "--deflate"; do

@@ -49,6 +49,8 @@ public struct MarketSimulator: Sendable {
     private var states: [State]
     private var rng: SplitMix64
     private var ts: Int64
+    private var baseMs: Int64 = 0
+    private var tsMicros: Int64 = 0
     private var counter = 0
     private var lateTick: Tick?
 
@@ -59,6 +61,7 @@ public struct MarketSimulator: Sendable {
         self.ticksPerSecond = ticksPerSecond
         rng = SplitMix64(seed: seed)
         ts = startMs
+        baseMs = startMs
         states = instruments.map { State(price: $0.price, anchor: $0.price, regime: .choppy, regimeLeft: 0) }
         for i in states.indices { switchRegime(i) }
     }
@@ -71,7 +74,10 @@ public struct MarketSimulator: Sendable {
             lateTick = nil
             return late
         }
-        ts += Int64(max(1, 1000 / ticksPerSecond))
+        // Market time advances 1000 / ticksPerSecond ms per tick, kept in µs so rates above
+        // 1000 ticks/s are real (several ticks may share a millisecond).
+        tsMicros += 1_000_000 / Int64(ticksPerSecond)
+        ts = baseMs + tsMicros / 1000
         let i = Int(rng.next() % UInt64(instruments.count))
         let inst = instruments[i]
         var s = states[i]

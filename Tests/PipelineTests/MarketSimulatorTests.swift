@@ -27,6 +27,15 @@ final class MarketSimulatorTests: XCTestCase {
         }
     }
 
+    /// Rates above 1000 ticks/s are real: market time advances 1000/rate ms per tick, so several
+    /// ticks may share a millisecond (a load generator's fan-out depends on it).
+    func testRatesAboveOneThousandTicksPerSecond() {
+        var simulator = MarketSimulator(ticksPerSecond: 5000, seed: 3, startMs: 0)
+        var last: Int64 = 0
+        for _ in 0..<5000 { last = max(last, simulator.next().ts) }
+        XCTAssertEqual(Double(last), 1000, accuracy: 5, "5000 ticks at 5000/s span one second of market time")
+    }
+
     func testDeterministicForASeed() {
         var a = MarketSimulator(seed: 7, startMs: 0)
         var b = MarketSimulator(seed: 7, startMs: 0)
