@@ -46,3 +46,31 @@ for path in /health /; do
   done
 done
 echo "RSS after load: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status")"
+
+# The REST query path with data in it: a second server whose simulator runs fast enough to fill
+# the opportunity list within seconds; wrk then reads the newest 20 (about 8 KB of JSON).
+kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+DFP_SIMULATOR_TICKS_PER_SECOND=5000 DFP_TLS_CERT_DIR="$work/certs" "$bin" serve --port 0 --feed simulator --data-dir "$work/data" --log-level info >"$log" 2>&1 &
+pid=$!
+port=""
+for _ in $(seq 1 500); do
+  port=$(grep -oE 'listening on https://[^ ]+:[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+  [ -n "$port" ] && break
+  sleep 0.01
+done
+path="/api/v1/opportunities?limit=20"
+for _ in $(seq 1 120); do
+  n=$(curl -sk "https://127.0.0.1:$port$path" | grep -o '"seq"' | wc -l || true)
+  [ "$n" -ge 20 ] && break
+  sleep 0.5
+done
+echo
+echo "REST with the simulator at 5000 ticks/s: $path returns $(curl -sk "https://127.0.0.1:$port$path" | wc -c) bytes"
+for c in "${conns[@]}"; do
+  out=$(wrk -t2 -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$path" 2>&1)
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  errors=$(echo "$out" | grep -E 'Socket errors|Non-2xx' || true)
+  printf '%-10s %-6s %12s %10s %10s %s\n' "opps?20" "$c" "$rps" "$p50" "$p99" "$errors"
+done
