@@ -64,7 +64,7 @@ public struct RiskGuard: Sendable {
                      "price moved \(format(r * 100))% in one tick", abs(r), settings.jumpBand)
             } else if let sigma = state.returns.deviation, sigma > 0, abs(r) > settings.jumpSigmas * sigma {
                 emit(&alerts, state, t.ts, t.symbol, "price_jump", .warning,
-                     "tick return \(format(abs(r) / sigma))σ (σ \(sigma))", abs(r) / sigma, settings.jumpSigmas)
+                     "tick return \(format(abs(r) / sigma))σ (σ \(format(sigma * 100))%)", abs(r) / sigma, settings.jumpSigmas)
             }
             state.returns.add(r)
         }

@@ -151,6 +151,9 @@ final class WebSocketTests: XCTestCase {
         XCTAssertEqual((ack["rejected"] as? [[String: Any]])?.first?["index"] as? Int, 1)
         try ws.sendText(#"{"op":"ping"}"#)
         XCTAssertEqual(try ws.nextJSON()["type"] as? String, "pong")
+        let health = try XCTUnwrap(server.get("/admin/health").json?["websocket"] as? [String: Any])
+        XCTAssertEqual(health["sessions"] as? Int, 1, "open streams are counted in /admin/health")
+        XCTAssertEqual(health["closed_too_slow"] as? Int, 0)
         try ws.sendText("not json")
         XCTAssertEqual(try ws.nextJSON()["code"] as? String, "invalid_message")
         // A close from the client is echoed, then the server closes.

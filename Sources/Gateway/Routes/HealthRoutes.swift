@@ -7,20 +7,31 @@ import Reactor
 /// (detailed; admin-protected).
 enum HealthRoutes {
     static func register(into router: inout Router<RouteHandler>, group: EventLoopGroup, startedAtMs: Int64,
-                         admin: AdminGuard, signals: SignalService) {
+                         admin: AdminGuard, signals: SignalService, streaming: StreamingStats? = nil) {
         let simple: RouteHandler = { _ in
             json(summary(group: group, startedAtMs: startedAtMs, detailed: false))
         }
         router.add(.get, "/health", simple)
         router.add(.get, "/gateway/health", simple)
         router.add(.get, "/admin/health", admin.protect { _ in
-            json(summary(group: group, startedAtMs: startedAtMs, detailed: true, signals: signals))
+            var w = summary(group: group, startedAtMs: startedAtMs, detailed: true, signals: signals, open: true)
+            if let streaming {
+                w.beginObject("websocket")
+                w.int("sessions", streaming.sessions.load(ordering: .relaxed))
+                w.int("dropped_lossy", streaming.droppedLossy.load(ordering: .relaxed))
+                w.int("closed_too_slow", streaming.slowClosed.load(ordering: .relaxed))
+                w.endObject()
+            }
+            w.endObject()
+            return json(w)
         })
     }
 
     private static func json(_ writer: JSONWriter) -> Response { .json(200, writer.bytes) }
 
-    static func summary(group: EventLoopGroup, startedAtMs: Int64, detailed: Bool, signals: SignalService? = nil) -> JSONWriter {
+    /// The health object; `open` leaves it unclosed for the caller to add sections.
+    static func summary(group: EventLoopGroup, startedAtMs: Int64, detailed: Bool, signals: SignalService? = nil,
+                        open: Bool = false) -> JSONWriter {
         let uptime = Double(dfl_monotonic_ms() - startedAtMs) / 1000
         var w = JSONWriter()
         w.beginObject()
@@ -46,7 +57,7 @@ enum HealthRoutes {
             w.int("heap_bytes", Int(dfl_heap_in_use_bytes()))
             signals?.describe(&w)
         }
-        w.endObject()
+        if !open { w.endObject() }
         return w
     }
 }

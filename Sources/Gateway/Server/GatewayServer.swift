@@ -58,9 +58,11 @@ public final class GatewayServer: @unchecked Sendable {
 
         let service = try SignalService(config: config, logger: logger)
         signals = service
+        let streaming = makeStreaming(service)
         var router = Router<RouteHandler>()
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
-                              admin: AdminGuard(token: config.admin.token), signals: service)
+                              admin: AdminGuard(token: config.admin.token), signals: service,
+                              streaming: streaming.settings.stats)
         APIRoutes.register(into: &router, service: service, inputs: service.ingest,
                            admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
         OpenAPIDocument.register(into: &router)
@@ -68,7 +70,6 @@ public final class GatewayServer: @unchecked Sendable {
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
 
         let settings = httpSettings()
-        let streaming = makeStreaming(service)
         routeTable = router.table
         let app = GatewayApp(settings: settings, router: router, loops: group.loops.count, logger: logger, streaming: streaming)
         do {

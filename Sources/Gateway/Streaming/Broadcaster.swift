@@ -1,4 +1,5 @@
 import CLinux
+import Synchronization
 import Contracts
 import Deflate
 import Pipeline
@@ -19,9 +20,6 @@ final class Broadcaster: @unchecked Sendable {
     /// Shared by this loop's sessions: no context takeover, so messages are independent.
     let deflater: RawDeflater?
     private var json = JSONWriter(capacity: 4096)
-    /// Lossy events not sent because a subscriber's queue was over its cap.
-    private(set) var droppedLossy = 0
-    private(set) var slowClosed = 0
 
     init(loopIndex: Int, output: EventOutput, store: EventStore, ingest: TickInput?, settings: StreamingSettings) {
         self.loopIndex = loopIndex
@@ -32,8 +30,15 @@ final class Broadcaster: @unchecked Sendable {
         deflater = try? RawDeflater(level: 6, windowBits: 15, noContextTakeover: true)
     }
 
-    func add(_ session: WebSocketSession) { sessions[ObjectIdentifier(session)] = session }
-    func remove(_ session: WebSocketSession) { sessions[ObjectIdentifier(session)] = nil }
+    func add(_ session: WebSocketSession) {
+        sessions[ObjectIdentifier(session)] = session
+        settings.stats.sessions.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func remove(_ session: WebSocketSession) {
+        guard sessions.removeValue(forKey: ObjectIdentifier(session)) != nil else { return }
+        settings.stats.sessions.wrappingSubtract(1, ordering: .relaxed)
+    }
 
     /// The batch being fanned out, and each event's frames once encoded (reused between batches).
     private var batch: [PipelineEvent] = []
@@ -108,8 +113,8 @@ final class Broadcaster: @unchecked Sendable {
         }
     }
 
-    func countDrop() { droppedLossy += 1 }
-    func countSlowClose() { slowClosed += 1 }
+    func countDrop() { settings.stats.droppedLossy.wrappingAdd(1, ordering: .relaxed) }
+    func countSlowClose() { settings.stats.slowClosed.wrappingAdd(1, ordering: .relaxed) }
 }
 
 /// Streaming limits (DESIGN.md §4).
@@ -121,6 +126,18 @@ public struct StreamingSettings: Sendable {
     /// Browser origins allowed besides the server's own host; ["*"] = any.
     public var allowedOrigins: [String] = []
     var ingestGuard = IngestGuard(key: nil)
+    /// Counters shared by every loop's broadcaster, read by /admin/health.
+    var stats = StreamingStats()
     public init() {}
 }
 
+
+/// WebSocket counters across loops (relaxed atomics: bumped by loop threads, read by health).
+final class StreamingStats: Sendable {
+    /// Open WebSocket sessions (streams; the test-only echo is not counted).
+    let sessions = Atomic<Int>(0)
+    /// Lossy events (ticks, bars, features) skipped because a client was over its cap.
+    let droppedLossy = Atomic<Int>(0)
+    /// Clients closed with 1013 because a sequenced event did not fit under their cap.
+    let slowClosed = Atomic<Int>(0)
+}
