@@ -10,6 +10,11 @@ command -v curl >/dev/null || need_pkgs+=(curl)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
 pkg-config --exists openssl 2>/dev/null || need_pkgs+=(libssl-dev)
 pkg-config --exists zlib 2>/dev/null || need_pkgs+=(zlib1g-dev)
+# The page's browser test (Tests/e2e/dashboard_test.py): headless chromium, its driver, and a CJK
+# font so the Chinese page shows text rather than boxes.
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_pkgs+=(chromium-driver)
+fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "==> installing ${need_pkgs[*]}"
   if [ "$(id -u)" = 0 ]; then
@@ -31,6 +36,9 @@ fi
 [ -x .venv-tests/bin/schemathesis ] || .venv-tests/bin/pip install -q "schemathesis==4.32.5"
 .venv-tests/bin/python -c "import websockets, sys; sys.exit(websockets.__version__ != '17.4')" 2>/dev/null \
   || .venv-tests/bin/pip install -q "websockets==17.4"
+# Selenium drives chromium for Tests/e2e/dashboard_test.py.
+.venv-tests/bin/python -c "import selenium, sys; sys.exit(selenium.__version__ != '4.51.0')" 2>/dev/null \
+  || .venv-tests/bin/pip install -q "selenium==4.51.0"
 
 # WebSocket conformance first, so the test runner's summary stays the last lines.
 autobahn_status=0
