@@ -12,18 +12,12 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 swift build -c release --product dongfeng >/dev/null
 bin="$(swift build -c release --show-bin-path)/dongfeng"
 work=$(mktemp -d)
-log="$work/server.log"
+source Tests/lib/server.sh
+trap 'dfp_stop; rm -rf "$work"' EXIT
 t0=$(date +%s%N)
-"$bin" serve --port 0 --feed none --log-level info >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-port=""
-for _ in $(seq 1 500); do
-  port=$(grep -oE 'listening on https://[^ ]+:[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
-  [ -n "$port" ] && break
-  sleep 0.01
-done
-[ -n "$port" ] || { cat "$log"; echo "server did not start"; exit 1; }
+dfp_start "$bin" "$work" -- --feed none
+port=$dfp_port
+pid=$dfp_pid
 until curl -sk -o /dev/null "https://127.0.0.1:$port/health"; do sleep 0.005; done
 t1=$(date +%s%N)
 echo "start-up to first 200: $(( (t1 - t0) / 1000000 )) ms (includes certificate load or generation)"
@@ -49,15 +43,9 @@ echo "RSS after load: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status")"
 
 # The REST query path with data in it: a second server whose simulator runs fast enough to fill
 # the opportunity list within seconds; wrk then reads the newest 20 (about 8 KB of JSON).
-kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
-DFP_SIMULATOR_TICKS_PER_SECOND=5000 DFP_TLS_CERT_DIR="$work/certs" "$bin" serve --port 0 --feed simulator --data-dir "$work/data" --log-level info >"$log" 2>&1 &
-pid=$!
-port=""
-for _ in $(seq 1 500); do
-  port=$(grep -oE 'listening on https://[^ ]+:[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
-  [ -n "$port" ] && break
-  sleep 0.01
-done
+dfp_start "$bin" "$work" DFP_SIMULATOR_TICKS_PER_SECOND=5000 -- --feed simulator
+port=$dfp_port
+pid=$dfp_pid
 path="/api/v1/opportunities?limit=20"
 for _ in $(seq 1 120); do
   n=$(curl -sk "https://127.0.0.1:$port$path" | grep -o '"seq"' | wc -l || true)

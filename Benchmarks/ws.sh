@@ -11,20 +11,12 @@ swift build -c release --product dongfeng >/dev/null
 swift build -c release --product dongfeng-wsload >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 work=$(mktemp -d)
-pid=""
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
-trap 'stop; rm -rf "$work"' EXIT
-serve() {  # env assignments... ; starts the server and sets $port
-  stop
-  env "$@" DFP_TLS_CERT_DIR="$work/certs" "$bin/dongfeng" serve --port 0 --data-dir "$work/data" --log-level info >"$work/server.log" 2>&1 &
-  pid=$!
-  port=""
-  for _ in $(seq 1 500); do
-    port=$(grep -oE 'listening on https://[^ ]+:[0-9]+' "$work/server.log" | grep -oE '[0-9]+$' || true)
-    [ -n "$port" ] && break
-    sleep 0.01
-  done
-  [ -n "$port" ] || { cat "$work/server.log"; echo "server did not start"; exit 1; }
+source Tests/lib/server.sh
+trap 'dfp_stop; rm -rf "$work"' EXIT
+serve() {  # env assignments...: (re)starts the server, sets $port and $pid
+  dfp_start "$bin/dongfeng" "$work" "$@" -- || exit 1
+  port=$dfp_port
+  pid=$dfp_pid
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
 

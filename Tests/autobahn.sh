@@ -9,17 +9,12 @@ py=.venv-tests/bin
 swift build -c release --product dongfeng >/dev/null
 bin="$(swift build -c release --show-bin-path)/dongfeng"
 work=$(mktemp -d)
-DFP_PLAIN_HTTP_ENABLED=true DFP_PLAIN_HTTP_MODE=serve DFP_PLAIN_HTTP_PORT=0 DFP_TESTING_WEBSOCKET_ECHO=true \
-  DFP_TLS_CERT_DIR="$work/certs" "$bin" serve --port 0 --feed none --log-level info >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-port=""
-for _ in $(seq 1 300); do
-  port=$(grep -oE 'plain HTTP on http://[^ ]+:[0-9]+' "$work/server.log" | grep -oE '[0-9]+$' || true)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$work/server.log"; echo "autobahn: the server did not start"; exit 1; }
+source Tests/lib/server.sh
+trap 'dfp_stop; rm -rf "$work"' EXIT
+dfp_start "$bin" "$work" DFP_PLAIN_HTTP_ENABLED=true DFP_PLAIN_HTTP_MODE=serve DFP_PLAIN_HTTP_PORT=0 \
+  DFP_TESTING_WEBSOCKET_ECHO=true -- --feed none
+port=$dfp_plain_port
+[ -n "$port" ] || { cat "$work/server.log"; echo "autobahn: no plain-HTTP port"; exit 1; }
 patterns=("$@")
 [ ${#patterns[@]} -gt 0 ] || patterns=('1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*' '12.*' '13.*')
 args=()

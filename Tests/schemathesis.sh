@@ -13,17 +13,11 @@ swift build --product dongfeng >/dev/null
 bin="$(swift build --show-bin-path)/dongfeng"
 work=$(mktemp -d)
 token="schemathesis-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-DFP_ADMIN_TOKEN="$token" DFP_TLS_CERT_DIR="$work/certs" \
-  "$bin" serve --port 0 --feed simulator --data-dir "$work/data" --log-level info >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-port=""
-for _ in $(seq 1 300); do
-  port=$(grep -oE 'listening on https://[^ ]+:[0-9]+' "$work/server.log" | grep -oE '[0-9]+$' || true)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$work/server.log"; echo "schemathesis: the server did not start"; exit 1; }
+source Tests/lib/server.sh
+trap 'dfp_stop; rm -rf "$work"' EXIT
+dfp_start "$bin" "$work" DFP_ADMIN_TOKEN="$token" -- --feed simulator
+port=$dfp_port
+pid=$dfp_pid
 sleep 2  # let the simulator make some bars and events
 echo "==> schemathesis ($examples examples per operation) against https://127.0.0.1:$port/openapi.json"
 # One worker: CPython 3.11's ast.parse, which hypothesis calls, is not safe across threads.

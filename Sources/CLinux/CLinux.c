@@ -123,15 +123,17 @@ int dfl_listen_tcp(const char *host, int port, int reuse_port, int backlog, int 
     return fd;
 }
 
-int dfl_connect_tcp(const char *host, int port) {
+/// Connects to the first address of `host` that takes the connection; with `nonblocking`, a
+/// connect still in progress (EINPROGRESS) counts. Returns the fd (TCP_NODELAY) or -errno.
+static int connect_tcp(const char *host, int port, int nonblocking) {
     struct addrinfo *res;
     int rc = resolve(host, port, 0, &res);
     if (rc < 0) return rc;
     int fd = -1, err = ECONNREFUSED;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), ai->ai_protocol);
         if (fd < 0) { err = errno; continue; }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || (nonblocking && errno == EINPROGRESS)) break;
         err = errno;
         close(fd);
         fd = -1;
@@ -142,24 +144,9 @@ int dfl_connect_tcp(const char *host, int port) {
     return fd;
 }
 
-int dfl_connect_tcp_nonblocking(const char *host, int port) {
-    struct addrinfo *res;
-    int rc = resolve(host, port, 0, &res);
-    if (rc < 0) return rc;
-    int fd = -1, err = ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) { err = errno; continue; }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) break;
-        err = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) return -err;
-    dfl_set_nodelay(fd);
-    return fd;
-}
+int dfl_connect_tcp(const char *host, int port) { return connect_tcp(host, port, 0); }
+
+int dfl_connect_tcp_nonblocking(const char *host, int port) { return connect_tcp(host, port, 1); }
 
 int dfl_socket_error(int fd) {
     int err = 0;

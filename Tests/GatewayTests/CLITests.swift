@@ -121,14 +121,7 @@ final class ReplayCLITests: XCTestCase {
     private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    private func binary() throws -> String {
-        let path = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("dongfeng").path
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-        let fallback = root.appendingPathComponent(".build/debug/dongfeng").path
-        guard FileManager.default.isExecutableFile(atPath: fallback) else { throw XCTSkip("dongfeng not built") }
-        return fallback
-    }
+    private func binary() throws -> String { try ExternalScripts.binary() }
 
     private func run(_ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
         let p = Process()
@@ -193,23 +186,12 @@ final class ReplayCLITests: XCTestCase {
 
     /// Random ticks through the replay, every feature against TA-Lib (Python venv from Tests/run.sh).
     func testReplayFeaturesAgreeWithTALib() throws {
-        let python = root.appendingPathComponent(".venv-tests/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("TA-Lib venv missing: Tests/run.sh creates it") }
-            throw XCTSkip("SKIPPED: .venv-tests with TA-Lib is missing — run Tests/run.sh")
-        }
+        let python = try ExternalScripts.python(importing: ["talib"])
         for seed in ["5", "42"] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: python)
-            p.arguments = [root.appendingPathComponent("Tests/e2e/replay_vs_talib.py").path, try binary(), seed]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, text)
-            XCTAssertTrue(text.contains("0 disagreements"), text)
+            let result = try ExternalScripts.run(python, [root.appendingPathComponent("Tests/e2e/replay_vs_talib.py").path,
+                                                          try binary(), seed])
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("0 disagreements"), result.output)
         }
     }
 }
