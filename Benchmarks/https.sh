@@ -28,17 +28,19 @@ a=$(ticks); sleep 10; b=$(ticks)
 echo "idle CPU over 10 s: $(awk -v d=$((b - a)) -v hz="$hz" 'BEGIN { printf "%.2f%% of a core", d / hz / 10 * 100 }')"
 echo "RSS at rest: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status")"
 echo
-printf '%-10s %-6s %12s %10s %10s\n' path conns req/s p50 p99
-for path in /health /; do
+wrk_rows() {  # LABEL PATH: one table row per connection count
   for c in "${conns[@]}"; do
-    out=$(wrk -t2 -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$path" 2>&1)
+    out=$(wrk -t2 -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$2" 2>&1)
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     errors=$(echo "$out" | grep -E 'Socket errors|Non-2xx' || true)
-    printf '%-10s %-6s %12s %10s %10s %s\n' "$path" "$c" "$rps" "$p50" "$p99" "$errors"
+    printf '%-10s %-6s %12s %10s %10s %s\n' "$1" "$c" "$rps" "$p50" "$p99" "$errors"
   done
-done
+}
+printf '%-10s %-6s %12s %10s %10s\n' path conns req/s p50 p99
+wrk_rows /health /health
+wrk_rows / /
 echo "RSS after load: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status")"
 
 # The REST query path with data in it: a second server whose simulator runs fast enough to fill
@@ -54,11 +56,4 @@ for _ in $(seq 1 120); do
 done
 echo
 echo "REST with the simulator at 5000 ticks/s: $path returns $(curl -sk "https://127.0.0.1:$port$path" | wc -c) bytes"
-for c in "${conns[@]}"; do
-  out=$(wrk -t2 -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$path" 2>&1)
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  errors=$(echo "$out" | grep -E 'Socket errors|Non-2xx' || true)
-  printf '%-10s %-6s %12s %10s %10s %s\n' "opps?20" "$c" "$rps" "$p50" "$p99" "$errors"
-done
+wrk_rows "opps?20" "$path"
