@@ -20,7 +20,7 @@ if [ ! -s "$csv" ]; then
     for (i = 0; i < n; i++) {
       k = int(rand() * 8) + 1
       px[k] = px[k] * (1 + (rand() - 0.5) * 0.002)
-      printf "%d,%s,%.2f,%d\n", ts + i * 10, sym[k], px[k], 100 * (1 + int(rand() * 30))
+      printf "%.0f,%s,%.2f,%d\n", ts + i * 10, sym[k], px[k], 100 * (1 + int(rand() * 30))
     }
   }' >"$csv"
 fi
