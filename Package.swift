@@ -49,11 +49,13 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["CLinux", "Contracts"]),
         // Market data sources feeding the pipeline (the live simulator; Redis later).
         .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
+        // The event journal: append-only segments, group commit, crash recovery.
+        .target(name: "Store", dependencies: ["CZlib", "CLinux", "Contracts", "Pipeline"]),
         // Wires HTTP onto the reactor: routes, static files, health, config.
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket",
+                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket", "Store",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -85,6 +87,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"]),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Deflate"]),
         .testTarget(

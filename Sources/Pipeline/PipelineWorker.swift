@@ -59,6 +59,15 @@ public final class PipelineStats: Sendable {
     public init() {}
 }
 
+/// Where sequenced events are made durable before anyone sees them (the Store's journal).
+/// Both calls come on the worker thread: `append` for each sequenced event of a batch, in seq
+/// order; `commit` once at the end of the batch, before the batch's events reach the query
+/// store or any consumer, so no client ever holds an event the journal lacks.
+public protocol EventJournal: AnyObject {
+    func append(_ event: PipelineEvent)
+    func commit()
+}
+
 /// The pipeline's one worker thread: drains every input ring as a batch (Disruptor style), runs
 /// the engine, records outputs in the store and fans them out to consumer rings, waking each
 /// consumer once per batch. Sleeps on a futex when there is no input (with a 100 ms timeout to
@@ -73,6 +82,10 @@ public final class PipelineWorker: @unchecked Sendable {
     private var sink: WorkerSink!
     private let barGraceMs: Int64
     private let running = Atomic<Bool>(false)
+    /// Set before `start`; nil = no journal.
+    public var journal: EventJournal?
+    /// This batch's events, published after the journal commit.
+    private var batch: [PipelineEvent] = []
     private let pendingStrategies = Mutex<StrategyRegistry?>(nil)
     private var thread: WorkerThread?
 
@@ -150,6 +163,21 @@ public final class PipelineWorker: @unchecked Sendable {
     }
 
     fileprivate func emit(_ event: PipelineEvent) {
+        if event.seq != nil { journal?.append(event) }
+        batch.append(event)
+        // Ticks and bars may pile up in a large batch; publish early when nothing needs a commit.
+        if batch.count >= 8192 { publishBatch() }
+    }
+
+    /// Commits the journal, then records and fans out the batch's events in order.
+    private func publishBatch() {
+        guard !batch.isEmpty else { return }
+        journal?.commit()
+        for event in batch { publish(event) }
+        batch.removeAll(keepingCapacity: batch.capacity <= 65_536)
+    }
+
+    private func publish(_ event: PipelineEvent) {
         store.record(event)
         switch event {
         case .tick: stats.ticks.wrappingAdd(1, ordering: .relaxed)
@@ -181,6 +209,7 @@ public final class PipelineWorker: @unchecked Sendable {
     }
 
     private func flushOutputs() {
+        publishBatch()
         for output in outputs where output.pending {
             output.pending = false
             output.wake()
