@@ -28,6 +28,7 @@ final class TestServer {
         config.tls.certDir = directory.appendingPathComponent("certs").path
         config.staticFiles.root = publicDir.path
         config.feed = "none"
+        config.dataDir = directory.appendingPathComponent("data").path
         config.shutdown.graceSeconds = 5
         configure(&config)
         var logger = Logger(label: "test")

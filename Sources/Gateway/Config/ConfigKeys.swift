@@ -63,6 +63,13 @@ enum ConfigKeys {
         int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
         string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-share symbols (others start at 100.00)."),
 
+        bool("journal.enabled", \.journal.enabled, "Journal every signal, opportunity and alert in data_dir/journal: seq survives restarts and nothing a client received is lost."),
+        choice("journal.fsync", \.journal.fsync, ["always", "interval", "never"], "When journal writes reach the disk: always (sync per batch; nothing lost on a machine crash), interval (group commit: at most journal.fsync_interval_ms lost), never (the kernel decides, ~30 s). A process crash loses nothing in any mode."),
+        int("journal.fsync_interval_ms", \.journal.fsyncIntervalMs, 1...10_000, "Group-commit window of journal.fsync = interval."),
+        int("journal.segment_mb", \.journal.segmentMB, 1...4096, "Journal segment size before a new one is started."),
+        int("journal.retention_mb", \.journal.retentionMB, 1...1_048_576, "Oldest journal segments are deleted past this total size."),
+        int("journal.retention_hours", \.journal.retentionHours, 0...87_600, "Journal segments older than this are deleted (0 = keep by size only)."),
+
         bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),
 
         choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none"], "Market data source: the built-in simulator, or none."),

@@ -197,6 +197,24 @@ public struct GatewayConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// The event journal in `data_dir`/journal (`journal.*`).
+    public struct Journal: Sendable, Equatable {
+        /// Journal every signal, opportunity and alert (`journal.enabled`).
+        public var enabled = true
+        /// always | interval | never (`journal.fsync`).
+        public var fsync = "interval"
+        /// Group-commit window for `interval` (`journal.fsync_interval_ms`).
+        public var fsyncIntervalMs = 10
+        /// Segment size before roll-over, MiB (`journal.segment_mb`).
+        public var segmentMB = 64
+        /// Oldest segments are deleted past this total, MiB (`journal.retention_mb`).
+        public var retentionMB = 1024
+        /// ...or past this age, hours; 0 = no age limit (`journal.retention_hours`).
+        public var retentionHours = 168
+        /// The defaults.
+        public init() {}
+    }
+
     /// Test-only switches (`testing.*`).
     public struct Testing: Sendable, Equatable {
         /// Answer WebSocket upgrades on "/" with an echo session (Autobahn conformance runs).
@@ -209,6 +227,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var pipeline = Pipeline()
     /// `testing.*`
     public var testing = Testing()
+    /// `journal.*`
+    public var journal = Journal()
     /// `simulator.*`
     public var simulator = Simulator()
     /// Market data source: "simulator" or "none" (`feed`).

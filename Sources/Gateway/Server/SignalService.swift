@@ -3,6 +3,7 @@ import Feeds
 import Foundation
 import Logging
 import Pipeline
+import Store
 
 /// The signal pipeline as the server runs it: the query store, the worker thread, and the
 /// configured feed. Built from config at start; stopped after the reactor loops.
@@ -14,6 +15,8 @@ public final class SignalService: @unchecked Sendable {
     /// One ingest ring per reactor loop (REST and WebSocket ingest), `.reject` when full.
     public private(set) var ingest: [TickInput] = []
     private var feed: SimulatorFeed?
+    /// The event journal (nil when `journal.enabled` is false).
+    public let journal: Journal?
 
     public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
         guard let interval = BarInterval(config.pipeline.interval) else {
@@ -23,8 +26,21 @@ public final class SignalService: @unchecked Sendable {
         var settings = EngineSettings(interval: interval)
         settings.aggregator = AggregatorSettings(ttlMs: Int64(config.pipeline.opportunityTTLSeconds * 1000),
                                                  cooldownMs: Int64(config.pipeline.cooldownSeconds * 1000))
+        journal = try Self.openJournal(config, logger: logger)
+        var lastSeq: UInt64 = 0
+        if let journal {
+            // Restore the query store and the resume history from the newest records, and
+            // continue the seq after the last one journaled: a seq is never reused.
+            var undecodable = 0
+            for record in journal.recoveredTail {
+                if let event = JournalEvents.decode(record.payload) { store.record(event) } else { undecodable += 1 }
+            }
+            lastSeq = journal.lastSeq
+            logger.info("\(journal.recoveryReport)\(undecodable > 0 ? "; \(undecodable) record(s) not understood" : "")")
+        }
         worker = PipelineWorker(settings: settings, strategies: strategies, store: store,
-                                barGraceMs: Int64(config.pipeline.barGraceMs))
+                                barGraceMs: Int64(config.pipeline.barGraceMs), lastSeq: lastSeq)
+        if let journal { worker.journal = JournalWriter(journal: journal) }
         feedName = config.feed
         strategiesFile = config.pipeline.strategiesFile
         for loop in 0..<config.server.loops {
@@ -36,6 +52,24 @@ public final class SignalService: @unchecked Sendable {
                                  ticksPerSecond: config.simulator.ticksPerSecond, seed: UInt64(config.simulator.seed))
         }
         logger.info("pipeline: \(interval) bars, \(strategies.enabled.count) strategies enabled, feed \(config.feed)")
+    }
+
+    static func openJournal(_ config: GatewayConfig, logger: Logger) throws(GatewayError) -> Journal? {
+        guard config.journal.enabled else {
+            logger.notice("journal disabled (journal.enabled = false): seq restarts at 0 and history is lost on restart")
+            return nil
+        }
+        var settings = JournalSettings(directory: (config.dataDir as NSString).appendingPathComponent("journal"))
+        settings.fsync = FsyncPolicy(rawValue: config.journal.fsync) ?? .interval
+        settings.fsyncIntervalMs = config.journal.fsyncIntervalMs
+        settings.segmentBytes = config.journal.segmentMB << 20
+        settings.retentionBytes = Int64(config.journal.retentionMB) << 20
+        settings.retentionSeconds = Int64(config.journal.retentionHours) * 3600
+        do {
+            return try Journal(settings: settings)
+        } catch {
+            throw GatewayError("cannot open the journal in \(settings.directory): \(error)")
+        }
     }
 
     /// "*" → the built-in eight; else the named symbols, with built-in parameters when known.
@@ -78,6 +112,7 @@ public final class SignalService: @unchecked Sendable {
     public func stop() {
         feed?.stop()
         worker.stop()
+        journal?.close()
     }
 
     /// The pipeline part of `/admin/health`.
@@ -92,6 +127,20 @@ public final class SignalService: @unchecked Sendable {
         w.int("opportunities", s.opportunities.load(ordering: .relaxed))
         w.int("alerts", s.alerts.load(ordering: .relaxed))
         w.uint64("last_seq", s.lastSeq.load(ordering: .relaxed))
+        w.endObject()
+        guard let journal else { return }
+        let j = journal.stats
+        w.beginObject("journal")
+        w.string("directory", journal.settings.directory)
+        w.string("fsync", journal.settings.fsync.rawValue)
+        w.uint64("last_seq", j.lastSeq.load(ordering: .relaxed))
+        w.int("records", j.records.load(ordering: .relaxed))
+        w.int("bytes", j.bytes.load(ordering: .relaxed))
+        w.int("fsyncs", j.fsyncs.load(ordering: .relaxed))
+        w.int("segments", j.segments.load(ordering: .relaxed))
+        w.int("truncated_bytes", j.truncatedBytes.load(ordering: .relaxed))
+        w.int("corrupt_records", j.corruptRecords.load(ordering: .relaxed))
+        w.int("write_errors", j.writeErrors.load(ordering: .relaxed))
         w.endObject()
     }
 }
