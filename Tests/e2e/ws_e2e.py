@@ -68,14 +68,15 @@ def interleave(*series):
 class Server:
     """The dongfeng binary on a free port, with its own temporary cert and data folders."""
 
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, feed="none", extra_env=None):
         self.log, self.port, self.process = [], None, None
+        binary = os.path.abspath(binary)
         env = {k: v for k, v in os.environ.items() if not k.startswith("DFP_")}
         env.update(DFP_TLS_CERT_DIR=os.path.join(workdir, "certs"), DFP_STATIC_ROOT=os.path.join(ROOT, "Public"),
                    DFP_PIPELINE_STRATEGIES_FILE=os.path.join(ROOT, "Config", "strategies.json"),
-                   DFP_WEBSOCKET_OUTBOUND_CAP_BYTES=str(OUTBOUND_CAP))
+                   DFP_WEBSOCKET_OUTBOUND_CAP_BYTES=str(OUTBOUND_CAP), **(extra_env or {}))
         self.cert = os.path.join(workdir, "certs", "dev-cert.pem")
-        args = [binary, "serve", "--port", "0", "--feed", "none", "--log-level", "info",
+        args = [binary, "serve", "--port", "0", "--feed", feed, "--log-level", "info",
                 "--data-dir", os.path.join(workdir, "data")]
         # cwd = the empty temporary folder: no Config/dongfeng.json there, so built-in defaults.
         self.process = subprocess.Popen(args, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
