@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "DongfengBench",
             dependencies: [
-                "HTTP", "Pipeline", "Contracts",
+                "HTTP", "Pipeline", "Contracts", "Store",
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

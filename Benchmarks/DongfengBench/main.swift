@@ -57,6 +57,10 @@ let smallGET = Array("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
 let chunkedPOST = Array(("POST /api/v1/ticks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-ndjson\r\n"
     + "Transfer-Encoding: chunked\r\n\r\n40\r\n" + String(repeating: "x", count: 64) + "\r\n0\r\n\r\n").utf8)
 
+if CommandLine.arguments.dropFirst().first == "journal" {
+    JournalBench.run()
+    exit(0)
+}
 let iterations = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 200_000
 
 func parseLoop(_ request: [UInt8], pipelined: Int = 1) -> () -> Void {
