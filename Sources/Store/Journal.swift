@@ -139,6 +139,38 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
+    // MARK: - Reading
+
+    /// Records with `after` < seq ≤ `upTo`, oldest first, at most `limit`, and the oldest seq the
+    /// journal still holds (nil when empty). Any thread: it reads the files (only whole records,
+    /// so a batch being written is simply not seen yet). File I/O: call it off the reactor.
+    public func read(after: UInt64, upTo: UInt64 = .max, limit: Int) -> (records: [(seq: UInt64, payload: [UInt8])], oldest: UInt64?) {
+        let paths = Self.segments(in: settings.directory)
+        let firsts = paths.map { path -> UInt64 in
+            let name = (path as NSString).lastPathComponent
+            return UInt64(name.dropFirst("journal-".count).prefix(20)) ?? 0
+        }
+        guard let oldest = firsts.first else { return ([], nil) }
+        // The last segment that starts at or before the first wanted seq.
+        let startIndex = firsts.lastIndex { $0 <= after + 1 } ?? 0
+        var out: [(seq: UInt64, payload: [UInt8])] = []
+        for path in paths[startIndex...] {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            var done = false
+            data.withUnsafeBytes { bytes in
+                var offset = 0
+                while case .record(let seq, let payload, let next) = JournalRecord.decode(bytes, at: offset) {
+                    offset = next
+                    if seq <= after { continue }
+                    if seq > upTo || out.count >= limit { done = true; return }
+                    out.append((seq, Array(bytes[payload])))
+                }
+            }
+            if done { break }
+        }
+        return (out, oldest)
+    }
+
     // MARK: - Segments
 
     public static func segmentName(firstSeq: UInt64) -> String { String(format: "journal-%020llu.dfj", firstSeq) }

@@ -83,4 +83,39 @@ final class JournalRestartTests: XCTestCase {
         let allSeqs = try events(second, "/api/v1/signals").compactMap { $0["seq"] as? Int }
         XCTAssertEqual(Set(allSeqs).count, allSeqs.count, "no seq is used twice")
     }
+
+    /// A resume older than memory (here 100 events of each kind) reads the journal, then joins
+    /// the in-memory history and the live stream: every seq from the start, once, in order.
+    func testResumeOlderThanMemoryReadsTheJournal() throws {
+        let server = try TestServer { $0.pipeline.historyEvents = 100 }
+        defer { server.stop() }
+        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 3000)).status, 202)
+        let last = try settle(server, ticks: 3000)
+        XCTAssertGreaterThan(last, 600, "far more events than memory keeps")
+        let ws = try TestWebSocket(port: server.port, path: "/ws?channels=opportunities,signals,risk_alerts&since_seq=0")
+        _ = try ws.nextJSON()  // hello
+        _ = try ws.nextJSON()  // subscribed
+        var seqs: [Int] = []
+        while seqs.count < last, let seq = try ws.nextJSON()["seq"] as? Int { seqs.append(seq) }
+        XCTAssertEqual(seqs, Array(1...last))
+        // Live events keep coming after the replay, without a gap.
+        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 1000, start: 3000)).status, 202)
+        let newLast = try settle(server, ticks: 4000)
+        while seqs.count < newLast, let seq = try ws.nextJSON()["seq"] as? Int { seqs.append(seq) }
+        XCTAssertEqual(seqs, Array(1...newLast))
+    }
+
+    /// Without the journal the same resume says plainly that memory does not reach back.
+    func testResumeOlderThanMemoryWithoutAJournalSaysSo() throws {
+        let server = try TestServer { $0.pipeline.historyEvents = 100; $0.journal.enabled = false }
+        defer { server.stop() }
+        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 3000)).status, 202)
+        _ = try settle(server, ticks: 3000)
+        let ws = try TestWebSocket(port: server.port, path: "/ws?channels=signals&since_seq=0")
+        _ = try ws.nextJSON()  // hello
+        _ = try ws.nextJSON()  // subscribed
+        let error = try ws.nextJSON()
+        XCTAssertEqual(error["code"] as? String, "history_gap")
+        XCTAssertTrue((error["message"] as? String ?? "").contains("oldest complete seq"), "\(error)")
+    }
 }

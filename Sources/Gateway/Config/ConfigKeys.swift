@@ -59,6 +59,7 @@ enum ConfigKeys {
         string("pipeline.strategies_file", \.pipeline.strategiesFile, "Strategies and rules (see the file's _doc); missing file = built-in defaults."),
         seconds("pipeline.opportunity_ttl_s", \.pipeline.opportunityTTLSeconds, above: 0, max: 86_400, "An opportunity expires this long after its last signal (market time)."),
         seconds("pipeline.cooldown_s", \.pipeline.cooldownSeconds, from: 0, max: 86_400, "After an opportunity expires, the same symbol and direction wait this long before a new one."),
+        int("pipeline.history_events", \.pipeline.historyEvents, 100...1_000_000, "Signals, opportunity events and alerts kept in memory, each, for REST and resume; older ones are read from the journal."),
         int("simulator.ticks_per_second", \.simulator.ticksPerSecond, 1...1_000_000, "Simulated ticks per second over all eight symbols."),
         int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
         string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-share symbols (others start at 100.00)."),

@@ -181,6 +181,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var opportunityTTLSeconds = 300.0
         /// Cool-down before a new episode of the same symbol and direction (`pipeline.cooldown_s`).
         public var cooldownSeconds = 60.0
+        /// Signals, opportunity events and alerts kept in memory, each (`pipeline.history_events`).
+        public var historyEvents = 10_000
         /// The defaults.
         public init() {}
     }

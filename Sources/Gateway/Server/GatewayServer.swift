@@ -122,6 +122,7 @@ public final class GatewayServer: @unchecked Sendable {
         streamingSettings.pingIntervalMs = Int64(ws.pingIntervalSeconds * 1000)
         streamingSettings.idleTimeoutMs = Int64(ws.idleTimeoutSeconds * 1000)
         streamingSettings.ingestGuard = IngestGuard(key: config.api.ingestKey)
+        streamingSettings.journal = service.journal
         var broadcasters: [Broadcaster] = []
         for loop in group.loops {
             let fd = dfl_eventfd()

@@ -8,7 +8,7 @@ import Store
 /// The signal pipeline as the server runs it: the query store, the worker thread, and the
 /// configured feed. Built from config at start; stopped after the reactor loops.
 public final class SignalService: @unchecked Sendable {
-    public let store = EventStore()
+    public let store: EventStore
     public let worker: PipelineWorker
     public let feedName: String
     public let strategiesFile: String
@@ -23,10 +23,11 @@ public final class SignalService: @unchecked Sendable {
             throw GatewayError("pipeline.interval \(config.pipeline.interval) is not an interval")
         }
         let strategies = try Self.loadStrategies(config.pipeline.strategiesFile, logger: logger)
+        store = EventStore(capacity: config.pipeline.historyEvents)
         var settings = EngineSettings(interval: interval)
         settings.aggregator = AggregatorSettings(ttlMs: Int64(config.pipeline.opportunityTTLSeconds * 1000),
                                                  cooldownMs: Int64(config.pipeline.cooldownSeconds * 1000))
-        journal = try Self.openJournal(config, logger: logger)
+        journal = try Self.openJournal(config, tail: 3 * config.pipeline.historyEvents, logger: logger)
         var lastSeq: UInt64 = 0
         if let journal {
             // Restore the query store and the resume history from the newest records, and
@@ -54,7 +55,7 @@ public final class SignalService: @unchecked Sendable {
         logger.info("pipeline: \(interval) bars, \(strategies.enabled.count) strategies enabled, feed \(config.feed)")
     }
 
-    static func openJournal(_ config: GatewayConfig, logger: Logger) throws(GatewayError) -> Journal? {
+    static func openJournal(_ config: GatewayConfig, tail: Int, logger: Logger) throws(GatewayError) -> Journal? {
         guard config.journal.enabled else {
             logger.notice("journal disabled (journal.enabled = false): seq restarts at 0 and history is lost on restart")
             return nil
@@ -66,7 +67,7 @@ public final class SignalService: @unchecked Sendable {
         settings.retentionBytes = Int64(config.journal.retentionMB) << 20
         settings.retentionSeconds = Int64(config.journal.retentionHours) * 3600
         do {
-            return try Journal(settings: settings)
+            return try Journal(settings: settings, tailLimit: tail)
         } catch {
             throw GatewayError("cannot open the journal in \(settings.directory): \(error)")
         }

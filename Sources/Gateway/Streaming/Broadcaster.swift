@@ -4,6 +4,7 @@ import Contracts
 import Deflate
 import Pipeline
 import Reactor
+import Store
 import WebSocket
 
 /// One reactor loop's fan-out: drains the loop's ring from the pipeline worker (woken through
@@ -126,6 +127,8 @@ public struct StreamingSettings: Sendable {
     /// Browser origins allowed besides the server's own host; ["*"] = any.
     public var allowedOrigins: [String] = []
     var ingestGuard = IngestGuard(key: nil)
+    /// Where `since_seq` reads what memory no longer holds (nil = no journal).
+    var journal: Journal?
     /// Counters shared by every loop's broadcaster, read by /admin/health.
     var stats = StreamingStats()
     public init() {}

@@ -3,6 +3,7 @@ import Deflate
 import Foundation
 import Pipeline
 import Reactor
+import Store
 import WebSocket
 
 /// What a client subscribed to.
@@ -44,6 +45,9 @@ final class WebSocketSession: ConnectionHandler {
     static let closeFlushMs: Int64 = 5_000
     /// A sequenced event did not fit under the outbound cap: close after this batch.
     private var overflowed = false
+    /// A resume is reading the journal on another thread: live events wait (the store replay
+    /// that follows the journal part covers them).
+    private var readingJournal = false
 
     /// The X-API-Key of the upgrade request, for tick ingest when `api.ingest_key` is set.
     private let ingestKey: String?
@@ -64,7 +68,7 @@ final class WebSocketSession: ConnectionHandler {
     }
 
     func wants(_ event: PipelineEvent) -> Bool {
-        guard !closing else { return false }
+        guard !closing, !readingJournal else { return false }
         if let seq = event.seq, seq <= coveredSeq { return false }  // already sent by a replay
         return subscription.wants(event)
     }
@@ -283,8 +287,52 @@ final class WebSocketSession: ConnectionHandler {
     private func replay(after since: UInt64) {
         let store = broadcaster.store
         if let start = store.historyStartsAt, since + 1 < start {
+            if let journal = broadcaster.settings.journal, let connection {
+                replayFromJournal(journal, after: since, until: start - 1, connection.eventLoop)
+                return
+            }
             error("history_gap", "events after seq \(since) are no longer all in memory; the oldest complete seq is \(start)")
         }
+        replayFromStore(after: since)
+    }
+
+    /// Older than memory: reads the journal on another thread (file I/O stays off the reactor),
+    /// sends what the subscription wants, then resumes from the store where the journal part
+    /// ended — reading the journal again if memory moved on meanwhile.
+    private func replayFromJournal(_ journal: Journal, after since: UInt64, until end: UInt64, _ loop: EventLoop) {
+        readingJournal = true
+        let box = SessionBox(self)
+        let limit = max(1_000, broadcaster.store.capacity)
+        DispatchQueue.global().async {
+            let (records, oldest) = journal.read(after: since, upTo: end, limit: limit)
+            loop.execute { box.session?.finishJournalReplay(after: since, records, oldest: oldest) }
+        }
+    }
+
+    fileprivate func finishJournalReplay(after since: UInt64, _ records: [(seq: UInt64, payload: [UInt8])], oldest: UInt64?) {
+        readingJournal = false
+        guard !closing else { return }
+        if let oldest, since + 1 < oldest {
+            error("history_gap", "events after seq \(since) are no longer kept; the oldest in the journal is \(oldest)")
+        }
+        coveredSeq = min(coveredSeq, since)
+        var last = since
+        for record in records {
+            guard !closing else { return }
+            last = record.seq
+            guard let event = JournalEvents.decode(record.payload), subscription.wants(event) else { continue }
+            deliver(event, frame: broadcaster.frame(event, compress: compresses))
+        }
+        if records.isEmpty {
+            if oldest == nil { error("history_gap", "events after seq \(since) are no longer kept") }
+            replayFromStore(after: since)
+        } else {
+            replay(after: last)
+        }
+    }
+
+    private func replayFromStore(after since: UInt64) {
+        let store = broadcaster.store
         let upTo = store.lastSeq
         var events: [PipelineEvent] = []
         let limit = store.capacity
@@ -382,4 +430,10 @@ final class WebSocketSession: ConnectionHandler {
         if let problem = tick.validate() { return .failure(problem) }
         return .success(tick)
     }
+}
+
+/// Carries a session across threads to its own loop (weak: it may have closed meanwhile).
+private final class SessionBox: @unchecked Sendable {
+    weak var session: WebSocketSession?
+    init(_ session: WebSocketSession) { self.session = session }
 }
