@@ -27,7 +27,7 @@ final class JournalRestartTests: XCTestCase {
         var all: [[String: Any]] = []
         var since = start
         while true {
-            let page = try XCTUnwrap(server.get("\(path)?since_seq=\(since)&limit=1000").json)
+            let page = try XCTUnwrap(server.get("\(path)\(path.contains("?") ? "&" : "?")since_seq=\(since)&limit=1000").json)
             let items = try XCTUnwrap(page["items"] as? [[String: Any]])
             all += items
             let next = page["next_since_seq"] as? Int ?? since
@@ -117,5 +117,34 @@ final class JournalRestartTests: XCTestCase {
         let error = try ws.nextJSON()
         XCTAssertEqual(error["code"] as? String, "history_gap")
         XCTAssertTrue((error["message"] as? String ?? "").contains("oldest complete seq"), "\(error)")
+    }
+
+    /// REST paging older than memory reads the journal too (off the reactor), in order, and a
+    /// request pipelined behind such a page is answered after it.
+    func testRESTPagingOlderThanMemoryReadsTheJournal() throws {
+        let server = try TestServer { $0.pipeline.historyEvents = 100 }
+        defer { server.stop() }
+        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 3000)).status, 202)
+        _ = try settle(server, ticks: 3000)
+        usleep(700_000)  // the last bars close by the wall clock (grace), with their signals
+        _ = try settle(server, ticks: 3000)
+        let total = try XCTUnwrap((server.get("/admin/health").json?["pipeline"] as? [String: Any])?["signals"] as? Int)
+        XCTAssertGreaterThan(total, 300, "far more signals than memory keeps")
+        let signals = try events(server, "/api/v1/signals")
+        let seqs = signals.compactMap { $0["seq"] as? Int }
+        XCTAssertEqual(seqs.count, total, "every signal, from the journal and then from memory")
+        XCTAssertEqual(seqs, seqs.sorted())
+        XCTAssertEqual(Set(seqs).count, seqs.count)
+        // Filters apply to journal pages as to memory.
+        let one = try events(server, "/api/v1/signals?symbol=600519.SH")
+        XCTAssertEqual(one.compactMap { $0["seq"] as? Int }, signals.filter { $0["symbol"] as? String == "600519.SH" }.compactMap { $0["seq"] as? Int })
+        XCTAssertFalse(one.isEmpty)
+        let client = try TestClient(port: server.port)
+        try client.send("GET /api/v1/signals?since_seq=0&limit=5 HTTP/1.1\r\nHost: a\r\n\r\nGET /health HTTP/1.1\r\nHost: a\r\n\r\n")
+        let page = try client.readResponse()
+        XCTAssertEqual(page.status, 200)
+        XCTAssertEqual((page.json?["items"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int }, Array(seqs.prefix(5)))
+        let health = try client.readResponse()
+        XCTAssertEqual(health.json?["status"] as? String, "ok", "the pipelined request is answered after the deferred one")
     }
 }

@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import HTTP
 import Pipeline
+import Store
 
 /// The REST API of DESIGN.md §3 over the pipeline's query store and ingest rings.
 ///
@@ -16,6 +17,7 @@ enum APIRoutes {
     static func register(into router: inout Router<RouteHandler>, service: SignalService, inputs: [TickInput],
                          admin: AdminGuard, ingestGuard: IngestGuard) {
         let store = service.store
+        let journal = service.journal
         let opportunities: RouteHandler = { context in
             query(context) { q throws(APIError) in
                 let symbol = q["symbol"]
@@ -34,9 +36,10 @@ enum APIRoutes {
                     (symbol == nil || o.symbol == symbol) && (direction == nil || o.direction == direction)
                         && (status == nil || o.status == status) && o.confidence >= (minConfidence ?? 0)
                 }
-                return try list(q, store: store, latest: { store.latestOpportunities(limit: $0, where: filter) },
+                return try list(q, store: store, journal: journal, latest: { store.latestOpportunities(limit: $0, where: filter) },
                                 after: { store.opportunities(sinceSeq: $0, limit: $1, where: filter) },
-                                seq: \.seq, encode: { EventEncoder.payload($0, &$1) })
+                                seq: { $0.seq }, fromJournal: { if case .opportunity(let o) = $0, filter(o) { o } else { nil } },
+                                encode: { EventEncoder.payload($0, &$1) })
             }
         }
         router.add(.get, "/api/v1/opportunities", opportunities)
@@ -55,9 +58,10 @@ enum APIRoutes {
                 let filter: @Sendable (StrategySignal) -> Bool = { s in
                     (symbol == nil || s.symbol == symbol) && (strategy == nil || s.strategy == strategy)
                 }
-                return try list(q, store: store, latest: { store.latestSignals(limit: $0, where: filter) },
+                return try list(q, store: store, journal: journal, latest: { store.latestSignals(limit: $0, where: filter) },
                                 after: { store.signals(sinceSeq: $0, limit: $1, where: filter) },
-                                seq: \.seq, encode: { EventEncoder.payload($0, &$1) })
+                                seq: { $0.seq }, fromJournal: { if case .signal(let x) = $0, filter(x) { x } else { nil } },
+                                encode: { EventEncoder.payload($0, &$1) })
             }
         }
         router.add(.get, "/api/v1/alerts") { context in
@@ -70,9 +74,10 @@ enum APIRoutes {
                 let filter: @Sendable (RiskAlert) -> Bool = { a in
                     (symbol == nil || a.symbol == symbol) && (kind == nil || a.kind == kind) && (severity == nil || a.severity == severity)
                 }
-                return try list(q, store: store, latest: { store.latestAlerts(limit: $0, where: filter) },
+                return try list(q, store: store, journal: journal, latest: { store.latestAlerts(limit: $0, where: filter) },
                                 after: { store.alerts(sinceSeq: $0, limit: $1, where: filter) },
-                                seq: \.seq, encode: { EventEncoder.payload($0, &$1) })
+                                seq: { $0.seq }, fromJournal: { if case .alert(let a) = $0, filter(a) { a } else { nil } },
+                                encode: { EventEncoder.payload($0, &$1) })
             }
         }
         router.add(.get, "/api/v1/symbols") { _ in
@@ -116,22 +121,41 @@ enum APIRoutes {
         }
     }
 
-    static func list<T>(_ q: QueryParameters, store: EventStore, latest: (Int) -> [T], after: (UInt64, Int) -> [T],
-                        seq: KeyPath<T, UInt64>, encode: (T, inout JSONWriter) -> Void) throws(APIError) -> Response {
+    static func list<T: Sendable>(_ q: QueryParameters, store: EventStore, journal: Journal?, latest: (Int) -> [T],
+                                  after: @escaping @Sendable (UInt64, Int) -> [T], seq: @escaping @Sendable (T) -> UInt64,
+                                  fromJournal: @escaping @Sendable (PipelineEvent) -> T?,
+                                  encode: @escaping @Sendable (T, inout JSONWriter) -> Void) throws(APIError) -> Response {
         let limit = try integer(q, "limit", in: 1...maxLimit) ?? defaultLimit
         let since = try q["since_seq"].map { text throws(APIError) in
             guard let v = UInt64(text) else { throw APIError.parameter("since_seq", "must be a non-negative integer") }
             return v
         }
-        let items: [T]
-        let next: UInt64
-        if let since {
-            items = after(since, limit)
-            next = items.last.map { $0[keyPath: seq] } ?? since
-        } else {
-            items = latest(limit)
-            next = store.lastSeq
+        guard let since else { return render(latest(limit), next: store.lastSeq, encode) }
+        if let journal, let start = store.historyStartsAt, since + 1 < start {
+            // Older than memory: page through the journal off the reactor, then on into memory.
+            return .later {
+                var items: [T] = []
+                var cursor = since
+                reading: while items.count < limit && cursor + 1 < start {
+                    let (records, _) = journal.read(after: cursor, upTo: start - 1, limit: 4096)
+                    if records.isEmpty { break }
+                    for record in records {
+                        cursor = record.seq
+                        if let event = JournalEvents.decode(record.payload), let item = fromJournal(event) {
+                            items.append(item)
+                            if items.count == limit { break reading }
+                        }
+                    }
+                }
+                if items.count < limit { items += after(max(cursor, since), limit - items.count) }
+                return render(items, next: items.last.map(seq) ?? since, encode)
+            }
         }
+        let items = after(since, limit)
+        return render(items, next: items.last.map(seq) ?? since, encode)
+    }
+
+    private static func render<T>(_ items: [T], next: UInt64, _ encode: (T, inout JSONWriter) -> Void) -> Response {
         var w = JSONWriter(capacity: 256 * (items.count + 1))
         w.beginObject()
         w.beginArray("items")

@@ -84,6 +84,16 @@ public final class GatewayApp: Sendable {
             }
         }
         if let origin, let allowed = allowedOrigin(origin) {
+            if let work = response.deferred {
+                response.deferred = { done in
+                    work { later in
+                        var r = later
+                        r.headers.replaceOrAdd("Access-Control-Allow-Origin", allowed)
+                        if allowed != "*" { r.headers.add("Vary", "Origin") }
+                        done(r)
+                    }
+                }
+            }
             response.headers.replaceOrAdd("Access-Control-Allow-Origin", allowed)
             if allowed != "*" { response.headers.add("Vary", "Origin") }
         }

@@ -13,6 +13,8 @@ final class HTTPConnection: ConnectionHandler {
     /// True while a request has started arriving and is not complete (header/body timeout).
     private var requestInProgress = false
     private var head: [UInt8] = []
+    /// A deferred response is being computed: later requests wait (responses stay in order).
+    private var awaitingDeferred = false
 
     init(app: GatewayApp) {
         self.app = app
@@ -62,7 +64,7 @@ final class HTTPConnection: ConnectionHandler {
     }
 
     private func process(_ connection: Connection) {
-        while !closing && connection.isOpen {
+        while !closing && connection.isOpen && !awaitingDeferred {
             if connection.queuedBytes > app.settings.pipelineBackpressureBytes {
                 connection.pauseReading()  // resumed by connectionDidDrainWrites
                 return
@@ -89,6 +91,17 @@ final class HTTPConnection: ConnectionHandler {
                 }
                 let response = app.respond(to: request, isLoopback: connection.isLoopback, isTLS: connection.isTLS,
                                            loopIndex: connection.eventLoop.index)
+                if let work = response.deferred {
+                    // In flight: a drain waits for it; no timeout fires; later requests wait unread.
+                    awaitingDeferred = true
+                    requestInProgress = true
+                    connection.setDeadline(afterMs: 0)
+                    connection.pauseReading()
+                    let box = DeferredBox(self, connection)
+                    let loop = connection.eventLoop
+                    work { ready in loop.execute { box.finish(ready, request) } }
+                    return
+                }
                 let keepAlive = request.keepAlive && !draining
                 send(response, to: request, keepAlive: keepAlive, connection)
                 if !keepAlive {
@@ -120,6 +133,24 @@ final class HTTPConnection: ConnectionHandler {
             connection.replaceHandler(session)
             if !leftover.isEmpty { leftover.withUnsafeBytes { session.connection(connection, didRead: $0) } }
         }
+    }
+
+    /// Sends a deferred response once it is ready (on the loop), then goes on with the requests
+    /// that arrived meanwhile.
+    fileprivate func finishDeferred(_ response: Response, to request: HTTPRequest, _ connection: Connection) {
+        awaitingDeferred = false
+        requestInProgress = false
+        guard !closing, connection.isOpen else { return }
+        connection.resumeReading()
+        let keepAlive = request.keepAlive && !draining
+        send(response, to: request, keepAlive: keepAlive, connection)
+        if !keepAlive {
+            closing = true
+            connection.closeAfterFlush()
+            return
+        }
+        connection.setDeadline(afterMs: parser.bufferedByteCount > 0 ? app.settings.headerTimeoutMs : app.settings.keepAliveIdleMs)
+        process(connection)
     }
 
     private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
@@ -161,5 +192,19 @@ final class HTTPConnection: ConnectionHandler {
             line.headers.replaceOrAdd("Connection", "keep-alive")
         }
         line.write(into: &head)
+    }
+}
+
+/// Carries a connection's HTTP handler across threads back to its loop.
+private final class DeferredBox: @unchecked Sendable {
+    weak var handler: HTTPConnection?
+    weak var connection: Connection?
+    init(_ handler: HTTPConnection, _ connection: Connection) {
+        self.handler = handler
+        self.connection = connection
+    }
+    func finish(_ response: Response, _ request: HTTPRequest) {
+        guard let handler, let connection else { return }
+        handler.finishDeferred(response, to: request, connection)
     }
 }

@@ -1,4 +1,5 @@
 import Contracts
+import Dispatch
 import HTTP
 
 /// A complete response produced by a route handler. The connection adds `Date`, `Server`,
@@ -7,11 +8,24 @@ public struct Response: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Work that must not run on the reactor (file reads): when set, the connection runs it and
+    /// sends the response it completes with, holding later pipelined requests until then.
+    public var deferred: Deferred?
+
+    /// Produces the real response off the reactor and calls `done` with it, from any thread.
+    public typealias Deferred = @Sendable (_ done: @escaping @Sendable (Response) -> Void) -> Void
 
     public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// A response computed on a background queue (the work may block: it is off the reactor).
+    public static func later(_ work: @escaping @Sendable () -> Response) -> Response {
+        var r = Response(status: 0)
+        r.deferred = { done in DispatchQueue.global().async { done(work()) } }
+        return r
     }
 
     /// A JSON response; `body` must already be JSON.
