@@ -111,6 +111,12 @@ public final class PipelineWorker: @unchecked Sendable {
         return output
     }
 
+    /// Warm restart (before `start`): bars to the engine's indicators, features to the store.
+    public func warm(with bars: [Bar]) {
+        for bar in bars { store.record(.bar(bar)) }
+        for features in engine.warm(with: bars) { store.record(.features(features)) }
+    }
+
     /// Replaces the strategies between two batches; indicator state is kept. Any thread.
     public func updateStrategies(_ registry: StrategyRegistry) {
         pendingStrategies.withLock { $0 = registry }

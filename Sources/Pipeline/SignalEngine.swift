@@ -103,6 +103,28 @@ public final class SignalEngine {
         publish(risk.staleFeeds(wallMs: wallMs, marketMs: marketTime))
     }
 
+    /// Warm restart: feeds closed bars (oldest first per symbol) to the indicators, the recent-bar
+    /// windows and the risk guard's volatility windows, without running strategies or publishing
+    /// anything, so features are ready at once. Returns the features computed, for the store.
+    @discardableResult
+    public func warm(with bars: [Bar]) -> [Features] {
+        var out: [Features] = []
+        out.reserveCapacity(bars.count)
+        for bar in bars where bar.interval == settings.interval.description {
+            let state = pipeline(for: bar.symbol)
+            guard bar.start >= state.lastTs else { continue }
+            _ = risk.bar(bar)
+            let features = state.calculator.update(bar)
+            state.recent.append(bar)
+            state.previousFeatures = features
+            state.previousBar = bar
+            state.lastTs = bar.start
+            if bar.start > marketTime { marketTime = bar.start }
+            out.append(features)
+        }
+        return out
+    }
+
     /// The bar being built for a symbol (queries).
     public func currentBar(_ symbol: String) -> Bar? { symbols[symbol]?.builder.current }
     public func latestFeatures(_ symbol: String) -> Features? { symbols[symbol]?.previousFeatures }

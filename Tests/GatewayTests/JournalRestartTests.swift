@@ -40,6 +40,7 @@ final class JournalRestartTests: XCTestCase {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-journal-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
         let first = try TestServer { $0.dataDir = data; $0.journal.fsync = "always" }
+        XCTAssertEqual((try first.get("/admin/health").json?["pipeline"] as? [String: Any])?["start"] as? String, "cold")
         XCTAssertEqual(try post(first, RESTAPITests.ndjson(count: 3000)).status, 202)
         let seqBefore = try settle(first, ticks: 3000)
         XCTAssertGreaterThan(seqBefore, 0, "the ticks made sequenced events")
@@ -54,6 +55,11 @@ final class JournalRestartTests: XCTestCase {
         let restored = try XCTUnwrap((second.get("/admin/health").json?["journal"] as? [String: Any])?["last_seq"] as? Int)
         XCTAssertGreaterThanOrEqual(restored, seqBefore)
         XCTAssertLessThan(restored, seqBefore + 50)
+        // Warm start: the indicators come back from the shutdown snapshot, no new warm-up.
+        let pipeline = try XCTUnwrap(second.get("/admin/health").json?["pipeline"] as? [String: Any])
+        XCTAssertEqual(pipeline["start"] as? String, "warm", "\(pipeline)")
+        let features = try XCTUnwrap(second.get("/api/v1/symbols/600519.SH/features?limit=1").json?["items"] as? [[String: Any]])
+        XCTAssertNotNil(features.last?["ema_50"] as? Double, "ema_50 is ready right after the restart")
         // Every event is back, field for field, with its seq.
         for (path, before) in [("/api/v1/opportunities", opportunities), ("/api/v1/signals", signals), ("/api/v1/alerts", alerts)] {
             let after = try events(second, path)

@@ -17,6 +17,10 @@ public final class SignalService: @unchecked Sendable {
     private var feed: SimulatorFeed?
     /// The event journal (nil when `journal.enabled` is false).
     public let journal: Journal?
+    /// "warm" or "cold", and why: how the indicators started (`/admin/health`).
+    public private(set) var startMode = ("cold", "")
+    private let dataDir: String
+    private let intervalLabel: String
 
     public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
         guard let interval = BarInterval(config.pipeline.interval) else {
@@ -42,6 +46,20 @@ public final class SignalService: @unchecked Sendable {
         worker = PipelineWorker(settings: settings, strategies: strategies, store: store,
                                 barGraceMs: Int64(config.pipeline.barGraceMs), lastSeq: lastSeq)
         if let journal { worker.journal = JournalWriter(journal: journal) }
+        dataDir = config.dataDir
+        intervalLabel = interval.description
+        switch Snapshot.read(from: config.dataDir, interval: interval.description) {
+        case .bars(let bars):
+            worker.warm(with: bars)
+            let symbols = Set(bars.map(\.symbol)).count
+            startMode = ("warm", "\(bars.count) bars of \(symbols) symbols from the snapshot")
+            // A snapshot is good for the restart right after the shutdown that wrote it only.
+            try? FileManager.default.removeItem(atPath: (config.dataDir as NSString).appendingPathComponent(Snapshot.fileName))
+            logger.info("warm start: indicators restored from \(bars.count) bars of \(symbols) symbols")
+        case .cold(let reason):
+            startMode = ("cold", reason)
+            logger.notice("cold start (\(reason)): indicators warm up from new bars (journaled ticks are not kept to rebuild them)")
+        }
         feedName = config.feed
         strategiesFile = config.pipeline.strategiesFile
         for loop in 0..<config.server.loops {
@@ -114,6 +132,10 @@ public final class SignalService: @unchecked Sendable {
         feed?.stop()
         worker.stop()
         journal?.close()
+        // Warm-restart snapshot: each symbol's recent bars, as the store holds them.
+        var bars: [Bar] = []
+        for symbol in store.symbols { bars += store.bars(symbol, limit: store.perSymbolHistory) }
+        if !bars.isEmpty { try? Snapshot.write(bars: bars, interval: intervalLabel, to: dataDir) }
     }
 
     /// The pipeline part of `/admin/health`.
@@ -128,6 +150,8 @@ public final class SignalService: @unchecked Sendable {
         w.int("opportunities", s.opportunities.load(ordering: .relaxed))
         w.int("alerts", s.alerts.load(ordering: .relaxed))
         w.uint64("last_seq", s.lastSeq.load(ordering: .relaxed))
+        w.string("start", startMode.0)
+        w.string("start_reason", startMode.1)
         w.endObject()
         guard let journal else { return }
         let j = journal.stats
