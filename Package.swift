@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["CLinux", "Contracts"]),
         // Market data sources feeding the pipeline (the live simulator; Redis later).
         .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
+        // Redis: a pure RESP codec and a pipelined client on the reactor.
+        .target(name: "Redis", dependencies: ["Reactor"]),
         // The event journal: append-only segments, group commit, crash recovery.
         .target(name: "Store", dependencies: ["CZlib", "CLinux", "Contracts", "Pipeline"]),
         // Wires HTTP onto the reactor: routes, static files, health, config.
@@ -88,6 +90,7 @@ let package = Package(
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor", "CLinux"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Deflate"]),
         .testTarget(

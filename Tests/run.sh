@@ -12,6 +12,8 @@ pkg-config --exists openssl 2>/dev/null || need_pkgs+=(libssl-dev)
 pkg-config --exists zlib 2>/dev/null || need_pkgs+=(zlib1g-dev)
 # The page's browser test (Tests/e2e/dashboard_test.py): headless chromium, its driver, and a CJK
 # font so the Chinese page shows text rather than boxes.
+# A real Redis for the Redis client and bridge tests (each test starts its own on a free port).
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_pkgs+=(chromium-driver)
 fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei)
