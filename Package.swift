@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket", "Store",
+                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket", "Store", "Redis",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -90,13 +90,13 @@ let package = Package(
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor", "CLinux"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Deflate"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Reactor", "HTTP", "Deflate", "CLinux", "COpenSSL",
+                "Gateway", "Reactor", "HTTP", "Deflate", "CLinux", "COpenSSL", "Redis",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,4 +1,14 @@
 import Reactor
+import Synchronization
+
+/// The link's state for other threads (health): updated by the client on its loop.
+public final class RedisLinkStatus: Sendable {
+    let stateCode = Atomic<Int>(2)
+    public let reconnects = Atomic<Int>(0)
+    let error = Mutex<String>("")
+    public var state: RedisClient.State { [.connecting, .connected, .down][stateCode.load(ordering: .relaxed)] }
+    public var lastError: String { error.withLock { $0 } }
+}
 
 /// A Redis connection on a reactor loop (no threads of its own): commands are pipelined —
 /// written at once, answered in order through a FIFO of callbacks — and the link reconnects with
@@ -8,9 +18,13 @@ public final class RedisClient: ConnectionHandler {
 
     public let host: String
     public let port: Int
-    public private(set) var state: State = .down
-    public private(set) var reconnects = 0
-    public private(set) var lastError = ""
+    public private(set) var state: State = .down {
+        didSet { status.stateCode.store(state == .connecting ? 0 : state == .connected ? 1 : 2, ordering: .relaxed) }
+    }
+    public private(set) var reconnects = 0 { didSet { status.reconnects.store(reconnects, ordering: .relaxed) } }
+    public private(set) var lastError = "" { didSet { let e = lastError; status.error.withLock { $0 = e } } }
+    /// The same, readable from any thread.
+    public let status = RedisLinkStatus()
     /// Called on the loop each time the link comes up (to re-create groups, resume a sink...).
     public var onConnected: (() -> Void)?
 

@@ -71,6 +71,9 @@ enum ConfigKeys {
         int("journal.retention_mb", \.journal.retentionMB, 1...1_048_576, "Oldest journal segments are deleted past this total size."),
         int("journal.retention_hours", \.journal.retentionHours, 0...87_600, "Journal segments older than this are deleted (0 = keep by size only)."),
 
+        optional("redis.url", alias: "DFP_REDIS_URL", \.redis.url, "Redis for the Streams bridge, redis://host:port; unset = no Redis (the embedded default needs none)."),
+        int("redis.stream_maxlen", \.redis.streamMaxLength, 1_000...100_000_000, "Approximate length cap (XADD MAXLEN ~) of the dfp:strategy_signals and dfp:opportunities streams."),
+
         bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),
 
         choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none"], "Market data source: the built-in simulator, or none."),

@@ -217,6 +217,16 @@ public struct GatewayConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// The Redis Streams bridge (`redis.*`); off unless `redis.url` is set.
+    public struct Redis: Sendable, Equatable {
+        /// `redis://host:port` (or `host:port`); nil = no Redis (`redis.url`).
+        public var url: String? = nil
+        /// Approximate length cap of the dfp:* streams (`redis.stream_maxlen`).
+        public var streamMaxLength = 100_000
+        /// The defaults.
+        public init() {}
+    }
+
     /// Test-only switches (`testing.*`).
     public struct Testing: Sendable, Equatable {
         /// Answer WebSocket upgrades on "/" with an echo session (Autobahn conformance runs).
@@ -231,6 +241,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var testing = Testing()
     /// `journal.*`
     public var journal = Journal()
+    /// `redis.*`
+    public var redis = Redis()
     /// `simulator.*`
     public var simulator = Simulator()
     /// Market data source: "simulator" or "none" (`feed`).

@@ -7,7 +7,8 @@ import Reactor
 /// (detailed; admin-protected).
 enum HealthRoutes {
     static func register(into router: inout Router<RouteHandler>, group: EventLoopGroup, startedAtMs: Int64,
-                         admin: AdminGuard, signals: SignalService, streaming: StreamingStats? = nil) {
+                         admin: AdminGuard, signals: SignalService, streaming: StreamingStats? = nil,
+                         redis: RedisSink? = nil) {
         let simple: RouteHandler = { _ in
             json(summary(group: group, startedAtMs: startedAtMs, detailed: false))
         }
@@ -20,6 +21,17 @@ enum HealthRoutes {
                 w.int("sessions", streaming.sessions.load(ordering: .relaxed))
                 w.int("dropped_lossy", streaming.droppedLossy.load(ordering: .relaxed))
                 w.int("closed_too_slow", streaming.slowClosed.load(ordering: .relaxed))
+                w.endObject()
+            }
+            if let redis {
+                w.beginObject("redis")
+                let link = redis.client.status
+                w.string("state", link.state.rawValue)
+                w.int("reconnects", link.reconnects.load(ordering: .relaxed))
+                w.string("last_error", link.lastError)
+                w.uint64("acked_seq", redis.stats.ackedSeq.load(ordering: .relaxed))
+                w.int("sent", redis.stats.sent.load(ordering: .relaxed))
+                w.int("failed", redis.stats.failed.load(ordering: .relaxed))
                 w.endObject()
             }
             w.endObject()

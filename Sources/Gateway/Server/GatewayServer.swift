@@ -21,6 +21,8 @@ public final class GatewayServer: @unchecked Sendable {
     public private(set) var plainPort: Int?
     public private(set) var certificateFingerprint = ""
     public private(set) var signals: SignalService?
+    /// The Redis Streams sink when `redis.url` is set.
+    private(set) var redisSink: RedisSink?
     /// Every HTTP route as (method, pattern), for /openapi.json's completeness test.
     public private(set) var routeTable: [(method: HTTPMethod, pattern: String)] = []
 
@@ -59,10 +61,11 @@ public final class GatewayServer: @unchecked Sendable {
         let service = try SignalService(config: config, logger: logger)
         signals = service
         let streaming = makeStreaming(service)
+        redisSink = try makeRedisSink(service)
         var router = Router<RouteHandler>()
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
                               admin: AdminGuard(token: config.admin.token), signals: service,
-                              streaming: streaming.settings.stats)
+                              streaming: streaming.settings.stats, redis: redisSink)
         APIRoutes.register(into: &router, service: service, inputs: service.ingest,
                            admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
         OpenAPIDocument.register(into: &router)
@@ -99,6 +102,7 @@ public final class GatewayServer: @unchecked Sendable {
         }
         group.start()
         service.start()
+        redisSink?.start()
         let shownHost = config.server.host.contains(":") ? "[\(config.server.host)]" : config.server.host
         logger.info("listening on https://\(shownHost):\(httpsPort)")
         if let plainPort {
@@ -137,6 +141,29 @@ public final class GatewayServer: @unchecked Sendable {
             broadcasters.append(broadcaster)
         }
         return Streaming(broadcasters: broadcasters, settings: streamingSettings, echo: config.testing.websocketEcho)
+    }
+
+    /// The Redis sink on loop 0, fed by its own ring from the worker (eventfd wake-up).
+    private func makeRedisSink(_ service: SignalService) throws(GatewayError) -> RedisSink? {
+        guard let url = config.redis.url else { return nil }
+        var rest = Substring(url)
+        if rest.hasPrefix("redis://") { rest = rest.dropFirst(8) }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        let parts = rest.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
+            throw GatewayError("redis.url \(url) is not redis://host:port")
+        }
+        let loop = group.loops[0]
+        let fd = dfl_eventfd()
+        let output = service.worker.addOutput { _ = dfl_eventfd_signal(fd) }
+        let sink = RedisSink(host: String(parts[0]), port: port, loop: loop, output: output, journal: service.journal,
+                             startSeq: service.journal?.lastSeq ?? 0, maxLength: config.redis.streamMaxLength)
+        _ = loop.watch(fd: fd) {
+            _ = dfl_eventfd_drain(fd)
+            sink.drain()
+        }
+        logger.info("redis: streams bridge to \(parts[0]):\(port)")
+        return sink
     }
 
     func httpSettings() -> HTTPSettings {
