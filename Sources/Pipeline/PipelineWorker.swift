@@ -12,6 +12,9 @@ public final class TickInput: @unchecked Sendable {
     let doorbell: Doorbell
     /// Ticks refused because the ring was full (`.reject` policy): reported to the client.
     public let rejectedFull = Atomic<Int>(0)
+    /// Ticks of this input the worker has processed and whose events are journaled and
+    /// published (a source may acknowledge its upstream up to here).
+    public let committed = Atomic<Int>(0)
 
     init(name: String, capacity: Int, policy: FullRingPolicy, doorbell: Doorbell) {
         self.name = name
@@ -142,6 +145,7 @@ public final class PipelineWorker: @unchecked Sendable {
 
     private func run() {
         var lastClock = dfl_monotonic_ms()
+        var taken = [Int](repeating: 0, count: inputs.count)
         while true {
             let active = running.load(ordering: .acquiring)
             doorbell.wait(timeoutMs: 100) { [inputs] in !active || inputs.contains { !$0.ring.isEmpty } }
@@ -149,12 +153,14 @@ public final class PipelineWorker: @unchecked Sendable {
                 engine.strategies = registry
             }
             var drained = 0
-            for input in inputs {
-                drained += input.ring.drain(limit: 4096) { tick, _ in
+            for (i, input) in inputs.enumerated() {
+                let n = input.ring.drain(limit: 4096) { tick, _ in
                     if case .outOfOrder = engine.process(tick, wallMs: wallClockMs()) {
                         stats.outOfOrder.wrappingAdd(1, ordering: .relaxed)
                     }
                 }
+                drained += n
+                taken[i] = n
             }
             let now = dfl_monotonic_ms()
             if now - lastClock >= 100 {
@@ -162,6 +168,10 @@ public final class PipelineWorker: @unchecked Sendable {
                 engine.tickClock(wallMs: wallClockMs(), graceMs: barGraceMs)
             }
             flushOutputs()
+            for (i, n) in taken.enumerated() where n > 0 {
+                inputs[i].committed.wrappingAdd(n, ordering: .relaxed)
+                taken[i] = 0
+            }
             if !active && drained == 0 { break }
         }
         engine.finish()

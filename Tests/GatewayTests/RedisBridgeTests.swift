@@ -100,4 +100,49 @@ final class RedisBridgeTests: XCTestCase {
             return !made.isEmpty && made.isSubset(of: streamed)
         }
     }
+
+    /// Ticks XADDed to dfp:clean_ticks come out as opportunities (REST and dfp:opportunities),
+    /// every entry is acknowledged once processed, and the entries a dead consumer left pending
+    /// are claimed and processed once.
+    func testTicksFromTheCleanTicksStreamIncludingADeadConsumersPending() throws {
+        let redis = try RedisServer()
+        defer { redis.kill() }
+        let probe = try RedisProbe(port: redis.port)
+        XCTAssertEqual(try probe.call(["XGROUP", "CREATE", "dfp:clean_ticks", "dongfeng", "0", "MKSTREAM"]), .simple("OK"))
+        let lines = RESTAPITests.ndjson(count: 3000).split(separator: "\n")
+        for (n, line) in lines.enumerated() {
+            // Half as a JSON field, half as flat fields, as producers may write either.
+            if n % 2 == 0 {
+                _ = try probe.call(["XADD", "dfp:clean_ticks", "*", "data", String(line)])
+            } else {
+                let t = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                _ = try probe.call(["XADD", "dfp:clean_ticks", "*", "symbol", "\(t["symbol"]!)", "ts", "\(t["ts"]!)",
+                                    "price", "\(t["price"]!)", "volume", "\(t["volume"]!)"])
+            }
+        }
+        _ = try probe.call(["XADD", "dfp:clean_ticks", "*", "garbage", "not a tick"])
+        // A consumer takes the first 100 entries and dies without acknowledging them.
+        let dead = try probe.call(["XREADGROUP", "GROUP", "dongfeng", "dead", "COUNT", "100", "STREAMS", "dfp:clean_ticks", ">"])
+        XCTAssertEqual(dead.array?.first?.array?.last?.array?.count, 100)
+
+        let server = try TestServer { $0.redis.url = "redis://127.0.0.1:\(redis.port)"; $0.redis.claimIdleMs = 300 }
+        defer { server.stop() }
+        try eventually("all 3000 ticks processed once (the claimed ones arrive late: out of order)") {
+            let p = try XCTUnwrap(server.get("/admin/health").json?["pipeline"] as? [String: Any])
+            return (p["ticks"] as? Int ?? 0) + (p["out_of_order"] as? Int ?? 0) == 3000
+        }
+        try eventually("nothing left pending in the group") {
+            guard case .integer(let pending)? = try probe.call(["XPENDING", "dfp:clean_ticks", "dongfeng"]).array?.first else { return false }
+            return pending == 0
+        }
+        let source = try XCTUnwrap((server.get("/admin/health").json?["redis"] as? [String: Any])?["source"] as? [String: Any])
+        XCTAssertEqual(source["claimed"] as? Int, 100)
+        XCTAssertEqual(source["rejected"] as? Int, 1, "the entry that is not a tick is counted and acknowledged")
+        XCTAssertEqual(source["acked"] as? Int, 3001)
+        try eventually("opportunities in REST and in dfp:opportunities") {
+            let rest = Set(try opportunitySeqs(server))
+            let streamed = Set(try probe.streamSeqs("dfp:opportunities"))
+            return !rest.isEmpty && rest == streamed
+        }
+    }
 }

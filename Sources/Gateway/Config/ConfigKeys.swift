@@ -74,6 +74,12 @@ enum ConfigKeys {
         optional("redis.url", alias: "DFP_REDIS_URL", \.redis.url, "Redis for the Streams bridge, redis://host:port; unset = no Redis (the embedded default needs none)."),
         int("redis.stream_maxlen", \.redis.streamMaxLength, 1_000...100_000_000, "Approximate length cap (XADD MAXLEN ~) of the dfp:strategy_signals and dfp:opportunities streams."),
 
+        bool("redis.source", \.redis.source, "With redis.url: read ticks from dfp:clean_ticks (XREADGROUP in a consumer group, XACK once processed and journaled)."),
+        string("redis.group", \.redis.group, "Consumer group of the tick streams."),
+        optional("redis.consumer", \.redis.consumer, "This instance's consumer name in the group; unset = host name and process id."),
+        optional("redis.partitions", \.redis.partitions, "Tick partitions this instance reads, e.g. 0,3,5 for dfp:clean_ticks:0, :3, :5; unset = the single dfp:clean_ticks."),
+        int("redis.claim_idle_ms", \.redis.claimIdleMs, 100...86_400_000, "Entries another consumer left unacknowledged this long are taken over (XAUTOCLAIM)."),
+
         bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),
 
         choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none"], "Market data source: the built-in simulator, or none."),

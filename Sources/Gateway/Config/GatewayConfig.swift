@@ -223,6 +223,16 @@ public struct GatewayConfig: Sendable, Equatable {
         public var url: String? = nil
         /// Approximate length cap of the dfp:* streams (`redis.stream_maxlen`).
         public var streamMaxLength = 100_000
+        /// Read ticks from dfp:clean_ticks in a consumer group (`redis.source`).
+        public var source = true
+        /// Consumer group name (`redis.group`).
+        public var group = "dongfeng"
+        /// This instance's consumer name; nil = host name and process id (`redis.consumer`).
+        public var consumer: String? = nil
+        /// Partitions this instance reads, "0,3,5" → dfp:clean_ticks:{p}; nil = dfp:clean_ticks (`redis.partitions`).
+        public var partitions: String? = nil
+        /// Entries another consumer left pending this long are taken over (`redis.claim_idle_ms`).
+        public var claimIdleMs = 30_000
         /// The defaults.
         public init() {}
     }

@@ -8,7 +8,7 @@ import Reactor
 enum HealthRoutes {
     static func register(into router: inout Router<RouteHandler>, group: EventLoopGroup, startedAtMs: Int64,
                          admin: AdminGuard, signals: SignalService, streaming: StreamingStats? = nil,
-                         redis: RedisSink? = nil) {
+                         redis: RedisSink? = nil, source: RedisSource? = nil) {
         let simple: RouteHandler = { _ in
             json(summary(group: group, startedAtMs: startedAtMs, detailed: false))
         }
@@ -32,6 +32,15 @@ enum HealthRoutes {
                 w.uint64("acked_seq", redis.stats.ackedSeq.load(ordering: .relaxed))
                 w.int("sent", redis.stats.sent.load(ordering: .relaxed))
                 w.int("failed", redis.stats.failed.load(ordering: .relaxed))
+                if let source {
+                    w.beginObject("source")
+                    w.string("state", source.client.status.state.rawValue)
+                    w.int("read", source.stats.read.load(ordering: .relaxed))
+                    w.int("acked", source.stats.acked.load(ordering: .relaxed))
+                    w.int("rejected", source.stats.rejected.load(ordering: .relaxed))
+                    w.int("claimed", source.stats.claimed.load(ordering: .relaxed))
+                    w.endObject()
+                }
                 w.endObject()
             }
             w.endObject()

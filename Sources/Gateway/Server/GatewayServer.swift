@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import Foundation
 import HTTP
 import Logging
 import Reactor
@@ -23,6 +24,8 @@ public final class GatewayServer: @unchecked Sendable {
     public private(set) var signals: SignalService?
     /// The Redis Streams sink when `redis.url` is set.
     private(set) var redisSink: RedisSink?
+    /// The Redis Streams tick source when `redis.url` is set and `redis.source` is on.
+    private(set) var redisSource: RedisSource?
     /// Every HTTP route as (method, pattern), for /openapi.json's completeness test.
     public private(set) var routeTable: [(method: HTTPMethod, pattern: String)] = []
 
@@ -65,7 +68,7 @@ public final class GatewayServer: @unchecked Sendable {
         var router = Router<RouteHandler>()
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
                               admin: AdminGuard(token: config.admin.token), signals: service,
-                              streaming: streaming.settings.stats, redis: redisSink)
+                              streaming: streaming.settings.stats, redis: redisSink, source: redisSource)
         APIRoutes.register(into: &router, service: service, inputs: service.ingest,
                            admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
         OpenAPIDocument.register(into: &router)
@@ -103,6 +106,7 @@ public final class GatewayServer: @unchecked Sendable {
         group.start()
         service.start()
         redisSink?.start()
+        redisSource?.start()
         let shownHost = config.server.host.contains(":") ? "[\(config.server.host)]" : config.server.host
         logger.info("listening on https://\(shownHost):\(httpsPort)")
         if let plainPort {
@@ -161,6 +165,15 @@ public final class GatewayServer: @unchecked Sendable {
         _ = loop.watch(fd: fd) {
             _ = dfl_eventfd_drain(fd)
             sink.drain()
+        }
+        if config.redis.source {
+            let partitions = (config.redis.partitions ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let streams = partitions.isEmpty ? ["dfp:clean_ticks"] : partitions.map { "dfp:clean_ticks:\($0)" }
+            let consumer = config.redis.consumer ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+            let input = service.worker.makeInput(name: "redis", capacity: 1 << 15, policy: .reject)
+            redisSource = RedisSource(host: String(parts[0]), port: port, loop: loop, input: input, streams: streams,
+                                      group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs)
+            logger.info("redis: reading \(streams.joined(separator: ", ")) as \(config.redis.group)/\(consumer)")
         }
         logger.info("redis: streams bridge to \(parts[0]):\(port)")
         return sink

@@ -63,9 +63,13 @@ final class RedisSink: @unchecked Sendable {
                                  Array("*".utf8), Array("seq".utf8), Array(String(seq).utf8), Array("data".utf8), json], into: &bytes)
             replies.append { [weak self] reply in self?.acknowledge(seq, reply) }
         }
-        func publish(_ channel: String) {
+        func publish(_ channel: String, seq: UInt64? = nil) {
             RESPEncoder.command([Array("PUBLISH".utf8), Array(channel.utf8), json], into: &bytes)
-            replies.append { _ in }
+            if let seq {
+                replies.append { [weak self] reply in self?.acknowledge(seq, reply) }
+            } else {
+                replies.append { _ in }
+            }
         }
         switch event {
         case .signal(let s): xadd("dfp:strategy_signals", s.seq)
@@ -73,8 +77,7 @@ final class RedisSink: @unchecked Sendable {
             xadd("dfp:opportunities", o.seq)
             publish("dfp:opportunities:ws")
         case .alert(let a):
-            publish("dfp:risk_alerts")
-            ackedSeq = max(ackedSeq, a.seq)
+            publish("dfp:risk_alerts", seq: a.seq)
         case .features: publish("dfp:features")
         case .tick, .bar: break
         }
