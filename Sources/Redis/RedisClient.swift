@@ -27,6 +27,8 @@ public final class RedisClient: ConnectionHandler {
     public let status = RedisLinkStatus()
     /// Called on the loop each time the link comes up (to re-create groups, resume a sink...).
     public var onConnected: (() -> Void)?
+    /// Values no command waits for: pub/sub messages after SUBSCRIBE.
+    public var onPush: ((RESPValue) -> Void)?
 
     private let loop: EventLoop
     private var connection: Connection?
@@ -119,7 +121,10 @@ public final class RedisClient: ConnectionHandler {
             switch parser.next() {
             case .needMore: return
             case .value(let v):
-                guard !replies.isEmpty else { continue }  // an unexpected push: ignore
+                guard !replies.isEmpty else {
+                    onPush?(v)
+                    continue
+                }
                 replies.removeFirst()(v)
             case .failure(let why):
                 lastError = "protocol error: \(why)"

@@ -78,6 +78,7 @@ enum ConfigKeys {
         string("redis.group", \.redis.group, "Consumer group of the tick streams."),
         optional("redis.consumer", \.redis.consumer, "This instance's consumer name in the group; unset = host name and process id."),
         optional("redis.partitions", \.redis.partitions, "Tick partitions this instance reads, e.g. 0,3,5 for dfp:clean_ticks:0, :3, :5; unset = the single dfp:clean_ticks."),
+        bool("redis.peers", \.redis.peers, "Multi-instance: deliver the other instances' opportunities (SUBSCRIBE dfp:opportunities:ws) to this instance's WebSocket clients."),
         int("redis.claim_idle_ms", \.redis.claimIdleMs, 100...86_400_000, "Entries another consumer left unacknowledged this long are taken over (XAUTOCLAIM)."),
 
         bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),

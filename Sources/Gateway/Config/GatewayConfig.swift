@@ -233,6 +233,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var partitions: String? = nil
         /// Entries another consumer left pending this long are taken over (`redis.claim_idle_ms`).
         public var claimIdleMs = 30_000
+        /// Hand other instances' opportunities (dfp:opportunities:ws) to this one's WebSocket clients (`redis.peers`).
+        public var peers = true
         /// The defaults.
         public init() {}
     }

@@ -8,7 +8,7 @@ import Reactor
 enum HealthRoutes {
     static func register(into router: inout Router<RouteHandler>, group: EventLoopGroup, startedAtMs: Int64,
                          admin: AdminGuard, signals: SignalService, streaming: StreamingStats? = nil,
-                         redis: RedisSink? = nil, source: RedisSource? = nil) {
+                         redis: RedisSink? = nil, source: RedisSource? = nil, peers: RedisPeers? = nil) {
         let simple: RouteHandler = { _ in
             json(summary(group: group, startedAtMs: startedAtMs, detailed: false))
         }
@@ -32,6 +32,13 @@ enum HealthRoutes {
                 w.uint64("acked_seq", redis.stats.ackedSeq.load(ordering: .relaxed))
                 w.int("sent", redis.stats.sent.load(ordering: .relaxed))
                 w.int("failed", redis.stats.failed.load(ordering: .relaxed))
+                if let peers {
+                    w.beginObject("peers")
+                    w.string("instance", peers.instance)
+                    w.string("state", peers.client.status.state.rawValue)
+                    w.int("received", peers.received.load(ordering: .relaxed))
+                    w.endObject()
+                }
                 if let source {
                     w.beginObject("source")
                     w.string("state", source.client.status.state.rawValue)

@@ -26,6 +26,8 @@ public final class GatewayServer: @unchecked Sendable {
     private(set) var redisSink: RedisSink?
     /// The Redis Streams tick source when `redis.url` is set and `redis.source` is on.
     private(set) var redisSource: RedisSource?
+    /// Other instances' opportunities for this instance's WebSocket clients (`redis.peers`).
+    private(set) var redisPeers: RedisPeers?
     /// Every HTTP route as (method, pattern), for /openapi.json's completeness test.
     public private(set) var routeTable: [(method: HTTPMethod, pattern: String)] = []
 
@@ -64,11 +66,11 @@ public final class GatewayServer: @unchecked Sendable {
         let service = try SignalService(config: config, logger: logger)
         signals = service
         let streaming = makeStreaming(service)
-        redisSink = try makeRedisSink(service)
+        redisSink = try makeRedisSink(service, broadcasters: streaming.broadcasters)
         var router = Router<RouteHandler>()
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
                               admin: AdminGuard(token: config.admin.token), signals: service,
-                              streaming: streaming.settings.stats, redis: redisSink, source: redisSource)
+                              streaming: streaming.settings.stats, redis: redisSink, source: redisSource, peers: redisPeers)
         APIRoutes.register(into: &router, service: service, inputs: service.ingest,
                            admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
         OpenAPIDocument.register(into: &router)
@@ -107,6 +109,7 @@ public final class GatewayServer: @unchecked Sendable {
         service.start()
         redisSink?.start()
         redisSource?.start()
+        redisPeers?.start()
         let shownHost = config.server.host.contains(":") ? "[\(config.server.host)]" : config.server.host
         logger.info("listening on https://\(shownHost):\(httpsPort)")
         if let plainPort {
@@ -135,7 +138,7 @@ public final class GatewayServer: @unchecked Sendable {
         for loop in group.loops {
             let fd = dfl_eventfd()
             let output = service.worker.addOutput { _ = dfl_eventfd_signal(fd) }
-            let broadcaster = Broadcaster(loopIndex: loop.index, output: output, store: service.store,
+            let broadcaster = Broadcaster(loop: loop, output: output, store: service.store,
                                           ingest: service.ingest.indices.contains(loop.index) ? service.ingest[loop.index] : nil,
                                           settings: streamingSettings)
             loop.watch(fd: fd) {
@@ -148,7 +151,7 @@ public final class GatewayServer: @unchecked Sendable {
     }
 
     /// The Redis sink on loop 0, fed by its own ring from the worker (eventfd wake-up).
-    private func makeRedisSink(_ service: SignalService) throws(GatewayError) -> RedisSink? {
+    private func makeRedisSink(_ service: SignalService, broadcasters: [Broadcaster]) throws(GatewayError) -> RedisSink? {
         guard let url = config.redis.url else { return nil }
         var rest = Substring(url)
         if rest.hasPrefix("redis://") { rest = rest.dropFirst(8) }
@@ -160,8 +163,12 @@ public final class GatewayServer: @unchecked Sendable {
         let loop = group.loops[0]
         let fd = dfl_eventfd()
         let output = service.worker.addOutput { _ = dfl_eventfd_signal(fd) }
+        let instance = config.redis.consumer ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let sink = RedisSink(host: String(parts[0]), port: port, loop: loop, output: output, journal: service.journal,
-                             startSeq: service.journal?.lastSeq ?? 0, maxLength: config.redis.streamMaxLength)
+                             startSeq: service.journal?.lastSeq ?? 0, maxLength: config.redis.streamMaxLength, instance: instance)
+        if config.redis.peers {
+            redisPeers = RedisPeers(host: String(parts[0]), port: port, loop: loop, instance: instance, broadcasters: broadcasters)
+        }
         _ = loop.watch(fd: fd) {
             _ = dfl_eventfd_drain(fd)
             sink.drain()
@@ -169,7 +176,7 @@ public final class GatewayServer: @unchecked Sendable {
         if config.redis.source {
             let partitions = (config.redis.partitions ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let streams = partitions.isEmpty ? ["dfp:clean_ticks"] : partitions.map { "dfp:clean_ticks:\($0)" }
-            let consumer = config.redis.consumer ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+            let consumer = instance
             let input = service.worker.makeInput(name: "redis", capacity: 1 << 15, policy: .reject)
             redisSource = RedisSource(host: String(parts[0]), port: port, loop: loop, input: input, streams: streams,
                                       group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs)

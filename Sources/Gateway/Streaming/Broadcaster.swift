@@ -13,6 +13,8 @@ import WebSocket
 /// Touched only on its loop's thread.
 final class Broadcaster: @unchecked Sendable {
     let loopIndex: Int
+    /// The loop this broadcaster lives on (other threads hand it work with `execute`).
+    let loop: EventLoop
     let output: EventOutput
     let store: EventStore
     let ingest: TickInput?
@@ -22,8 +24,9 @@ final class Broadcaster: @unchecked Sendable {
     let deflater: RawDeflater?
     private var json = JSONWriter(capacity: 4096)
 
-    init(loopIndex: Int, output: EventOutput, store: EventStore, ingest: TickInput?, settings: StreamingSettings) {
-        self.loopIndex = loopIndex
+    init(loop: EventLoop, output: EventOutput, store: EventStore, ingest: TickInput?, settings: StreamingSettings) {
+        self.loop = loop
+        loopIndex = loop.index
         self.output = output
         self.store = store
         self.ingest = ingest
@@ -83,6 +86,29 @@ final class Broadcaster: @unchecked Sendable {
         }
         // A big batch must not pin its memory until the next one.
         if cork.capacity > 256 << 10 { cork = [] }
+    }
+
+    /// Another instance's opportunity (multi-instance, through Redis): its JSON as received,
+    /// to every session that wants it, outside this instance's seq bookkeeping.
+    func deliverRemote(_ event: PipelineEvent, json: [UInt8]) {
+        var plain: [UInt8]?
+        var compressed: [UInt8]?
+        for session in sessions.values where session.wantsRemote(event) {
+            if session.compresses, let deflater {
+                if compressed == nil {
+                    var body: [UInt8] = []
+                    if (try? json.withUnsafeBytes { try deflater.compressMessage($0, into: &body) }) != nil {
+                        compressed = WSFrameWriter.frame(.text, body, compressed: true)
+                    } else {
+                        compressed = WSFrameWriter.frame(.text, json)
+                    }
+                }
+                session.deliverRemote(compressed!)
+            } else {
+                if plain == nil { plain = WSFrameWriter.frame(.text, json) }
+                session.deliverRemote(plain!)
+            }
+        }
     }
 
     /// The WebSocket frame of an event's JSON envelope.

@@ -31,7 +31,12 @@ final class RedisSink: @unchecked Sendable {
         let failed = Atomic<Int>(0)
     }
 
-    init(host: String, port: Int, loop: EventLoop, output: EventOutput, journal: Journal?, startSeq: UInt64, maxLength: Int) {
+    /// This instance's name, on what it publishes for its peers.
+    let instance: String
+
+    init(host: String, port: Int, loop: EventLoop, output: EventOutput, journal: Journal?, startSeq: UInt64, maxLength: Int,
+         instance: String) {
+        self.instance = instance
         client = RedisClient(host: host, port: port, loop: loop)
         self.output = output
         self.journal = journal
@@ -75,7 +80,16 @@ final class RedisSink: @unchecked Sendable {
         case .signal(let s): xadd("dfp:strategy_signals", s.seq)
         case .opportunity(let o):
             xadd("dfp:opportunities", o.seq)
-            publish("dfp:opportunities:ws")
+            // The seed's shape plus the origin instance, so peers skip their own.
+            var tagged = JSONWriter(capacity: json.count + 48)
+            tagged.beginObject()
+            tagged.string("type", "opportunity")
+            tagged.uint64("seq", o.seq)
+            tagged.string("instance", instance)
+            EventEncoder.payload(o, &tagged, key: "payload")
+            tagged.endObject()
+            RESPEncoder.command([Array("PUBLISH".utf8), Array("dfp:opportunities:ws".utf8), tagged.bytes], into: &bytes)
+            replies.append { _ in }
         case .alert(let a):
             publish("dfp:risk_alerts", seq: a.seq)
         case .features: publish("dfp:features")

@@ -179,6 +179,22 @@ final class WebSocketSession: ConnectionHandler {
         }
     }
 
+    /// Another instance's event: filtered like local ones, never part of the local seq.
+    func wantsRemote(_ event: PipelineEvent) -> Bool {
+        !closing && !readingJournal && !overflowed && subscription.wants(event)
+    }
+
+    /// Over the cap a remote event is skipped and counted (it is not in this instance's seq,
+    /// so a resume could not bring it back; the origin's REST has it).
+    func deliverRemote(_ frame: [UInt8]) {
+        guard let connection, connection.isOpen else { return }
+        if connection.queuedBytes + frame.count > broadcaster.settings.outboundCapBytes {
+            broadcaster.countDrop()
+            return
+        }
+        write(frame)
+    }
+
     /// One event's shared frame (replay path).
     func deliver(_ event: PipelineEvent, frame: [UInt8]) {
         flush(admit(event, frameBytes: frame.count, corked: 0) ? frame : [])
