@@ -64,9 +64,11 @@ public final class PipelineStats: Sendable {
 
 /// Where sequenced events are made durable before anyone sees them (the Store's journal).
 /// Both calls come on the worker thread: `append` for each sequenced event of a batch, in seq
-/// order; `commit` once at the end of the batch, before the batch's events reach the query
+/// order, and for each accepted tick when `journalsTicks`; `commit` once at the end of the batch, before the batch's events reach the query
 /// store or any consumer, so no client ever holds an event the journal lacks.
 public protocol EventJournal: AnyObject {
+    /// Accepted ticks are journaled too (to rebuild indicators after a cold start).
+    var journalsTicks: Bool { get }
     func append(_ event: PipelineEvent)
     func commit()
 }
@@ -179,7 +181,13 @@ public final class PipelineWorker: @unchecked Sendable {
     }
 
     fileprivate func emit(_ event: PipelineEvent) {
-        if event.seq != nil { journal?.append(event) }
+        if let journal {
+            if event.seq != nil {
+                journal.append(event)
+            } else if case .tick = event, journal.journalsTicks {
+                journal.append(event)
+            }
+        }
         batch.append(event)
         // Ticks and bars may pile up in a large batch; publish early when nothing needs a commit.
         if batch.count >= 8192 { publishBatch() }

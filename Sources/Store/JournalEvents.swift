@@ -7,18 +7,35 @@ import Pipeline
 /// WebSocket client as is, and decoded back for the query store at recovery.
 public final class JournalWriter: EventJournal, @unchecked Sendable {
     public let journal: Journal
+    /// Accepted ticks, numbered from 1 in their own journal (`journal.ticks`); nil = not kept.
+    public let ticks: Journal?
+    private var tickNumber: UInt64
     private var json = JSONWriter(capacity: 1024)
 
-    public init(journal: Journal) { self.journal = journal }
-
-    public func append(_ event: PipelineEvent) {
-        guard let seq = event.seq else { return }
-        json.reset()
-        JournalEvents.envelope(event, &json)
-        json.bytes.withUnsafeBytes { journal.append(seq: seq, payload: $0) }
+    public init(journal: Journal, ticks: Journal? = nil) {
+        self.journal = journal
+        self.ticks = ticks
+        tickNumber = ticks?.lastSeq ?? 0
     }
 
-    public func commit() { journal.commit() }
+    public var journalsTicks: Bool { ticks != nil }
+
+    public func append(_ event: PipelineEvent) {
+        json.reset()
+        if let seq = event.seq {
+            JournalEvents.envelope(event, &json)
+            json.bytes.withUnsafeBytes { journal.append(seq: seq, payload: $0) }
+        } else if case .tick(let t) = event, let ticks {
+            tickNumber += 1
+            EventEncoder.envelope(type: "tick", &json) { EventEncoder.payload(t, &$0, key: "payload") }
+            json.bytes.withUnsafeBytes { ticks.append(seq: tickNumber, payload: $0) }
+        }
+    }
+
+    public func commit() {
+        ticks?.commit()
+        journal.commit()
+    }
 }
 
 public enum JournalEvents {
@@ -48,6 +65,9 @@ public enum JournalEvents {
             return []
         }
         switch type {
+        case "tick":
+            guard let symbol = string("symbol"), let ts = int("ts"), let price = number("price"), let volume = number("volume") else { return nil }
+            return .tick(Tick(symbol: symbol, ts: ts, price: price, volume: volume, bid: p["bid"]?.number, ask: p["ask"]?.number))
         case "signal":
             guard let seq = seq(), let ts = int("ts"), let symbol = string("symbol"), let strategy = string("strategy"),
                   let direction = string("direction").flatMap(Direction.init), let strength = number("strength"),

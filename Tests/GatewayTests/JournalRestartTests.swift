@@ -153,4 +153,29 @@ final class JournalRestartTests: XCTestCase {
         let health = try client.readResponse()
         XCTAssertEqual(health.json?["status"] as? String, "ok", "the pipelined request is answered after the deferred one")
     }
+
+    /// Without a snapshot (a crash), journaled ticks rebuild the indicators; without those either,
+    /// the start is cold and says why.
+    func testJournaledTicksRebuildIndicatorsWhenThereIsNoSnapshot() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-ticks-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let first = try TestServer { $0.dataDir = data; $0.journal.ticks = true }
+        XCTAssertEqual(try post(first, RESTAPITests.ndjson(count: 3000)).status, 202)
+        _ = try settle(first, ticks: 3000)
+        first.stop()
+        try FileManager.default.removeItem(atPath: (data as NSString).appendingPathComponent("snapshot.json"))
+        let second = try TestServer { $0.dataDir = data; $0.journal.ticks = true }
+        let pipeline = try XCTUnwrap(second.get("/admin/health").json?["pipeline"] as? [String: Any])
+        XCTAssertEqual(pipeline["start"] as? String, "warm")
+        XCTAssertTrue((pipeline["start_reason"] as? String ?? "").contains("rebuilt from 3000 journaled ticks"), "\(pipeline)")
+        let features = try XCTUnwrap(second.get("/api/v1/symbols/600519.SH/features?limit=1").json?["items"] as? [[String: Any]])
+        XCTAssertNotNil(features.last?["ema_50"] as? Double)
+        second.stop()
+        try FileManager.default.removeItem(atPath: (data as NSString).appendingPathComponent("snapshot.json"))
+        let third = try TestServer { $0.dataDir = data; $0.journal.ticks = false }
+        defer { third.stop() }
+        let cold = try XCTUnwrap(third.get("/admin/health").json?["pipeline"] as? [String: Any])
+        XCTAssertEqual(cold["start"] as? String, "cold", "no snapshot, and journal.ticks off")
+        XCTAssertTrue((cold["start_reason"] as? String ?? "").contains("no snapshot"), "\(cold)")
+    }
 }

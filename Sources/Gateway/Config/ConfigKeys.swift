@@ -70,6 +70,7 @@ enum ConfigKeys {
         int("journal.segment_mb", \.journal.segmentMB, 1...4096, "Journal segment size before a new one is started."),
         int("journal.retention_mb", \.journal.retentionMB, 1...1_048_576, "Oldest journal segments are deleted past this total size."),
         int("journal.retention_hours", \.journal.retentionHours, 0...87_600, "Journal segments older than this are deleted (0 = keep by size only)."),
+        bool("journal.ticks", \.journal.ticks, "Also journal accepted ticks (data_dir/ticks): without a snapshot, the newest 200 000 rebuild the indicators at start."),
 
         optional("redis.url", alias: "DFP_REDIS_URL", \.redis.url, "Redis for the Streams bridge, redis://host:port; unset = no Redis (the embedded default needs none)."),
         int("redis.stream_maxlen", \.redis.streamMaxLength, 1_000...100_000_000, "Approximate length cap (XADD MAXLEN ~) of the dfp:strategy_signals and dfp:opportunities streams."),

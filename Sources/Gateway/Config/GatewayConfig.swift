@@ -213,6 +213,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var retentionMB = 1024
         /// ...or past this age, hours; 0 = no age limit (`journal.retention_hours`).
         public var retentionHours = 168
+        /// Journal accepted ticks too, to rebuild indicators when there is no snapshot (`journal.ticks`).
+        public var ticks = false
         /// The defaults.
         public init() {}
     }

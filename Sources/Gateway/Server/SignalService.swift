@@ -32,6 +32,8 @@ public final class SignalService: @unchecked Sendable {
         settings.aggregator = AggregatorSettings(ttlMs: Int64(config.pipeline.opportunityTTLSeconds * 1000),
                                                  cooldownMs: Int64(config.pipeline.cooldownSeconds * 1000))
         journal = try Self.openJournal(config, tail: 3 * config.pipeline.historyEvents, logger: logger)
+        let tickJournal = config.journal.enabled && config.journal.ticks
+            ? try Self.openJournal(config, tail: Self.rebuildTicks, logger: logger, subdirectory: "ticks") : nil
         var lastSeq: UInt64 = 0
         if let journal {
             // Restore the query store and the resume history from the newest records, and
@@ -45,7 +47,7 @@ public final class SignalService: @unchecked Sendable {
         }
         worker = PipelineWorker(settings: settings, strategies: strategies, store: store,
                                 barGraceMs: Int64(config.pipeline.barGraceMs), lastSeq: lastSeq)
-        if let journal { worker.journal = JournalWriter(journal: journal) }
+        if let journal { worker.journal = JournalWriter(journal: journal, ticks: tickJournal) }
         dataDir = config.dataDir
         intervalLabel = interval.description
         switch Snapshot.read(from: config.dataDir, interval: interval.description) {
@@ -57,8 +59,18 @@ public final class SignalService: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: (config.dataDir as NSString).appendingPathComponent(Snapshot.fileName))
             logger.info("warm start: indicators restored from \(bars.count) bars of \(symbols) symbols")
         case .cold(let reason):
-            startMode = ("cold", reason)
-            logger.notice("cold start (\(reason)): indicators warm up from new bars (journaled ticks are not kept to rebuild them)")
+            let ticks = tickJournal?.recoveredTail.compactMap { record -> Tick? in
+                if case .tick(let t)? = JournalEvents.decode(record.payload) { t } else { nil }
+            } ?? []
+            if ticks.isEmpty {
+                startMode = ("cold", reason)
+                logger.notice("cold start (\(reason); no journaled ticks\(tickJournal == nil ? ": journal.ticks is off" : "")): indicators warm up from new bars")
+            } else {
+                let bars = Self.bars(from: ticks, interval: interval)
+                worker.warm(with: bars)
+                startMode = ("warm", "rebuilt from \(ticks.count) journaled ticks (\(bars.count) bars); \(reason)")
+                logger.info("warm start: indicators rebuilt from \(ticks.count) journaled ticks (\(bars.count) bars)")
+            }
         }
         feedName = config.feed
         strategiesFile = config.pipeline.strategiesFile
@@ -73,12 +85,29 @@ public final class SignalService: @unchecked Sendable {
         logger.info("pipeline: \(interval) bars, \(strategies.enabled.count) strategies enabled, feed \(config.feed)")
     }
 
-    static func openJournal(_ config: GatewayConfig, tail: Int, logger: Logger) throws(GatewayError) -> Journal? {
+    /// Ticks kept for a rebuild: enough for the longest indicator window at busy rates.
+    static let rebuildTicks = 200_000
+
+    /// Closed bars of journaled ticks, per symbol in time order (the last, open bar is closed too).
+    static func bars(from ticks: [Tick], interval: BarInterval) -> [Bar] {
+        var builders: [String: BarBuilder] = [:]
+        var bars: [Bar] = []
+        for tick in ticks {
+            var builder = builders[tick.symbol] ?? BarBuilder(symbol: tick.symbol, interval: interval)
+            if let bar = builder.add(tick) { bars.append(bar) }
+            builders[tick.symbol] = builder
+        }
+        for symbol in builders.keys.sorted() { if var b = builders[symbol], let bar = b.flush() { bars.append(bar) } }
+        return bars
+    }
+
+    static func openJournal(_ config: GatewayConfig, tail: Int, logger: Logger,
+                            subdirectory: String = "journal") throws(GatewayError) -> Journal? {
         guard config.journal.enabled else {
             logger.notice("journal disabled (journal.enabled = false): seq restarts at 0 and history is lost on restart")
             return nil
         }
-        var settings = JournalSettings(directory: (config.dataDir as NSString).appendingPathComponent("journal"))
+        var settings = JournalSettings(directory: (config.dataDir as NSString).appendingPathComponent(subdirectory))
         settings.fsync = FsyncPolicy(rawValue: config.journal.fsync) ?? .interval
         settings.fsyncIntervalMs = config.journal.fsyncIntervalMs
         settings.segmentBytes = config.journal.segmentMB << 20
@@ -132,6 +161,7 @@ public final class SignalService: @unchecked Sendable {
         feed?.stop()
         worker.stop()
         journal?.close()
+        (worker.journal as? JournalWriter)?.ticks?.close()
         // Warm-restart snapshot: each symbol's recent bars, as the store holds them.
         var bars: [Bar] = []
         for symbol in store.symbols { bars += store.bars(symbol, limit: store.perSymbolHistory) }
