@@ -10,6 +10,21 @@ public enum PipelineEvent: Sendable {
     case opportunity(Opportunity)
     case alert(RiskAlert)
 
+    /// The JSON envelope clients receive: `{"type","payload"}`, plus `"seq"` for sequenced events.
+    public func envelope(_ w: inout JSONWriter) {
+        switch self {
+        case .tick(let t): EventEncoder.envelope(type: "tick", &w) { EventEncoder.payload(t, &$0, key: "payload") }
+        case .bar(let b): EventEncoder.envelope(type: "bar", &w) { EventEncoder.payload(b, &$0, key: "payload") }
+        case .features(let f): EventEncoder.envelope(type: "features", &w) { EventEncoder.payload(f, &$0, key: "payload") }
+        case .signal(let s):
+            EventEncoder.sequencedEnvelope(type: "signal", seq: s.seq, &w) { EventEncoder.payload(s, &$0, key: "payload") }
+        case .opportunity(let o):
+            EventEncoder.sequencedEnvelope(type: "opportunity", seq: o.seq, &w) { EventEncoder.payload(o, &$0, key: "payload") }
+        case .alert(let a):
+            EventEncoder.sequencedEnvelope(type: "risk_alert", seq: a.seq, &w) { EventEncoder.payload(a, &$0, key: "payload") }
+        }
+    }
+
     /// The sequence number of sequenced events (signals, opportunities, alerts).
     public var seq: UInt64? {
         switch self {

@@ -23,11 +23,11 @@ public final class JournalWriter: EventJournal, @unchecked Sendable {
     public func append(_ event: PipelineEvent) {
         json.reset()
         if let seq = event.seq {
-            JournalEvents.envelope(event, &json)
+            event.envelope(&json)
             json.bytes.withUnsafeBytes { journal.append(seq: seq, payload: $0) }
         } else if case .tick(let t) = event, let ticks {
             tickNumber += 1
-            EventEncoder.envelope(type: "tick", &json) { EventEncoder.payload(t, &$0, key: "payload") }
+            PipelineEvent.tick(t).envelope(&json)
             json.bytes.withUnsafeBytes { ticks.append(seq: tickNumber, payload: $0) }
         }
     }
@@ -39,19 +39,6 @@ public final class JournalWriter: EventJournal, @unchecked Sendable {
 }
 
 public enum JournalEvents {
-    static func envelope(_ event: PipelineEvent, _ w: inout JSONWriter) {
-        switch event {
-        case .signal(let s):
-            EventEncoder.sequencedEnvelope(type: "signal", seq: s.seq, &w) { EventEncoder.payload(s, &$0, key: "payload") }
-        case .opportunity(let o):
-            EventEncoder.sequencedEnvelope(type: "opportunity", seq: o.seq, &w) { EventEncoder.payload(o, &$0, key: "payload") }
-        case .alert(let a):
-            EventEncoder.sequencedEnvelope(type: "risk_alert", seq: a.seq, &w) { EventEncoder.payload(a, &$0, key: "payload") }
-        case .tick, .bar, .features:
-            break
-        }
-    }
-
     /// The event a journal record holds; nil when the payload is not one (reported by callers).
     public static func decode(_ payload: [UInt8]) -> PipelineEvent? {
         guard case .success(.object(let envelope)) = JSONValue.parse(Data(payload)),

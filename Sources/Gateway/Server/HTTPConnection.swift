@@ -102,15 +102,7 @@ final class HTTPConnection: ConnectionHandler {
                     work { ready in loop.execute { box.finish(ready, request) } }
                     return
                 }
-                let keepAlive = request.keepAlive && !draining
-                send(response, to: request, keepAlive: keepAlive, connection)
-                if !keepAlive {
-                    closing = true
-                    connection.closeAfterFlush()
-                    return
-                }
-                connection.setDeadline(afterMs: parser.bufferedByteCount > 0
-                                       ? app.settings.headerTimeoutMs : app.settings.keepAliveIdleMs)
+                guard answer(response, to: request, connection) else { return }
             case .failure(let error):
                 respondError(connection, Response.error(error))
                 return
@@ -142,15 +134,21 @@ final class HTTPConnection: ConnectionHandler {
         requestInProgress = false
         guard !closing, connection.isOpen else { return }
         connection.resumeReading()
+        if answer(response, to: request, connection) { process(connection) }
+    }
+
+    /// Sends a response and either closes (no keep-alive) or re-arms the request deadline;
+    /// false when the connection is closing.
+    private func answer(_ response: Response, to request: HTTPRequest, _ connection: Connection) -> Bool {
         let keepAlive = request.keepAlive && !draining
         send(response, to: request, keepAlive: keepAlive, connection)
         if !keepAlive {
             closing = true
             connection.closeAfterFlush()
-            return
+            return false
         }
         connection.setDeadline(afterMs: parser.bufferedByteCount > 0 ? app.settings.headerTimeoutMs : app.settings.keepAliveIdleMs)
-        process(connection)
+        return true
     }
 
     private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)

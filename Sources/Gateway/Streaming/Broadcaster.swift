@@ -126,19 +126,7 @@ final class Broadcaster: @unchecked Sendable {
         }
     }
 
-    static func envelope(_ event: PipelineEvent, _ w: inout JSONWriter) {
-        switch event {
-        case .tick(let t): EventEncoder.envelope(type: "tick", &w) { EventEncoder.payload(t, &$0, key: "payload") }
-        case .bar(let b): EventEncoder.envelope(type: "bar", &w) { EventEncoder.payload(b, &$0, key: "payload") }
-        case .features(let f): EventEncoder.envelope(type: "features", &w) { EventEncoder.payload(f, &$0, key: "payload") }
-        case .signal(let s):
-            EventEncoder.sequencedEnvelope(type: "signal", seq: s.seq, &w) { EventEncoder.payload(s, &$0, key: "payload") }
-        case .opportunity(let o):
-            EventEncoder.sequencedEnvelope(type: "opportunity", seq: o.seq, &w) { EventEncoder.payload(o, &$0, key: "payload") }
-        case .alert(let a):
-            EventEncoder.sequencedEnvelope(type: "risk_alert", seq: a.seq, &w) { EventEncoder.payload(a, &$0, key: "payload") }
-        }
-    }
+    static func envelope(_ event: PipelineEvent, _ w: inout JSONWriter) { event.envelope(&w) }
 
     func countDrop() { settings.stats.droppedLossy.wrappingAdd(1, ordering: .relaxed) }
     func countSlowClose() { settings.stats.slowClosed.wrappingAdd(1, ordering: .relaxed) }
