@@ -116,6 +116,12 @@ public final class PipelineWorker: @unchecked Sendable {
         return output
     }
 
+    /// Open opportunity episodes: restore before `start`, read after `stop`.
+    public var aggregatorState: OpportunityAggregator.Saved {
+        get { engine.aggregatorState }
+        set { engine.aggregatorState = newValue }
+    }
+
     /// Warm restart (before `start`): bars to the engine's indicators, features to the store.
     public func warm(with bars: [Bar]) {
         for bar in bars { store.record(.bar(bar)) }

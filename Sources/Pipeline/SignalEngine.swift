@@ -125,6 +125,12 @@ public final class SignalEngine {
         return out
     }
 
+    /// The opportunity aggregator's episodes, for a warm-restart snapshot (call between batches).
+    public var aggregatorState: OpportunityAggregator.Saved {
+        get { aggregator.saved }
+        set { aggregator.restore(newValue) }
+    }
+
     /// The bar being built for a symbol (queries).
     public func currentBar(_ symbol: String) -> Bar? { symbols[symbol]?.builder.current }
     public func latestFeatures(_ symbol: String) -> Features? { symbols[symbol]?.previousFeatures }

@@ -43,6 +43,11 @@ public enum JournalEvents {
     public static func decode(_ payload: [UInt8]) -> PipelineEvent? {
         guard case .success(.object(let envelope)) = JSONValue.parse(Data(payload)),
               case .string(let type)? = envelope["type"], case .object(let p)? = envelope["payload"] else { return nil }
+        return decode(type: type, payload: p)
+    }
+
+    /// An event from its type and payload object (DESIGN.md §2 field names).
+    public static func decode(type: String, payload p: [String: JSONValue]) -> PipelineEvent? {
         func string(_ k: String) -> String? { if case .string(let s)? = p[k] { s } else { nil } }
         func int(_ k: String) -> Int64? { if case .int(let i)? = p[k] { Int64(i) } else { nil } }
         func seq() -> UInt64? { int("seq").flatMap { $0 > 0 ? UInt64($0) : nil } }

@@ -1,16 +1,19 @@
 import Contracts
 import Foundation
+import Pipeline
 
 /// The warm-restart snapshot: each symbol's recent closed bars, written at graceful shutdown
 /// to `<data_dir>/snapshot.json` and fed back to the indicators at start, so features are
-/// ready without a new warm-up. Versioned; a snapshot of another version or bar interval is
-/// ignored (the server starts cold and says so). Aggregator and risk episodes are not kept:
-/// open opportunities expire across a restart, and their history is in the journal.
+/// ready without a new warm-up, with the opportunity aggregator's open episodes and cool-downs,
+/// so an episode open at shutdown goes on under the same id. Versioned; a snapshot of another
+/// version or bar interval is ignored (the server starts cold and says so). Risk-guard windows
+/// are rebuilt from the bars; its open alerts are not carried over.
 public enum Snapshot {
-    public static let version = 1
+    public static let version = 2
     public static let fileName = "snapshot.json"
 
-    public static func write(bars: [Bar], interval: String, to directory: String) throws {
+    public static func write(bars: [Bar], interval: String, aggregator: OpportunityAggregator.Saved? = nil,
+                             to directory: String) throws {
         var w = JSONWriter(capacity: 128 * (bars.count + 1))
         w.beginObject()
         w.int("version", version)
@@ -19,6 +22,23 @@ public enum Snapshot {
         w.beginArray("bars")
         for bar in bars { EventEncoder.payload(bar, &w) }
         w.endArray()
+        if let aggregator {
+            w.beginObject("aggregator")
+            w.beginArray("open")
+            for (o, strengths) in aggregator.open {
+                w.beginObject()
+                EventEncoder.payload(o, &w, key: "opportunity")
+                w.beginObject("strengths")
+                for (name, value) in strengths.sorted(by: { $0.key < $1.key }) { w.double(name, value) }
+                w.endObject()
+                w.endObject()
+            }
+            w.endArray()
+            w.beginObject("cooldowns")
+            for (key, until) in aggregator.cooldowns.sorted(by: { $0.key < $1.key }) { w.int64(key, until) }
+            w.endObject()
+            w.endObject()
+        }
         w.endObject()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = (directory as NSString).appendingPathComponent(fileName)
@@ -27,7 +47,7 @@ public enum Snapshot {
     }
 
     public enum Loaded {
-        case bars([Bar])
+        case bars([Bar], aggregator: OpportunityAggregator.Saved?)
         /// Why the server starts cold.
         case cold(String)
     }
@@ -52,6 +72,24 @@ public enum Snapshot {
             bars.append(Bar(symbol: symbol, interval: interval, start: Int64(start), open: open, high: high, low: low,
                             close: close, volume: volume, vwap: vwap, trades: trades))
         }
-        return .bars(bars)
+        var aggregator: OpportunityAggregator.Saved?
+        if case .object(let a)? = root["aggregator"] {
+            var open: [(opportunity: Opportunity, strengths: [String: Double])] = []
+            if case .array(let items)? = a["open"] {
+                for item in items {
+                    guard case .object(let entry) = item, case .object(let payload)? = entry["opportunity"],
+                          case .opportunity(let o)? = JournalEvents.decode(type: "opportunity", payload: payload) else {
+                        return .cold("\(path) has a malformed open opportunity")
+                    }
+                    var strengths: [String: Double] = [:]
+                    if case .object(let s)? = entry["strengths"] { for (k, v) in s { strengths[k] = v.number } }
+                    open.append((o, strengths))
+                }
+            }
+            var cooldowns: [String: Int64] = [:]
+            if case .object(let c)? = a["cooldowns"] { for (k, v) in c { if case .int(let t) = v { cooldowns[k] = Int64(t) } } }
+            aggregator = OpportunityAggregator.Saved(open: open, cooldowns: cooldowns)
+        }
+        return .bars(bars, aggregator: aggregator)
     }
 }

@@ -51,8 +51,9 @@ public final class SignalService: @unchecked Sendable {
         dataDir = config.dataDir
         intervalLabel = interval.description
         switch Snapshot.read(from: config.dataDir, interval: interval.description) {
-        case .bars(let bars):
+        case .bars(let bars, let aggregator):
             worker.warm(with: bars)
+            if let aggregator { worker.aggregatorState = aggregator }
             let symbols = Set(bars.map(\.symbol)).count
             startMode = ("warm", "\(bars.count) bars of \(symbols) symbols from the snapshot")
             // A snapshot is good for the restart right after the shutdown that wrote it only.
@@ -165,7 +166,9 @@ public final class SignalService: @unchecked Sendable {
         // Warm-restart snapshot: each symbol's recent bars, as the store holds them.
         var bars: [Bar] = []
         for symbol in store.symbols { bars += store.bars(symbol, limit: store.perSymbolHistory) }
-        if !bars.isEmpty { try? Snapshot.write(bars: bars, interval: intervalLabel, to: dataDir) }
+        if !bars.isEmpty {
+            try? Snapshot.write(bars: bars, interval: intervalLabel, aggregator: worker.aggregatorState, to: dataDir)
+        }
     }
 
     /// The pipeline part of `/admin/health`.

@@ -25,6 +25,9 @@ final class RedisSource: @unchecked Sendable {
     /// Decoded ticks waiting for room in the ring (the reactor never waits for it).
     private var held: [(stream: String, id: String, tick: Tick?)] = []
     private var readingPending = true
+    /// Entries taken and not yet acknowledged: XAUTOCLAIM also returns this consumer's own
+    /// entries once they are idle long enough, and those must not be processed twice.
+    private var inFlight: Set<String> = []
     private var lastClaimMs: Int64 = 0
     let stats = Stats()
 
@@ -86,6 +89,7 @@ final class RedisSource: @unchecked Sendable {
 
     private func take(_ stream: String, _ entry: RESPValue) {
         guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { return }
+        guard inFlight.insert(stream + " " + id).inserted else { return }
         stats.read.wrappingAdd(1, ordering: .relaxed)
         held.append((stream, id, Self.tick(pair[1].array ?? [])))
     }
@@ -115,7 +119,10 @@ final class RedisSource: @unchecked Sendable {
         while n < unacked.count && unacked[n].upTo <= done { n += 1 }
         guard n > 0, client.state == .connected else { return }
         var byStream: [String: [String]] = [:]
-        for entry in unacked[0..<n] { byStream[entry.stream, default: []].append(entry.id) }
+        for entry in unacked[0..<n] {
+            byStream[entry.stream, default: []].append(entry.id)
+            inFlight.remove(entry.stream + " " + entry.id)
+        }
         unacked.removeFirst(n)
         for (stream, ids) in byStream {
             let count = ids.count
@@ -147,8 +154,9 @@ final class RedisSource: @unchecked Sendable {
             client.send(["XAUTOCLAIM", stream, group, consumer, String(claimIdleMs), "0-0", "COUNT", "512"]) { [weak self] reply in
                 guard let self, let parts = reply.array, parts.count >= 2 else { return }
                 let entries = parts[1].array ?? []
-                self.stats.claimed.wrappingAdd(entries.count, ordering: .relaxed)
+                let before = self.held.count
                 for entry in entries { self.take(stream, entry) }
+                self.stats.claimed.wrappingAdd(self.held.count - before, ordering: .relaxed)
                 self.submitHeld()
             }
         }
