@@ -38,6 +38,8 @@ fi
 [ -x .venv-tests/bin/schemathesis ] || .venv-tests/bin/pip install -q "schemathesis==4.32.5"
 .venv-tests/bin/python -c "import websockets, sys; sys.exit(websockets.__version__ != '17.4')" 2>/dev/null \
   || .venv-tests/bin/pip install -q "websockets==17.4"
+# Prometheus's own text-format parser checks /admin/metrics.
+.venv-tests/bin/python -c "import prometheus_client" 2>/dev/null || .venv-tests/bin/pip install -q "prometheus-client==0.21.1"
 # Selenium drives chromium for Tests/e2e/dashboard_test.py.
 .venv-tests/bin/python -c "import selenium, sys; sys.exit(selenium.__version__ != '4.51.0')" 2>/dev/null \
   || .venv-tests/bin/pip install -q "selenium==4.51.0"

@@ -59,7 +59,20 @@ public final class PipelineStats: Sendable {
     public let opportunities = Atomic<Int>(0)
     public let alerts = Atomic<Int>(0)
     public let lastSeq = Atomic<UInt64>(0)
+    /// Labelled counts (signals by strategy, opportunities by status, alerts by kind), kept by
+    /// the worker in plain dictionaries and copied here once per batch when they changed:
+    /// readers never touch the worker's own state, and the worker takes this lock once a batch.
+    private let labelled = Mutex<LabelledCounts>(LabelledCounts())
     public init() {}
+
+    public struct LabelledCounts: Sendable, Equatable {
+        public var signalsByStrategy: [String: Int] = [:]
+        public var opportunitiesByStatus: [String: Int] = [:]
+        public var alertsByKind: [String: Int] = [:]
+    }
+
+    public var labelledCounts: LabelledCounts { labelled.withLock { $0 } }
+    func publish(_ counts: LabelledCounts) { labelled.withLock { $0 = counts } }
 }
 
 /// Where sequenced events are made durable before anyone sees them (the Store's journal).
@@ -83,6 +96,9 @@ public final class PipelineWorker: @unchecked Sendable {
     private let doorbell = Doorbell(spins: 1_000)
     private var inputs: [TickInput] = []
     private var outputs: [EventOutput] = []
+    /// The producer and consumer rings (fixed once the worker starts; for metrics).
+    public var inputRings: [TickInput] { inputs }
+    public var outputRings: [EventOutput] { outputs }
     private var engine: SignalEngine!
     private var sink: WorkerSink!
     private let barGraceMs: Int64
@@ -91,6 +107,9 @@ public final class PipelineWorker: @unchecked Sendable {
     public var journal: EventJournal?
     /// This batch's events, published after the journal commit.
     private var batch: [PipelineEvent] = []
+    /// The worker's own labelled counts (copied to `stats` after a batch that changed them).
+    private var counts = PipelineStats.LabelledCounts()
+    private var countsChanged = false
     private let pendingStrategies = Mutex<StrategyRegistry?>(nil)
     private var thread: WorkerThread?
 
@@ -205,6 +224,10 @@ public final class PipelineWorker: @unchecked Sendable {
         journal?.commit()
         for event in batch { publish(event) }
         batch.removeAll(keepingCapacity: batch.capacity <= 65_536)
+        if countsChanged {
+            countsChanged = false
+            stats.publish(counts)
+        }
     }
 
     private func publish(_ event: PipelineEvent) {
@@ -213,9 +236,18 @@ public final class PipelineWorker: @unchecked Sendable {
         case .tick: stats.ticks.wrappingAdd(1, ordering: .relaxed)
         case .bar: stats.bars.wrappingAdd(1, ordering: .relaxed)
         case .features: break
-        case .signal: stats.signals.wrappingAdd(1, ordering: .relaxed)
-        case .opportunity: stats.opportunities.wrappingAdd(1, ordering: .relaxed)
-        case .alert: stats.alerts.wrappingAdd(1, ordering: .relaxed)
+        case .signal(let s):
+            stats.signals.wrappingAdd(1, ordering: .relaxed)
+            counts.signalsByStrategy[s.strategy, default: 0] += 1
+            countsChanged = true
+        case .opportunity(let o):
+            stats.opportunities.wrappingAdd(1, ordering: .relaxed)
+            counts.opportunitiesByStatus[o.status.rawValue, default: 0] += 1
+            countsChanged = true
+        case .alert(let a):
+            stats.alerts.wrappingAdd(1, ordering: .relaxed)
+            counts.alertsByKind[a.kind, default: 0] += 1
+            countsChanged = true
         }
         if let seq = event.seq { stats.lastSeq.store(seq, ordering: .relaxed) }
         for output in outputs {

@@ -73,6 +73,9 @@ public final class GatewayServer: @unchecked Sendable {
                               streaming: streaming.settings.stats, redis: redisSink, source: redisSource, peers: redisPeers)
         APIRoutes.register(into: &router, service: service, inputs: service.ingest,
                            admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
+        MetricsRoutes.register(into: &router, admin: AdminGuard(token: config.admin.token), group: group, signals: service,
+                               streaming: streaming.settings.stats, redis: redisSink, source: redisSource,
+                               startedAtMs: startedAtMs)
         OpenAPIDocument.register(into: &router)
         Streaming.registerPlainGets(into: &router)
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }

@@ -1,0 +1,109 @@
+import CLinux
+import HTTP
+import Reactor
+
+/// `GET /admin/metrics`: Prometheus text exposition (0.0.4) of the counters the server already
+/// keeps as relaxed atomics (reactor, TLS, pipeline, rings, WebSocket, journal, Redis). Our own
+/// writer rather than swift-prometheus: every figure already lives in one atomic or one
+/// snapshot, so a scrape is a few hundred loads and one string; a metrics registry would add a
+/// dependency and a second copy of each counter on the hot path. A scrape never takes a lock the
+/// pipeline holds per tick (the labelled counts are a per-batch snapshot).
+enum MetricsRoutes {
+    static func register(into router: inout Router<RouteHandler>, admin: AdminGuard, group: EventLoopGroup,
+                         signals: SignalService, streaming: StreamingStats, redis: RedisSink?, source: RedisSource?,
+                         startedAtMs: Int64) {
+        router.add(.get, "/admin/metrics", admin.protect { _ in
+            var m = PrometheusText()
+            let c = group.counters
+            m.counter("dongfeng_connections_accepted_total", "TCP connections accepted", c.acceptedTotal.load(ordering: .relaxed))
+            m.counter("dongfeng_connections_refused_total", "Connections refused over server.max_connections", c.refusedOverLimit.load(ordering: .relaxed))
+            m.gauge("dongfeng_connections_open", "Open connections (HTTP, WebSocket and outbound)", group.openConnections)
+            m.counter("dongfeng_write_queue_overflows_total", "Connections closed for exceeding their write queue", c.writeQueueOverflows.load(ordering: .relaxed))
+            m.counter("dongfeng_tls_handshakes_total", "TLS handshakes completed", c.tlsHandshakes.load(ordering: .relaxed))
+            m.counter("dongfeng_tls_handshake_failures_total", "TLS handshakes failed", c.tlsHandshakeFailures.load(ordering: .relaxed))
+            m.counter("dongfeng_tls_handshake_timeouts_total", "TLS handshakes timed out", c.tlsHandshakeTimeouts.load(ordering: .relaxed))
+
+            let s = signals.worker.stats
+            m.counter("dongfeng_ticks_total", "Ticks accepted by the engine", s.ticks.load(ordering: .relaxed))
+            m.counter("dongfeng_ticks_out_of_order_total", "Ticks refused as out of order", s.outOfOrder.load(ordering: .relaxed))
+            m.counter("dongfeng_bars_total", "Bars closed", s.bars.load(ordering: .relaxed))
+            let labelled = s.labelledCounts
+            m.labelled("dongfeng_signals_total", "Strategy signals", "counter", "strategy", labelled.signalsByStrategy)
+            m.labelled("dongfeng_opportunity_events_total", "Opportunity events", "counter", "status", labelled.opportunitiesByStatus)
+            m.labelled("dongfeng_risk_alerts_total", "Risk alerts", "counter", "kind", labelled.alertsByKind)
+            m.gauge("dongfeng_last_seq", "The last sequence number given out", Int(s.lastSeq.load(ordering: .relaxed)))
+            var rejected: [String: Int] = [:]
+            var depth: [String: Int] = [:]
+            for input in signals.worker.inputRings {
+                rejected[input.name] = input.rejectedFull.load(ordering: .relaxed)
+                depth["in:" + input.name] = input.depth
+            }
+            m.labelled("dongfeng_ticks_rejected_busy_total", "Ticks refused because the pipeline ring was full", "input", rejected)
+            var dropped: [String: Int] = [:]
+            for (i, output) in signals.worker.outputRings.enumerated() {
+                depth["out:\(i)"] = output.ring.count
+                dropped["out:\(i)"] = output.droppedLossy.load(ordering: .relaxed)
+            }
+            m.labelled("dongfeng_ring_depth", "Entries waiting in each pipeline ring", "ring", depth, type: "gauge")
+            m.labelled("dongfeng_ring_lossy_dropped_total", "Lossy events dropped because a consumer ring was full", "ring", dropped)
+
+            m.gauge("dongfeng_websocket_sessions", "Open WebSocket streams", streaming.sessions.load(ordering: .relaxed))
+            m.counter("dongfeng_websocket_lossy_dropped_total", "Lossy events skipped for clients over their outbound cap", streaming.droppedLossy.load(ordering: .relaxed))
+            m.counter("dongfeng_websocket_closed_too_slow_total", "Clients closed with 1013 (sequenced event over the cap)", streaming.slowClosed.load(ordering: .relaxed))
+
+            if let journal = signals.journal {
+                let j = journal.stats
+                m.counter("dongfeng_journal_records_total", "Records appended to the journal", j.records.load(ordering: .relaxed))
+                m.counter("dongfeng_journal_bytes_total", "Bytes written to the journal", j.bytes.load(ordering: .relaxed))
+                m.counter("dongfeng_journal_fsyncs_total", "Journal fsyncs", j.fsyncs.load(ordering: .relaxed))
+                m.gauge("dongfeng_journal_segments", "Journal segment files", j.segments.load(ordering: .relaxed))
+                m.counter("dongfeng_journal_write_errors_total", "Journal writes that failed", j.writeErrors.load(ordering: .relaxed))
+                m.gauge("dongfeng_journal_lag", "Sequenced events made but not yet journaled",
+                        max(0, Int(s.lastSeq.load(ordering: .relaxed)) - Int(j.lastSeq.load(ordering: .relaxed))))
+            }
+            if let redis {
+                m.gauge("dongfeng_redis_up", "1 when the Redis sink link is connected", redis.client.status.state == .connected ? 1 : 0)
+                m.counter("dongfeng_redis_sent_total", "Events Redis acknowledged", redis.stats.sent.load(ordering: .relaxed))
+                m.counter("dongfeng_redis_failed_total", "Redis commands that failed", redis.stats.failed.load(ordering: .relaxed))
+            }
+            if let source {
+                m.counter("dongfeng_redis_ticks_read_total", "Entries read from the tick streams", source.stats.read.load(ordering: .relaxed))
+                m.counter("dongfeng_redis_ticks_acked_total", "Entries acknowledged (XACK)", source.stats.acked.load(ordering: .relaxed))
+            }
+            m.gauge("dongfeng_resident_memory_bytes", "Resident set size", Int(dfl_rss_bytes()))
+            m.gauge("dongfeng_uptime_seconds", "Seconds since start", Int((dfl_monotonic_ms() - startedAtMs) / 1000))
+            var headers = HTTPHeaders()
+            headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            headers.add("Cache-Control", "no-store")
+            return Response(status: 200, headers: headers, body: Array(m.text.utf8))
+        })
+    }
+}
+
+/// The Prometheus text format, line by line.
+struct PrometheusText {
+    private(set) var text = ""
+
+    mutating func counter(_ name: String, _ help: String, _ value: Int) { metric(name, help, "counter", value) }
+    mutating func gauge(_ name: String, _ help: String, _ value: Int) { metric(name, help, "gauge", value) }
+
+    private mutating func metric(_ name: String, _ help: String, _ type: String, _ value: Int) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+    }
+
+    mutating func labelled(_ name: String, _ help: String, _ type: String = "counter", _ label: String, _ values: [String: Int]) {
+        labelled(name, help, label, values, type: type)
+    }
+
+    mutating func labelled(_ name: String, _ help: String, _ label: String, _ values: [String: Int], type: String = "counter") {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            text += "\(name){\(label)=\"\(Self.escape(key))\"} \(value)\n"
+        }
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
