@@ -59,6 +59,8 @@ public final class PipelineStats: Sendable {
     public let opportunities = Atomic<Int>(0)
     public let alerts = Atomic<Int>(0)
     public let lastSeq = Atomic<UInt64>(0)
+    /// Monotonic ms when the last batch with ticks was published (0 = none yet): feed freshness.
+    public let lastTickMs = Atomic<Int64>(0)
     /// Labelled counts (signals by strategy, opportunities by status, alerts by kind), kept by
     /// the worker in plain dictionaries and copied here once per batch when they changed:
     /// readers never touch the worker's own state, and the worker takes this lock once a batch.
@@ -110,6 +112,7 @@ public final class PipelineWorker: @unchecked Sendable {
     /// The worker's own labelled counts (copied to `stats` after a batch that changed them).
     private var counts = PipelineStats.LabelledCounts()
     private var countsChanged = false
+    private var batchHadTicks = false
     private let pendingStrategies = Mutex<StrategyRegistry?>(nil)
     private var thread: WorkerThread?
 
@@ -228,12 +231,18 @@ public final class PipelineWorker: @unchecked Sendable {
             countsChanged = false
             stats.publish(counts)
         }
+        if batchHadTicks {
+            batchHadTicks = false
+            stats.lastTickMs.store(dfl_monotonic_ms(), ordering: .relaxed)
+        }
     }
 
     private func publish(_ event: PipelineEvent) {
         store.record(event)
         switch event {
-        case .tick: stats.ticks.wrappingAdd(1, ordering: .relaxed)
+        case .tick:
+            stats.ticks.wrappingAdd(1, ordering: .relaxed)
+            batchHadTicks = true
         case .bar: stats.bars.wrappingAdd(1, ordering: .relaxed)
         case .features: break
         case .signal(let s):

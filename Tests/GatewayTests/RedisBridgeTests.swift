@@ -92,6 +92,11 @@ final class RedisBridgeTests: XCTestCase {
         try eventually("the link is seen down") {
             (try server.get("/admin/health").json?["redis"] as? [String: Any])?["state"] as? String != "connected"
         }
+        let degraded = try server.get("/admin/health")
+        XCTAssertEqual(degraded.status, 503, "a component is down: health says so")
+        XCTAssertEqual(degraded.json?["status"] as? String, "degraded")
+        XCTAssertEqual(((degraded.json?["components"] as? [String: Any])?["redis"] as? [String: Any])?["status"] as? String, "degraded")
+        XCTAssertEqual(try server.get("/health").status, 200, "the seed's simple form stays 200")
         try redis.start()
         let probe2 = try RedisProbe(port: redis.port)
         try eventually("the opportunities made while Redis was down reach it") {
@@ -99,6 +104,7 @@ final class RedisBridgeTests: XCTestCase {
             let streamed = Set(try probe2.streamSeqs("dfp:opportunities"))
             return !made.isEmpty && made.isSubset(of: streamed)
         }
+        try eventually("health back to ok once every link is up") { try server.get("/admin/health").status == 200 }
     }
 
     /// Ticks XADDed to dfp:clean_ticks come out as opportunities (REST and dfp:opportunities),

@@ -105,8 +105,15 @@ enum OpenAPIDocument {
         return [
             "/health": ["get": health],
             "/gateway/health": ["get": health],
-            "/admin/health": ["get": operation("Health with counters (admin)", tag: "admin",
-                                               ok: json(ref("AdminHealth"), "Details."), errors: [401, 403], security: admin)],
+            "/admin/health": ["get": operation("Health with counters and components (admin); 503 when a component is degraded", tag: "admin",
+                                               ok: json(ref("AdminHealth"), "Every component ok."), errors: [401, 403], security: admin)
+                .merging(["responses": [
+                    "200": json(ref("AdminHealth"), "Every component ok."),
+                    "401": response("Unauthorized"), "403": response("Forbidden"),
+                    "503": json(ref("AdminHealth"), "A component is degraded: see components.<name>.status and detail."),
+                ] as Object]) { $1 }],
+            "/admin/ready": ["get": operation("Readiness for load balancers (no credentials)", tag: "health",
+                                              ok: json(Schemas.object(["ready": ["type": "boolean"]]), "Listening, pipeline running."))],
             "/api/v1/opportunities": ["get": opportunities],
             "/opportunities": ["get": alias],
             "/api/v1/opportunities/{id}": ["get": operation("One opportunity's latest state", tag: "events",

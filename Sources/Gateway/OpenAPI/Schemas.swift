@@ -100,6 +100,7 @@ extension OpenAPIDocument {
                     ["status": ["enum": ["ok", "degraded", "down"]], "version": string, "uptime_s": number,
                      "connections": ["type": "integer", "minimum": 0], "loops": ["type": "integer", "minimum": 1],
                      "reactor": ["type": "object"], "tls": ["type": "object"], "rss_bytes": ["type": "integer"], "heap_bytes": ["type": "integer"], "websocket": ["type": "object"],
+                     "components": ["type": "object", "additionalProperties": object(["status": ["enum": ["ok", "degraded", "down"]], "detail": string])],
                      "pipeline": ["type": "object"]],
                     required: ["status", "version", "uptime_s", "connections", "loops", "reactor", "tls", "rss_bytes", "heap_bytes"], open: true,
                     "Health plus reactor, TLS and pipeline counters."),

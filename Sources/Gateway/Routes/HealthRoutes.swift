@@ -14,8 +14,28 @@ enum HealthRoutes {
         }
         router.add(.get, "/health", simple)
         router.add(.get, "/gateway/health", simple)
+        // For load balancers: ready once the listeners and the pipeline run (recovery happens
+        // before either starts); no credentials needed, nothing revealed.
+        router.add(.get, "/admin/ready") { _ in
+            var w = JSONWriter()
+            w.beginObject()
+            w.bool("ready", true)
+            w.endObject()
+            return .json(200, w.bytes)
+        }
         router.add(.get, "/admin/health", admin.protect { _ in
-            var w = summary(group: group, startedAtMs: startedAtMs, detailed: true, signals: signals, open: true)
+            let components = Self.components(signals: signals, redis: redis, source: source, peers: peers)
+            let healthy = components.allSatisfy { $0.state == "ok" }
+            var w = summary(group: group, startedAtMs: startedAtMs, detailed: true, signals: signals, open: true,
+                            status: healthy ? "ok" : "degraded")
+            w.beginObject("components")
+            for c in components {
+                w.beginObject(c.name)
+                w.string("status", c.state)
+                w.string("detail", c.detail)
+                w.endObject()
+            }
+            w.endObject()
             if let streaming {
                 w.beginObject("websocket")
                 w.int("sessions", streaming.sessions.load(ordering: .relaxed))
@@ -51,19 +71,56 @@ enum HealthRoutes {
                 w.endObject()
             }
             w.endObject()
-            return json(w)
+            return .json(healthy ? 200 : 503, w.bytes)
         })
+    }
+
+    /// Each component's state: ok, or degraded with the reason (the endpoint then answers 503).
+    static func components(signals: SignalService, redis: RedisSink?, source: RedisSource?, peers: RedisPeers?)
+        -> [(name: String, state: String, detail: String)] {
+        var out: [(name: String, state: String, detail: String)] = [("reactor", "ok", "loops running")]
+        let stats = signals.worker.stats
+        let fullest = signals.worker.inputRings.map { ($0.name, $0.depth, $0.depth + $0.freeCapacity) }
+            .max { $0.1 * 100 / max(1, $0.2) < $1.1 * 100 / max(1, $1.2) }
+        if let (name, depth, capacity) = fullest, capacity > 0, depth * 10 >= capacity * 9 {
+            out.append(("pipeline", "degraded", "ring \(name) is \(depth) of \(capacity) full"))
+        } else {
+            out.append(("pipeline", "ok", "worker running"))
+        }
+        if signals.feedName == "simulator" {
+            let last = stats.lastTickMs.load(ordering: .relaxed)
+            let age = last == 0 ? Int64.max : dfl_monotonic_ms() - last
+            out.append(age <= 5_000 ? ("feed", "ok", "simulator ticks \(age) ms ago")
+                                    : ("feed", "degraded", "no simulator tick for \(last == 0 ? "ever" : "\(age / 1000) s")"))
+        } else {
+            out.append(("feed", "ok", "no built-in feed; ticks come from clients" + (source == nil ? "" : " and Redis")))
+        }
+        if let journal = signals.journal {
+            let errors = journal.stats.writeErrors.load(ordering: .relaxed)
+            out.append(errors == 0 ? ("journal", "ok", "fsync \(journal.settings.fsync.rawValue)")
+                                   : ("journal", "degraded", "\(errors) failed write(s); events wait in memory"))
+        } else {
+            out.append(("journal", "ok", "off (journal.enabled = false)"))
+        }
+        if let redis {
+            var down: [String] = []
+            if redis.client.status.state != .connected { down.append("sink \(redis.client.status.state.rawValue)") }
+            if let source, source.client.status.state != .connected { down.append("source \(source.client.status.state.rawValue)") }
+            if let peers, peers.client.status.state != .connected { down.append("peers \(peers.client.status.state.rawValue)") }
+            out.append(down.isEmpty ? ("redis", "ok", "connected") : ("redis", "degraded", down.joined(separator: ", ")))
+        }
+        return out
     }
 
     private static func json(_ writer: JSONWriter) -> Response { .json(200, writer.bytes) }
 
     /// The health object; `open` leaves it unclosed for the caller to add sections.
     static func summary(group: EventLoopGroup, startedAtMs: Int64, detailed: Bool, signals: SignalService? = nil,
-                        open: Bool = false) -> JSONWriter {
+                        open: Bool = false, status: String = "ok") -> JSONWriter {
         let uptime = Double(dfl_monotonic_ms() - startedAtMs) / 1000
         var w = JSONWriter()
         w.beginObject()
-        w.string("status", "ok")
+        w.string("status", status)
         w.string("version", DongfengVersion.current)
         w.double("uptime_s", (uptime * 10).rounded() / 10)
         w.int("connections", group.openConnections)
