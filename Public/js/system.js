@@ -59,7 +59,8 @@ export class SystemPanel {
         this.useAdmin = false; // not an admin here: the public health is all we get
         return this.poll();
       }
-      if (!r.ok) throw new Error(String(r.status));
+      // 503 carries the same body, saying which component is degraded.
+      if (!r.ok && r.status !== 503) throw new Error(String(r.status));
       this.health = await r.json();
       this.healthAt = performance.now();
       this.source = this.useAdmin ? 'admin' : 'public';
