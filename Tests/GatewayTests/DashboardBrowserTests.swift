@@ -9,7 +9,7 @@ import XCTest
 /// 1,000 events/s. Screenshots are kept in a temporary folder whose path is printed.
 final class DashboardBrowserTests: XCTestCase {
     func testDashboardInHeadlessChromium() throws {
-        let python = try ExternalScripts.python(importing: ["selenium"])
+        let python = try ExternalScripts.python(importing: ["selenium", "websockets"])
         let fm = FileManager.default
         if !["/usr/bin/chromium", "/usr/bin/chromium-browser"].contains(where: fm.isExecutableFile(atPath:)) {
             try ExternalScripts.missing("chromium (Debian package chromium)")

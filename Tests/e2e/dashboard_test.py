@@ -23,7 +23,6 @@ import re
 import shutil
 import signal
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,6 +30,8 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ws_e2e  # noqa: E402  (the server runner is shared with the WebSocket end-to-end test)
 CHROMEDRIVER = "/usr/bin/chromedriver"
 TIME_LIMIT_S = 420               # the whole script, servers and browser included
 # The burst: the simulator at 1,000 ticks/s (its ceiling today: it advances market time by whole
@@ -65,41 +66,19 @@ def wait_for(what, fn, timeout, interval=0.25):
     raise CheckFailed(f"{what}: not within {timeout:g} s (last: {last!r})")
 
 
-class Server:
-    """The dongfeng binary on a free port with the simulator, its own cert and data folders."""
+class Server(ws_e2e.Server):
+    """The dongfeng binary with the simulator (ws_e2e's server: free port, its own cert and data
+    folders, stopped by PID), plus REST helpers for the checks."""
 
     def __init__(self, binary, workdir, extra_env=None):
-        self.log, self.port, self.process = [], None, None
         os.makedirs(workdir, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DFP_")}
-        env.update(DFP_TLS_CERT_DIR=os.path.join(workdir, "certs"),
-                   DFP_STATIC_ROOT=os.path.join(ROOT, "Public"),
-                   DFP_PIPELINE_STRATEGIES_FILE=os.path.join(ROOT, "Config", "strategies.json"))
-        env.update(extra_env or {})
-        args = [binary, "serve", "--port", "0", "--feed", "simulator", "--log-level", "info",
-                "--data-dir", os.path.join(workdir, "data")]
-        # cwd = the temporary folder: no Config/dongfeng.json there, so built-in defaults plus the
-        # settings above (static root and strategies from this repository).
         self.started = time.monotonic()
-        self.process = subprocess.Popen(args, cwd=workdir, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT)
-        listening = threading.Event()
-
-        def pump():
-            for raw in self.process.stdout:
-                line = raw.decode(errors="replace").rstrip()
-                self.log.append(line)
-                m = re.search(r"listening on https://[^\s]+:(\d+)", line)
-                if m:
-                    self.port = int(m.group(1))
-                    listening.set()
-            listening.set()
-        threading.Thread(target=pump, daemon=True).start()
-        if not listening.wait(30) or self.port is None:
-            self.stop()
-            raise RuntimeError("server did not log 'listening on https://HOST:PORT':\n" + "\n".join(self.log))
+        # The default outbound cap (ws_e2e lowers it for its slow-client check).
+        env = {"DFP_WEBSOCKET_OUTBOUND_CAP_BYTES": str(1 << 20)}
+        env.update(extra_env or {})
+        super().__init__(binary, workdir, feed="simulator", extra_env=env)
         self.url = f"https://127.0.0.1:{self.port}"
-        self.ctx = ssl.create_default_context(cafile=os.path.join(workdir, "certs", "dev-cert.pem"))
+        self.ctx = ssl.create_default_context(cafile=self.cert)
         self.http = urllib.request.build_opener(urllib.request.ProxyHandler({}),
                                                 urllib.request.HTTPSHandler(context=self.ctx))
 
@@ -123,16 +102,6 @@ class Server:
             if not items or items[-1]["seq"] >= up_to or page["next_since_seq"] <= since:
                 return seqs
             since = page["next_since_seq"]
-
-    def stop(self):
-        """SIGTERM to the server this script started (by its PID), SIGKILL if it lingers."""
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 class Browser:

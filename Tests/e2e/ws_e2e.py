@@ -74,7 +74,8 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DFP_")}
         env.update(DFP_TLS_CERT_DIR=os.path.join(workdir, "certs"), DFP_STATIC_ROOT=os.path.join(ROOT, "Public"),
                    DFP_PIPELINE_STRATEGIES_FILE=os.path.join(ROOT, "Config", "strategies.json"),
-                   DFP_WEBSOCKET_OUTBOUND_CAP_BYTES=str(OUTBOUND_CAP), **(extra_env or {}))
+                   DFP_WEBSOCKET_OUTBOUND_CAP_BYTES=str(OUTBOUND_CAP))
+        env.update(extra_env or {})  # callers may override any of the above
         self.cert = os.path.join(workdir, "certs", "dev-cert.pem")
         args = [binary, "serve", "--port", "0", "--feed", feed, "--log-level", "info",
                 "--data-dir", os.path.join(workdir, "data")]
