@@ -14,7 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         // Counts heap allocations in Benchmarks/ (preloaded only by Benchmarks/parser.sh).
         .package(url: "https://github.com/ordo-one/malloc-interposer", exact: "1.6.1"),
-        // Latency percentiles in Benchmarks/.
+        // Latency percentiles: /admin/metrics stage histograms and Benchmarks/.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
@@ -45,8 +45,10 @@ let package = Package(
         .target(name: "WebSocket", dependencies: ["Deflate", "COpenSSL"]),
         // Data contracts (Tick, Bar, events) and their codecs: pure values over bytes.
         .target(name: "Contracts"),
+        // Latency histograms and counters read by /admin/metrics without blocking their writers.
+        .target(name: "Telemetry", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The signal pipeline: lock-free rings, bars, indicators, strategies. Pure compute, no I/O.
-        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts"]),
+        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts", "Telemetry"]),
         // Market data sources feeding the pipeline (the live simulator; Redis later).
         .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
         // Redis: a pure RESP codec and a pipelined client on the reactor.
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket", "Store", "Redis",
+                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket", "Store", "Redis", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -89,6 +91,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"]),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),

@@ -103,7 +103,7 @@ router.add(.get, "/*", 5)
 results.append(measure("route /api/v1/symbols/{symbol}/bars", operations: iterations) {
     var sink = 0
     for _ in 0..<iterations {
-        if case .found(let h, _) = router.match(.get, "/api/v1/symbols/600519.SH/bars") { sink &+= h }
+        if case .found(let h, _, _) = router.match(.get, "/api/v1/symbols/600519.SH/bars") { sink &+= h }
     }
     precondition(sink == iterations * 4)
 })

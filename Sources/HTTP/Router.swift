@@ -13,7 +13,8 @@ public struct Router<Handler: Sendable>: Sendable {
     }
 
     public enum Match {
-        case found(Handler, [String: String])
+        /// The handler, the path parameters and the route's index in `table` (for metrics).
+        case found(Handler, [String: String], route: Int)
         case methodNotAllowed(allowed: [HTTPMethod])
         case notFound
     }
@@ -52,11 +53,11 @@ public struct Router<Handler: Sendable>: Sendable {
     public func match(_ method: HTTPMethod, _ path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         var top: UInt64 = 0
-        var best: Route?
-        var bestGet: Route?
+        var best: Int?
+        var bestGet: Int?
         var allowedMask = 0
         var others: [HTTPMethod] = []
-        for route in routes {
+        for (index, route) in routes.enumerated() {
             guard let score = Self.score(route.segments, parts), score >= top else { continue }
             if score > top {
                 top = score
@@ -66,11 +67,12 @@ public struct Router<Handler: Sendable>: Sendable {
                 others.removeAll()
             }
             if let bit = Self.bit(route.method) { allowedMask |= bit } else if !others.contains(route.method) { others.append(route.method) }
-            if route.method == method, best == nil { best = route }
-            if route.method == .get, bestGet == nil { bestGet = route }
+            if route.method == method, best == nil { best = index }
+            if route.method == .get, bestGet == nil { bestGet = index }
         }
-        if let best { return .found(best.handler, Self.parameters(best.segments, parts)) }
-        if method == .head, let bestGet { return .found(bestGet.handler, Self.parameters(bestGet.segments, parts)) }
+        if let index = best ?? (method == .head ? bestGet : nil) {
+            return .found(routes[index].handler, Self.parameters(routes[index].segments, parts), route: index)
+        }
         if allowedMask == 0 && others.isEmpty { return .notFound }
         if allowedMask & Self.bit(.get)! != 0 { allowedMask |= Self.bit(.head)! }
         let known: [HTTPMethod] = [.get, .head, .post, .put, .delete, .options, .patch]

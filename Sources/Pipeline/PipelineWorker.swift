@@ -2,13 +2,27 @@ import CLinux
 import Contracts
 import Glibc
 import Synchronization
+import Telemetry
+
+/// A tick in an input ring with the monotonic time it reached the server (latency origin).
+struct ReceivedTick {
+    var tick: Tick
+    var receivedNs: Int64
+}
+
+/// An event in an output ring with the monotonic time its originating tick reached the server
+/// (0 for events made by the clock, e.g. a bar closed by the wall clock).
+struct StampedEvent {
+    var event: PipelineEvent
+    var originNs: Int64
+}
 
 /// A producer's way into the pipeline: one SPSC ring per producer (feed thread, reactor loop),
 /// with its full-ring policy. `submit` is called from that producer's thread only.
 public final class TickInput: @unchecked Sendable {
     public let name: String
     public let policy: FullRingPolicy
-    let ring: SPSCRing<Tick>
+    let ring: SPSCRing<ReceivedTick>
     let doorbell: Doorbell
     /// Ticks refused because the ring was full (`.reject` policy): reported to the client.
     public let rejectedFull = Atomic<Int>(0)
@@ -24,9 +38,11 @@ public final class TickInput: @unchecked Sendable {
     }
 
     /// Hands a validated tick to the worker. False only under `.reject` when the ring is full.
+    /// `receivedNs` (monotonic, `dfl_monotonic_ns`) is when it reached the server: the origin of
+    /// the stage latencies; a batch passes one reading for all its ticks.
     @discardableResult
-    public func submit(_ tick: Tick) -> Bool {
-        if ring.push(tick, policy: policy, doorbell: doorbell) { return true }
+    public func submit(_ tick: Tick, receivedNs: Int64 = dfl_monotonic_ns()) -> Bool {
+        if ring.push(ReceivedTick(tick: tick, receivedNs: receivedNs), policy: policy, doorbell: doorbell) { return true }
         rejectedFull.wrappingAdd(1, ordering: .relaxed)
         return false
     }
@@ -38,7 +54,7 @@ public final class TickInput: @unchecked Sendable {
 
 /// A consumer's way out: its ring and the wake-up to call after a batch (an eventfd write).
 public final class EventOutput: @unchecked Sendable {
-    public let ring: SPSCRing<PipelineEvent>
+    let ring: SPSCRing<StampedEvent>
     let wake: @Sendable () -> Void
     /// Lossy events (ticks, bars, features) dropped because the consumer lagged.
     public let droppedLossy = Atomic<Int>(0)
@@ -48,6 +64,16 @@ public final class EventOutput: @unchecked Sendable {
         ring = SPSCRing(capacity: capacity)
         self.wake = wake
     }
+
+    /// Takes every waiting event, in order, with the monotonic time its tick reached the server
+    /// (0 when the clock made it). The consumer's thread only.
+    @discardableResult
+    public func drain(_ body: (PipelineEvent, _ originNs: Int64) -> Void) -> Int {
+        ring.drain { item, _ in body(item.event, item.originNs) }
+    }
+
+    /// Events waiting.
+    public var depth: Int { ring.count }
 }
 
 /// Counters readable from any thread (health, metrics).
@@ -74,6 +100,12 @@ public final class PipelineStats: Sendable {
     }
 
     public var labelledCounts: LabelledCounts { labelled.withLock { $0 } }
+
+    /// Stage latencies from a tick reaching the server (its `receivedNs`), measured when the
+    /// worker publishes (after the journal commit, as consumers get the event): `tick` for every
+    /// tick, and `features`, `signal`, `opportunity` for what a tick's arrival made.
+    public let latency = LatencyRecorder(stages: PipelineStats.stages, nowNs: dfl_monotonic_ns())
+    public static let stages = ["tick", "features", "signal", "opportunity"]
     func publish(_ counts: LabelledCounts) { labelled.withLock { $0 = counts } }
 }
 
@@ -108,7 +140,9 @@ public final class PipelineWorker: @unchecked Sendable {
     /// Set before `start`; nil = no journal.
     public var journal: EventJournal?
     /// This batch's events, published after the journal commit.
-    private var batch: [PipelineEvent] = []
+    private var batch: [StampedEvent] = []
+    /// When the tick being processed reached the server (0 while the clock closes bars).
+    private var originNs: Int64 = 0
     /// The worker's own labelled counts (copied to `stats` after a batch that changed them).
     private var counts = PipelineStats.LabelledCounts()
     private var countsChanged = false
@@ -184,18 +218,21 @@ public final class PipelineWorker: @unchecked Sendable {
             }
             var drained = 0
             for (i, input) in inputs.enumerated() {
-                let n = input.ring.drain(limit: 4096) { tick, _ in
-                    if case .outOfOrder = engine.process(tick, wallMs: wallClockMs()) {
+                let n = input.ring.drain(limit: 4096) { item, _ in
+                    originNs = item.receivedNs
+                    if case .outOfOrder = engine.process(item.tick, wallMs: wallClockMs()) {
                         stats.outOfOrder.wrappingAdd(1, ordering: .relaxed)
                     }
                 }
                 drained += n
                 taken[i] = n
             }
+            originNs = 0
             let now = dfl_monotonic_ms()
             if now - lastClock >= 100 {
                 lastClock = now
                 engine.tickClock(wallMs: wallClockMs(), graceMs: barGraceMs)
+                stats.latency.flushPending(nowNs: dfl_monotonic_ns())
             }
             flushOutputs()
             for (i, n) in taken.enumerated() where n > 0 {
@@ -216,7 +253,7 @@ public final class PipelineWorker: @unchecked Sendable {
                 journal.append(event)
             }
         }
-        batch.append(event)
+        batch.append(StampedEvent(event: event, originNs: originNs))
         // Ticks and bars may pile up in a large batch; publish early when nothing needs a commit.
         if batch.count >= 8192 { publishBatch() }
     }
@@ -225,7 +262,19 @@ public final class PipelineWorker: @unchecked Sendable {
     private func publishBatch() {
         guard !batch.isEmpty else { return }
         journal?.commit()
-        for event in batch { publish(event) }
+        let now = dfl_monotonic_ns()
+        stats.latency.record(nowNs: now) { add in
+            for item in batch where item.originNs != 0 {
+                switch item.event {
+                case .tick: add(0, now - item.originNs)
+                case .features: add(1, now - item.originNs)
+                case .signal: add(2, now - item.originNs)
+                case .opportunity: add(3, now - item.originNs)
+                case .bar, .alert: break
+                }
+            }
+        }
+        for item in batch { publish(item) }
         batch.removeAll(keepingCapacity: batch.capacity <= 65_536)
         if countsChanged {
             countsChanged = false
@@ -237,7 +286,8 @@ public final class PipelineWorker: @unchecked Sendable {
         }
     }
 
-    private func publish(_ event: PipelineEvent) {
+    private func publish(_ item: StampedEvent) {
+        let event = item.event
         store.record(event)
         switch event {
         case .tick:
@@ -260,7 +310,7 @@ public final class PipelineWorker: @unchecked Sendable {
         }
         if let seq = event.seq { stats.lastSeq.store(seq, ordering: .relaxed) }
         for output in outputs {
-            if output.ring.tryPush(event) {
+            if output.ring.tryPush(item) {
                 output.pending = true
                 continue
             }
@@ -271,7 +321,7 @@ public final class PipelineWorker: @unchecked Sendable {
             // Sequenced events are never dropped: wake the consumer and wait for room.
             output.wake()
             var spins = 0
-            while !output.ring.tryPush(event) {
+            while !output.ring.tryPush(item) {
                 spins += 1
                 if spins > 64 { Backoff.sleep(microseconds: 100) }
             }

@@ -51,6 +51,71 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.output)
     }
 
+    /// Stage latencies, HTTP requests by route and status, WebSocket subscribers by channel and
+    /// disconnects by close code follow real traffic.
+    func testLatencyRequestsAndWebSocketFamiliesFollowTraffic() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let ws = try TestWebSocket(port: server.port, path: "/ws?channels=opportunities,signals")
+        XCTAssertTrue(ws.handshake.status == 101)
+        _ = try ws.nextJSON()  // hello
+        _ = try ws.nextJSON()  // subscribed
+        var text = try server.get("/admin/metrics").text
+        XCTAssertEqual(value(text, #"dongfeng_websocket_subscribers{channel="opportunities"}"#), 1)
+        XCTAssertEqual(value(text, #"dongfeng_websocket_subscribers{channel="signals"}"#), 1)
+        XCTAssertEqual(value(text, #"dongfeng_stage_latency_seconds_count{stage="tick"}"#), 0)
+        XCTAssertTrue(text.contains(#"dongfeng_stage_latency_seconds_recent{stage="tick",quantile="0.99"} NaN"#),
+                      "no recent values yet: NaN, not 0")
+
+        let body = RESTAPITests.ndjson(count: 3000)
+        let posted = try server.request("POST /api/v1/ticks HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-ndjson\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertEqual(posted.status, 202)
+        // The stream gets an opportunity: by then its ws_write latency is recorded.
+        var gotOpportunity = false
+        for _ in 0..<2000 where !gotOpportunity {
+            gotOpportunity = try ws.nextJSON()["type"] as? String == "opportunity"
+        }
+        XCTAssertTrue(gotOpportunity)
+        XCTAssertEqual(try server.get("/api/v1/opportunities/no-such-id").status, 404)
+        for _ in 0..<200 {
+            text = try server.get("/admin/metrics").text
+            if value(text, #"dongfeng_stage_latency_seconds_count{stage="tick"}"#) == 3000 { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(value(text, #"dongfeng_stage_latency_seconds_count{stage="tick"}"#), 3000, "every tick timed")
+        XCTAssertEqual(value(text, #"dongfeng_stage_latency_seconds_bucket{stage="tick",le="+Inf"}"#), 3000)
+        for stage in ["features", "signal", "opportunity", "ws_write"] {
+            let count = value(text, #"dongfeng_stage_latency_seconds_count{stage="\#(stage)"}"#) ?? 0
+            XCTAssertGreaterThan(count, 0, stage)
+            let p99 = value(text, #"dongfeng_stage_latency_seconds_recent{stage="\#(stage)",quantile="0.99"}"#) ?? -1
+            XCTAssertTrue(p99 > 0 && p99 < 10, "\(stage) p99 \(p99) s")
+            // Buckets are cumulative: never decreasing, ending at the count.
+            var last = 0.0
+            for bound in ["1e-06", "0.0001", "0.01", "1", "10", "+Inf"] {
+                let n = value(text, #"dongfeng_stage_latency_seconds_bucket{stage="\#(stage)",le="\#(bound)"}"#) ?? -1
+                XCTAssertGreaterThanOrEqual(n, last, "\(stage) le=\(bound)")
+                last = n
+            }
+            XCTAssertEqual(last, count)
+        }
+        XCTAssertEqual(value(text, #"dongfeng_http_requests_total{method="POST",route="/api/v1/ticks",status="202"}"#), 1)
+        XCTAssertEqual(value(text, #"dongfeng_http_requests_total{method="GET",route="/api/v1/opportunities/{id}",status="404"}"#), 1)
+        XCTAssertEqual(value(text, #"dongfeng_http_requests_total{method="GET",route="websocket",status="101"}"#), 1)
+        XCTAssertGreaterThanOrEqual(value(text, "dongfeng_http_request_duration_seconds_count") ?? 0, 3)
+
+        // The client closes with 1000: counted by code, and it leaves the channel gauges.
+        try ws.client.send([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2])
+        XCTAssertTrue(ws.client.waitForClose())
+        ws.client.close()
+        for _ in 0..<200 {
+            text = try server.get("/admin/metrics").text
+            if value(text, #"dongfeng_websocket_disconnects_total{code="1000"}"#) == 1 { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(value(text, #"dongfeng_websocket_disconnects_total{code="1000"}"#), 1)
+        XCTAssertEqual(value(text, #"dongfeng_websocket_subscribers{channel="opportunities"}"#), 0)
+    }
+
     func testMetricsNeedTheAdminToken() throws {
         let server = try TestServer { $0.admin.token = "metrics-admin-token-0123" }
         defer { server.stop() }

@@ -16,7 +16,7 @@ final class RouterAndQueryTests: XCTestCase {
     }
 
     private func found(_ method: HTTPMethod, _ path: String) -> (String, [String: String])? {
-        if case .found(let h, let p) = router().match(method, path) { return (h, p) }
+        if case .found(let h, let p, _) = router().match(method, path) { return (h, p) }
         return nil
     }
 

@@ -22,7 +22,7 @@ final class PipelineWorkerTests: XCTestCase {
         worker.stop()
         var seqs: [UInt64] = []
         var tickCount = 0
-        output.ring.drain { event, _ in
+        output.drain { event, _ in
             if case .tick = event { tickCount += 1 }
             if let s = event.seq { seqs.append(s) }
         }

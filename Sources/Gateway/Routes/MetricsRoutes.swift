@@ -1,6 +1,7 @@
 import CLinux
 import HTTP
 import Reactor
+import Telemetry
 
 /// `GET /admin/metrics`: Prometheus text exposition (0.0.4) of the counters the server already
 /// keeps as relaxed atomics (reactor, TLS, pipeline, rings, WebSocket, journal, Redis). Our own
@@ -10,10 +11,11 @@ import Reactor
 /// pipeline holds per tick (the labelled counts are a per-batch snapshot).
 enum MetricsRoutes {
     static func register(into router: inout Router<RouteHandler>, admin: AdminGuard, group: EventLoopGroup,
-                         signals: SignalService, streaming: StreamingStats, redis: RedisSink?, source: RedisSource?,
-                         startedAtMs: Int64) {
+                         signals: SignalService, streaming: StreamingStats, broadcasters: [Broadcaster], http: HTTPTelemetry,
+                         redis: RedisSink?, source: RedisSource?, startedAtMs: Int64) {
         router.add(.get, "/admin/metrics", admin.protect { _ in
             var m = PrometheusText()
+            let nowNs = dfl_monotonic_ns()
             let c = group.counters
             m.counter("dongfeng_connections_accepted_total", "TCP connections accepted", c.acceptedTotal.load(ordering: .relaxed))
             m.counter("dongfeng_connections_refused_total", "Connections refused over server.max_connections", c.refusedOverLimit.load(ordering: .relaxed))
@@ -41,13 +43,20 @@ enum MetricsRoutes {
             m.labelled("dongfeng_ticks_rejected_busy_total", "Ticks refused because the pipeline ring was full", "input", rejected)
             var dropped: [String: Int] = [:]
             for (i, output) in signals.worker.outputRings.enumerated() {
-                depth["out:\(i)"] = output.ring.count
+                depth["out:\(i)"] = output.depth
                 dropped["out:\(i)"] = output.droppedLossy.load(ordering: .relaxed)
             }
             m.labelled("dongfeng_ring_depth", "Entries waiting in each pipeline ring", "ring", depth, type: "gauge")
             m.labelled("dongfeng_ring_lossy_dropped_total", "Lossy events dropped because a consumer ring was full", "ring", dropped)
 
-            m.gauge("dongfeng_websocket_sessions", "Open WebSocket streams", streaming.sessions.load(ordering: .relaxed))
+            let wsSessions = streaming.sessions.load(ordering: .relaxed)
+            m.gauge("dongfeng_websocket_sessions", "Open WebSocket streams", wsSessions)
+            m.labelled("dongfeng_websocket_subscribers", "Open WebSocket streams subscribed to each channel", "channel",
+                       streaming.subscribers.snapshot, type: "gauge")
+            var closes: [String: Int] = [:]
+            for (code, n) in streaming.closes.snapshot { closes[String(code)] = n }
+            m.labelled("dongfeng_websocket_disconnects_total", "Ended WebSocket streams by close code (1006: no close frame)",
+                       "code", closes)
             m.counter("dongfeng_websocket_lossy_dropped_total", "Lossy events skipped for clients over their outbound cap", streaming.droppedLossy.load(ordering: .relaxed))
             m.counter("dongfeng_websocket_closed_too_slow_total", "Clients closed with 1013 (sequenced event over the cap)", streaming.slowClosed.load(ordering: .relaxed))
 
@@ -70,6 +79,25 @@ enum MetricsRoutes {
                 m.counter("dongfeng_redis_ticks_read_total", "Entries read from the tick streams", source.stats.read.load(ordering: .relaxed))
                 m.counter("dongfeng_redis_ticks_acked_total", "Entries acknowledged (XACK)", source.stats.acked.load(ordering: .relaxed))
             }
+            m.header("dongfeng_http_requests_total", "HTTP requests answered, by route and status", "counter")
+            for (key, n) in http.requests.snapshot.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+                let labels = http.labels(key.route)
+                m.sample("dongfeng_http_requests_total",
+                         [("method", labels.method), ("route", labels.route), ("status", String(key.status))], n)
+            }
+
+            var stages: [(String, LatencySnapshot)] = []
+            let pipeline = s.latency
+            for (i, name) in pipeline.stages.enumerated() { stages.append((name, pipeline.snapshot(i, nowNs: nowNs))) }
+            var wsWrite = LatencySnapshot()
+            for b in broadcasters { wsWrite.add(b.latency.snapshot(0, nowNs: nowNs)) }
+            stages.append(("ws_write", wsWrite))
+            m.latency("dongfeng_stage_latency_seconds",
+                      "Time from a tick reaching the server to: its processing (tick), the features, signal and opportunity it made (published after the journal commit), and the last subscriber's WebSocket write (ws_write)",
+                      label: "stage", stages)
+            m.latency("dongfeng_http_request_duration_seconds", "From a request's head parsed to its response queued",
+                      label: nil, [("", http.snapshot(nowNs: nowNs))])
+
             m.gauge("dongfeng_resident_memory_bytes", "Resident set size", Int(dfl_rss_bytes()))
             m.gauge("dongfeng_uptime_seconds", "Seconds since start", Int((dfl_monotonic_ms() - startedAtMs) / 1000))
             var headers = HTTPHeaders()
@@ -100,6 +128,62 @@ struct PrometheusText {
         for (key, value) in values.sorted(by: { $0.key < $1.key }) {
             text += "\(name){\(label)=\"\(Self.escape(key))\"} \(value)\n"
         }
+    }
+
+    mutating func header(_ name: String, _ help: String, _ type: String) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+    }
+
+    mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Int) {
+        text += name
+        if !labels.isEmpty {
+            text += "{" + labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",") + "}"
+        }
+        text += " \(value)\n"
+    }
+
+    /// Bucket bounds of the latency histograms, in seconds (1 µs to 10 s).
+    static let latencyBuckets: [Double] = [
+        1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ]
+    static let quantiles: [Double] = [0.5, 0.9, 0.99, 0.999]
+
+    /// A latency family twice over: a cumulative histogram `name` (buckets, `_sum`, `_count`,
+    /// for `histogram_quantile` over `rate`), and a summary `name` + `_recent` whose quantiles
+    /// cover the last 10–20 s (what `dongfeng top` shows).
+    mutating func latency(_ name: String, _ help: String, label: String?, _ series: [(String, LatencySnapshot)]) {
+        func labels(_ value: String, _ extra: String? = nil) -> String {
+            var parts: [String] = []
+            if let label { parts.append("\(label)=\"\(Self.escape(value))\"") }
+            if let extra { parts.append(extra) }
+            return parts.isEmpty ? "" : "{" + parts.joined(separator: ",") + "}"
+        }
+        header(name, help, "histogram")
+        for (value, snapshot) in series {
+            for bound in Self.latencyBuckets {
+                let count = snapshot.count(atOrBelow: UInt64(bound * 1e9))
+                text += "\(name)_bucket\(labels(value, "le=\"\(Self.number(bound))\"")) \(count)\n"
+            }
+            text += "\(name)_bucket\(labels(value, "le=\"+Inf\"")) \(snapshot.count)\n"
+            text += "\(name)_sum\(labels(value)) \(Self.number(Double(snapshot.sumNs) / 1e9))\n"
+            text += "\(name)_count\(labels(value)) \(snapshot.count)\n"
+        }
+        let recent = name + "_recent"
+        header(recent, help + " (quantiles of the last 10-20 s)", "summary")
+        for (value, snapshot) in series {
+            for q in Self.quantiles {
+                let v = snapshot.recentQuantile(q).map { Self.number(Double($0) / 1e9) } ?? "NaN"
+                text += "\(recent)\(labels(value, "quantile=\"\(Self.number(q))\"")) \(v)\n"
+            }
+            text += "\(recent)_sum\(labels(value)) \(Self.number(Double(snapshot.sumNs) / 1e9))\n"
+            text += "\(recent)_count\(labels(value)) \(snapshot.count)\n"
+        }
+    }
+
+    /// A float as Prometheus reads it (no exponent surprises for small values).
+    static func number(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return "\(x)"
     }
 
     static func escape(_ value: String) -> String {

@@ -12,6 +12,9 @@ public struct RequestContext {
     public let isTLS: Bool
     /// The reactor loop answering (each loop has its own ingest ring into the pipeline).
     public let loopIndex: Int
+    /// Monotonic time (`dfl_monotonic_ns`) the request head was parsed: ticks it carries are
+    /// stamped with it, the origin of their stage latencies.
+    public var receivedNs: Int64 = 0
 
     /// Parsed query string; a malformed escape throws an error naming the parameter.
     public func query() throws(HTTPQueryError) -> QueryParameters {
@@ -47,10 +50,15 @@ public final class GatewayApp: Sendable {
     /// WebSocket upgrades go here (nil on listeners that do not stream).
     let streaming: Streaming?
     private let dateCaches: [DateCache]
+    /// Requests by route and status, durations per loop.
+    let telemetry: HTTPTelemetry
 
-    public init(settings: HTTPSettings, router: Router<RouteHandler>, loops: Int, logger: Logger, streaming: Streaming? = nil) {
+    init(settings: HTTPSettings, router: Router<RouteHandler>, loops: Int, logger: Logger, streaming: Streaming? = nil,
+         telemetry: HTTPTelemetry? = nil) {
         self.settings = settings
         self.router = router
+        self.telemetry = telemetry ?? HTTPTelemetry(loops: loops)
+        self.telemetry.setRoutes(router.table)
         self.logger = logger
         self.streaming = streaming
         self.dateCaches = (0..<max(1, loops)).map { _ in DateCache() }
@@ -60,7 +68,7 @@ public final class GatewayApp: Sendable {
     func date(loop: Int) -> [UInt8] { dateCaches[loop % dateCaches.count].current() }
 
     /// Answers one parsed request.
-    func respond(to request: HTTPRequest, isLoopback: Bool, isTLS: Bool, loopIndex: Int = 0) -> Response {
+    func respond(to request: HTTPRequest, isLoopback: Bool, isTLS: Bool, loopIndex: Int = 0, receivedNs: Int64 = 0) -> Response {
         if let port = settings.redirectToHTTPSPort { return redirect(request, port: port) }
         let origin = request.headers[first: "Origin"]
         if request.method == .options, let origin, request.headers.contains("Access-Control-Request-Method") {
@@ -68,9 +76,10 @@ public final class GatewayApp: Sendable {
         }
         var response: Response
         switch router.match(request.method, request.path) {
-        case .found(let handler, let parameters):
-            response = handler(RequestContext(request: request, parameters: parameters,
-                                              isLoopback: isLoopback, isTLS: isTLS, loopIndex: loopIndex))
+        case .found(let handler, let parameters, let route):
+            response = handler(RequestContext(request: request, parameters: parameters, isLoopback: isLoopback,
+                                              isTLS: isTLS, loopIndex: loopIndex, receivedNs: receivedNs))
+            response.route = Int32(route)
         case .methodNotAllowed(let allowed):
             // The resource exists, so any other method — standard (TRACE) or not (QUERY, BREW) —
             // is answered 405 with the methods it does take (RFC 9110 §15.5.6).

@@ -67,6 +67,7 @@ public final class GatewayServer: @unchecked Sendable {
         signals = service
         let streaming = makeStreaming(service)
         redisSink = try makeRedisSink(service, broadcasters: streaming.broadcasters)
+        let httpTelemetry = HTTPTelemetry(loops: group.loops.count)
         var router = Router<RouteHandler>()
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
                               admin: AdminGuard(token: config.admin.token), signals: service,
@@ -74,15 +75,16 @@ public final class GatewayServer: @unchecked Sendable {
         APIRoutes.register(into: &router, service: service, inputs: service.ingest,
                            admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
         MetricsRoutes.register(into: &router, admin: AdminGuard(token: config.admin.token), group: group, signals: service,
-                               streaming: streaming.settings.stats, redis: redisSink, source: redisSource,
-                               startedAtMs: startedAtMs)
+                               streaming: streaming.settings.stats, broadcasters: streaming.broadcasters,
+                               http: httpTelemetry, redis: redisSink, source: redisSource, startedAtMs: startedAtMs)
         OpenAPIDocument.register(into: &router)
         Streaming.registerPlainGets(into: &router)
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
 
         let settings = httpSettings()
         routeTable = router.table
-        let app = GatewayApp(settings: settings, router: router, loops: group.loops.count, logger: logger, streaming: streaming)
+        let app = GatewayApp(settings: settings, router: router, loops: group.loops.count, logger: logger, streaming: streaming,
+                             telemetry: httpTelemetry)
         do {
             httpsPort = try group.listen(
                 ListenerOptions(host: config.server.host, port: config.server.port, reusePort: config.server.reusePort,
@@ -94,7 +96,8 @@ public final class GatewayServer: @unchecked Sendable {
                 var plainSettings = settings
                 if config.plainHTTP.mode == "redirect" { plainSettings.redirectToHTTPSPort = httpsPort }
                 let plainApp = plainSettings.redirectToHTTPSPort == nil
-                    ? app : GatewayApp(settings: plainSettings, router: router, loops: group.loops.count, logger: logger)
+                    ? app : GatewayApp(settings: plainSettings, router: router, loops: group.loops.count, logger: logger,
+                                       telemetry: httpTelemetry)
                 if config.testing.websocketEcho { logger.warning("testing.websocket_echo is on: \"/\" echoes WebSocket messages (test-only)") }
                 plainPort = try group.listen(
                     ListenerOptions(host: config.server.host, port: config.plainHTTP.port,

@@ -1,3 +1,4 @@
+import CLinux
 import HTTP
 import Logging
 import Reactor
@@ -15,6 +16,9 @@ final class HTTPConnection: ConnectionHandler {
     private var head: [UInt8] = []
     /// A deferred response is being computed: later requests wait (responses stay in order).
     private var awaitingDeferred = false
+    /// The request being answered: when its head was parsed, and its route (metrics).
+    private var requestStartNs: Int64 = 0
+    private var requestRoute = HTTPTelemetry.unmatched
 
     init(app: GatewayApp) {
         self.app = app
@@ -84,13 +88,15 @@ final class HTTPConnection: ConnectionHandler {
                 connection.write(Self.continueLine)
             case .request(let request):
                 requestInProgress = false
+                requestStartNs = dfl_monotonic_ns()
                 if let streaming = app.streaming, streaming.handles(request.path),
                    request.headers[first: "Upgrade"]?.lowercased() == "websocket" {
                     upgrade(request, streaming, connection)
                     return
                 }
                 let response = app.respond(to: request, isLoopback: connection.isLoopback, isTLS: connection.isTLS,
-                                           loopIndex: connection.eventLoop.index)
+                                           loopIndex: connection.eventLoop.index, receivedNs: requestStartNs)
+                requestRoute = response.route
                 if let work = response.deferred {
                     // In flight: a drain waits for it; no timeout fires; later requests wait unread.
                     awaitingDeferred = true
@@ -115,9 +121,12 @@ final class HTTPConnection: ConnectionHandler {
         switch streaming.upgrade(request, loopIndex: connection.eventLoop.index) {
         case .failure(let error):
             var response = error.response
+            response.route = HTTPTelemetry.webSocket
             if error.status == 426 { response.headers.add("Sec-WebSocket-Version", "13") }
             respondError(connection, response)
         case .success(let (head, session)):
+            app.telemetry.record(route: HTTPTelemetry.webSocket, status: 101, loop: connection.eventLoop.index,
+                                 startNs: requestStartNs)
             closing = true
             connection.setDeadline(afterMs: 0)
             connection.write(head)
@@ -157,6 +166,9 @@ final class HTTPConnection: ConnectionHandler {
     private func respondError(_ connection: Connection, _ response: Response) {
         closing = true
         requestInProgress = false
+        // Requests that never parsed have no start; a refused upgrade has one.
+        app.telemetry.record(route: response.route, status: response.status, loop: connection.eventLoop.index,
+                             startNs: response.route == HTTPTelemetry.webSocket ? requestStartNs : 0)
         writeHead(response, contentLength: response.body.count, keepAlive: false, connection: connection)
         connection.write(head: head, body: response.body)
         connection.closeAfterFlush()
@@ -172,6 +184,8 @@ final class HTTPConnection: ConnectionHandler {
                   omitLength: response.status == 304 || response.status == 204,
                   http10: request.versionMinor == 0, connection: connection)
         connection.write(head: head, body: bodyless ? [] : response.body)
+        app.telemetry.record(route: requestRoute, status: response.status, loop: connection.eventLoop.index,
+                             startNs: requestStartNs)
         if app.settings.accessLog {
             app.logger.info("\(request.method) \(request.target) \(response.status) \(response.body.count)")
         }

@@ -11,6 +11,9 @@ public struct Response: Sendable {
     /// Work that must not run on the reactor (file reads): when set, the connection runs it and
     /// sends the response it completes with, holding later pipelined requests until then.
     public var deferred: Deferred?
+    /// The route that answered (index in the router's table; `HTTPTelemetry.unmatched` when
+    /// none did), set by the app for the request metrics.
+    var route: Int32 = HTTPTelemetry.unmatched
 
     /// Produces the real response off the reactor and calls `done` with it, from any thread.
     public typealias Deferred = @Sendable (_ done: @escaping @Sendable (Response) -> Void) -> Void

@@ -5,6 +5,7 @@ import Deflate
 import Pipeline
 import Reactor
 import Store
+import Telemetry
 import WebSocket
 
 /// One reactor loop's fan-out: drains the loop's ring from the pipeline worker (woken through
@@ -23,6 +24,9 @@ final class Broadcaster: @unchecked Sendable {
     /// Shared by this loop's sessions: no context takeover, so messages are independent.
     let deflater: RawDeflater?
     private var json = JSONWriter(capacity: 4096)
+    /// Tick arrival → the last subscriber's frame handed to its socket, for sequenced events
+    /// (signals, opportunities, alerts) made by a tick: stage "ws_write".
+    let latency = LatencyRecorder(stages: ["ws_write"], nowNs: dfl_monotonic_ns())
 
     init(loop: EventLoop, output: EventOutput, store: EventStore, ingest: TickInput?, settings: StreamingSettings) {
         self.loop = loop
@@ -46,6 +50,7 @@ final class Broadcaster: @unchecked Sendable {
 
     /// The batch being fanned out, and each event's frames once encoded (reused between batches).
     private var batch: [PipelineEvent] = []
+    private var origins: [Int64] = []
     private var plainFrames: [[UInt8]?] = []
     private var compressedFrames: [[UInt8]?] = []
     /// One subscriber's frames of a batch, written with one call (uSockets' cork buffer).
@@ -56,7 +61,11 @@ final class Broadcaster: @unchecked Sendable {
     /// compressed) when the first subscriber wants it, and flushes each subscriber once.
     func drain() {
         batch.removeAll(keepingCapacity: true)
-        output.ring.drain { event, _ in batch.append(event) }
+        origins.removeAll(keepingCapacity: true)
+        output.drain { event, origin in
+            batch.append(event)
+            origins.append(origin)
+        }
         guard !batch.isEmpty, !sessions.isEmpty else { return }
         plainFrames.removeAll(keepingCapacity: true)
         compressedFrames.removeAll(keepingCapacity: true)
@@ -84,8 +93,25 @@ final class Broadcaster: @unchecked Sendable {
             }
             session.flush(cork)
         }
+        recordLatency()
         // A big batch must not pin its memory until the next one.
         if cork.capacity > 256 << 10 { cork = [] }
+    }
+
+    /// One clock reading per batch: every sequenced event written to at least one subscriber.
+    private func recordLatency() {
+        var any = false
+        for i in batch.indices where origins[i] != 0 && (plainFrames[i] != nil || compressedFrames[i] != nil) {
+            if batch[i].seq != nil { any = true; break }
+        }
+        guard any else { return }
+        let now = dfl_monotonic_ns()
+        latency.record(nowNs: now) { add in
+            for i in batch.indices where origins[i] != 0 && batch[i].seq != nil
+                && (plainFrames[i] != nil || compressedFrames[i] != nil) {
+                add(0, now - origins[i])
+            }
+        }
     }
 
     /// Another instance's opportunity (multi-instance, through Redis): its JSON as received,
@@ -157,4 +183,9 @@ final class StreamingStats: Sendable {
     let droppedLossy = Atomic<Int>(0)
     /// Clients closed with 1013 because a sequenced event did not fit under their cap.
     let slowClosed = Atomic<Int>(0)
+    /// Ended streams by close code: the code we sent or the client sent first; 1006 when the
+    /// connection ended without a close frame.
+    let closes = CountTable<Int>()
+    /// Open streams subscribed to each channel (a gauge).
+    let subscribers = CountTable<String>()
 }

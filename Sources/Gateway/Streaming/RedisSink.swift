@@ -53,7 +53,7 @@ final class RedisSink: @unchecked Sendable {
     func drain() {
         var bytes: [UInt8] = []
         var replies: [(RESPValue) -> Void] = []
-        output.ring.drain { event, _ in append(event, &bytes, &replies) }
+        output.drain { event, _ in append(event, &bytes, &replies) }
         guard !replies.isEmpty else { return }
         client.send(encoded: bytes, replies: replies)
     }

@@ -1,3 +1,4 @@
+import CLinux
 import Contracts
 import Deflate
 import Foundation
@@ -34,13 +35,20 @@ final class WebSocketSession: ConnectionHandler {
     private let broadcaster: Broadcaster
     private var reader: WSFrameReader
     let compresses: Bool
-    private var subscription: Subscription
+    private var subscription: Subscription {
+        didSet { if subscription.channels != oldValue.channels { countChannels(subscription.channels) } }
+    }
+    /// The channels this session is counted under in `StreamingStats.subscribers`.
+    private var countedChannels: Set<String> = []
     private var initialSince: UInt64?
     /// Sequenced events up to here were sent or deliberately skipped (replay bookkeeping).
     private var coveredSeq: UInt64 = 0
     private var lastReceivedMs: Int64 = 0
     private weak var connection: Connection?
     private var closing = false
+    /// The close code sent or received first (metrics); `closeCounted` once it was counted.
+    private var closeCode: Int?
+    private var closeCounted = false
     /// How long a closing client has to read its last frames before it is dropped.
     static let closeFlushMs: Int64 = 5_000
     /// A sequenced event did not fit under the outbound cap: close after this batch.
@@ -67,6 +75,14 @@ final class WebSocketSession: ConnectionHandler {
         initialSince = sinceSeq
     }
 
+    /// Moves this session's entries in the subscribers-per-channel gauge to `channels`.
+    private func countChannels(_ channels: Set<String>) {
+        let stats = broadcaster.settings.stats
+        for gone in countedChannels.subtracting(channels) { stats.subscribers.add(gone, -1) }
+        for new in channels.subtracting(countedChannels) { stats.subscribers.add(new, 1) }
+        countedChannels = channels
+    }
+
     func wants(_ event: PipelineEvent) -> Bool {
         guard !closing, !readingJournal else { return false }
         if let seq = event.seq, seq <= coveredSeq { return false }  // already sent by a replay
@@ -82,6 +98,7 @@ final class WebSocketSession: ConnectionHandler {
         connection.setWriteQueueLimit(2 * broadcaster.settings.outboundCapBytes + broadcaster.settings.maxMessageBytes + 65_536)
         lastReceivedMs = connection.now
         broadcaster.add(self)
+        countChannels(subscription.channels)
         coveredSeq = broadcaster.store.lastSeq
         sendJSON { w in
             w.string("type", "hello")
@@ -107,6 +124,7 @@ final class WebSocketSession: ConnectionHandler {
             case .close(let code, _):
                 // Echo the close (RFC 6455 §5.5.1), then close once it is sent.
                 closing = true
+                closeCode = closeCode ?? Int(code ?? 1005)
                 if let code, let known = WSCloseCode(rawValue: code) {
                     write(WSFrameWriter.close(known, reason: ""))
                 } else if let code {
@@ -146,6 +164,11 @@ final class WebSocketSession: ConnectionHandler {
 
     func connectionDidClose(_ connection: Connection, reason: CloseReason) {
         closing = true
+        if !closeCounted {
+            closeCounted = true
+            broadcaster.settings.stats.closes.add(closeCode ?? 1006)
+        }
+        countChannels([])
         broadcaster.remove(self)
     }
 
@@ -234,6 +257,7 @@ final class WebSocketSession: ConnectionHandler {
     private func close(_ code: WSCloseCode, _ reason: String) {
         guard !closing, let connection else { return }
         closing = true
+        closeCode = Int(code.rawValue)
         write(WSFrameWriter.close(code, reason: reason))
         connection.closeAfterFlush()
         connection.setDeadline(afterMs: Self.closeFlushMs)
@@ -381,7 +405,8 @@ final class WebSocketSession: ConnectionHandler {
             input.rejectedFull.wrappingAdd(ticks.count, ordering: .relaxed)
             return error("pipeline_busy", "the pipeline is busy: \(ticks.count) ticks not accepted, retry shortly")
         }
-        for t in ticks { input.submit(t) }
+        let receivedNs = dfl_monotonic_ns()
+        for t in ticks { input.submit(t, receivedNs: receivedNs) }
         sendJSON { w in
             w.string("type", "ack")
             w.int("accepted", ticks.count)
