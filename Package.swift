@@ -63,10 +63,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The operator commands' client: blocking HTTPS and WSS, Prometheus text samples.
+        .target(name: "Operator", dependencies: ["CLinux", "COpenSSL"]),
         .executableTarget(
             name: "dongfeng",
             dependencies: [
-                "Gateway", "Reactor", "Pipeline", "Contracts",
+                "Gateway", "Reactor", "Pipeline", "Contracts", "Operator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -65,6 +65,25 @@ int dfl_accept(int listen_fd, char *addr, size_t addr_len, int *is_loopback) {
     return fd;
 }
 
+int dfl_peer_name(int fd, char *out, size_t out_len) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (out_len == 0) return -EINVAL;
+    out[0] = 0;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+    char ip[INET6_ADDRSTRLEN] = {0};
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(out, out_len, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(out, out_len, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+    }
+    return 0;
+}
+
 int dfl_eventfd(void) {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     return fd < 0 ? -errno : fd;

@@ -13,6 +13,8 @@ public final class SimulatorFeed: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
     private var thread: WorkerThread?
     public let published = Atomic<Int>(0)
+    /// Paused by the operator (`POST /admin/feed/pause`): market time goes on, ticks are not sent.
+    public let paused = Atomic<Bool>(false)
     public let ticksPerSecond: Int
 
     public init(input: TickInput, instruments: [MarketSimulator.Instrument] = MarketSimulator.defaultInstruments,
@@ -45,9 +47,12 @@ public final class SimulatorFeed: @unchecked Sendable {
         while running.load(ordering: .acquiring) {
             let now = Self.wallMs()
             var sent = 0
+            let sending = !paused.load(ordering: .relaxed)
             while next.ts <= now {
-                input.submit(next)
-                sent += 1
+                if sending {
+                    input.submit(next)
+                    sent += 1
+                }
                 next = simulator.next()
             }
             published.wrappingAdd(sent, ordering: .relaxed)

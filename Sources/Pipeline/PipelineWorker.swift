@@ -29,6 +29,8 @@ public final class TickInput: @unchecked Sendable {
     /// Ticks of this input the worker has processed and whose events are journaled and
     /// published (a source may acknowledge its upstream up to here).
     public let committed = Atomic<Int>(0)
+    /// Monotonic ns of the last tick submitted (0 = none yet): this source's freshness.
+    public let lastReceivedNs = Atomic<Int64>(0)
 
     init(name: String, capacity: Int, policy: FullRingPolicy, doorbell: Doorbell) {
         self.name = name
@@ -42,6 +44,7 @@ public final class TickInput: @unchecked Sendable {
     /// the stage latencies; a batch passes one reading for all its ticks.
     @discardableResult
     public func submit(_ tick: Tick, receivedNs: Int64 = dfl_monotonic_ns()) -> Bool {
+        lastReceivedNs.store(receivedNs, ordering: .relaxed)
         if ring.push(ReceivedTick(tick: tick, receivedNs: receivedNs), policy: policy, doorbell: doorbell) { return true }
         rejectedFull.wrappingAdd(1, ordering: .relaxed)
         return false

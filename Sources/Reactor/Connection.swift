@@ -26,6 +26,13 @@ public final class Connection: EventSource {
     unowned let loop: EventLoop
     /// True when the peer address is 127.0.0.0/8 or ::1.
     public let isLoopback: Bool
+
+    /// The client's address as "ip:port" (read from the socket when asked: access log only).
+    public var peerDescription: String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard dfl_peer_name(fd, &buffer, buffer.count) == 0 else { return "-" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
     /// The listener's label ("https", "http").
     public let listenerName: String
     public var isTLS: Bool { tls != nil }

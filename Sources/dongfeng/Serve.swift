@@ -25,6 +25,8 @@ struct Serve: ParsableCommand {
     var feed: String?
     @Option(name: .customLong("log-level"), help: "trace | debug | info | notice | warning | error | critical (log.level, DFP_LOG_LEVEL).")
     var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "logfmt | json (log.format, DFP_LOG_FORMAT).")
+    var logFormat: String?
     @Option(help: "Number of reactor loops, one thread each; > 1 needs --reuse-port (server.loops).")
     var loops: String?
     @Flag(name: .customLong("reuse-port"), help: "Bind with SO_REUSEPORT (server.reuse_port).")
@@ -46,6 +48,7 @@ struct Serve: ParsableCommand {
         add("tls.key", key, "--key")
         add("feed", feed, "--feed")
         add("log.level", logLevel, "--log-level")
+        add("log.format", logFormat, "--log-format")
         add("server.loops", loops, "--loops")
         if reusePort { add("server.reuse_port", "true", "--reuse-port") }
         if accessLog { add("log.access_log", "true", "--access-log") }
@@ -63,15 +66,13 @@ struct Serve: ParsableCommand {
             print(settings.redactedJSON())
             return
         }
-        let level = Logger.Level(rawValue: settings.log.level) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let control = LogControl.shared
+        control.level = Logger.Level(rawValue: settings.log.level) ?? .info
+        control.format = LogControl.Format(rawValue: settings.log.format) ?? .logfmt
+        LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, control: control) }
         let logger = Logger(label: "dongfeng")
         do {
-            let server = try GatewayServer(config: settings, logger: logger)
+            let server = try GatewayServer(config: settings, logger: logger, logControl: control)
             try server.start()
             server.wait()
         } catch {

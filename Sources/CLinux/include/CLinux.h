@@ -23,6 +23,8 @@ int dfl_epoll_wait(int epfd, uint64_t *datas, uint32_t *masks, int max, int time
 
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; fills the peer's numeric address if `addr` is non-null.
 int dfl_accept(int listen_fd, char *addr, size_t addr_len, int *is_loopback);
+/// The peer address of a connected socket as "ip:port" ("[ip]:port" for IPv6); 0 or -errno.
+int dfl_peer_name(int fd, char *out, size_t out_len);
 
 int dfl_eventfd(void);
 int dfl_eventfd_signal(int fd);

@@ -52,7 +52,8 @@ enum ConfigKeys {
         seconds("shutdown.grace_s", \.shutdown.graceSeconds, from: 0, max: 300, "On SIGTERM/SIGINT, time to finish in-flight responses before closing."),
 
         choice("log.level", alias: "DFP_LOG_LEVEL", \.log.level, ["trace", "debug", "info", "notice", "warning", "error", "critical"], "Least severe level logged."),
-        bool("log.access_log", \.log.accessLog, "Log one line per request."),
+        bool("log.access_log", \.log.accessLog, "Log one line per request (with its request id); switchable at runtime with PUT /admin/log."),
+        choice("log.format", alias: "DFP_LOG_FORMAT", \.log.format, ["logfmt", "json"], "Log line format on stderr: logfmt (key=value) or json (one object per line)."),
 
         string("pipeline.interval", \.pipeline.interval, "Primary bar interval: a number and ms, s, m, h or d (1s for the demo, 1m in production)."),
         int("pipeline.bar_grace_ms", \.pipeline.barGraceMs, 0...600_000, "A live bar closes this long after its end when no later tick arrived."),

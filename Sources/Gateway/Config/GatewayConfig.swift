@@ -145,6 +145,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var level = "info"
         /// One line per request (`log.access_log`).
         public var accessLog = false
+        /// logfmt | json: one structured line per record on stderr (`log.format`).
+        public var format = "logfmt"
         /// The defaults.
         public init() {}
     }

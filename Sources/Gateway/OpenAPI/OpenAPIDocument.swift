@@ -66,7 +66,7 @@ enum OpenAPIDocument {
 
     static func path(_ name: String) -> Object { ["name": name, "in": "path", "required": true, "schema": ["type": "string"]] }
 
-    static let errorNames: [Int: String] = [400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+    static let errorNames: [Int: String] = [400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
                                             413: "TooLarge", 415: "UnsupportedMediaType", 426: "UpgradeRequired", 503: "Busy"]
 
     static func errors(_ codes: [Int]) -> Object {
@@ -160,6 +160,21 @@ enum OpenAPIDocument {
                                                 errors: [401, 403], security: admin)],
             "/admin/reload": ["post": operation("Re-read the strategies file (admin)", tag: "admin",
                                                 ok: json(ref("ReloadResult"), "Reloaded."), errors: [400, 401, 403], security: admin)],
+            "/admin/feed": ["get": operation("The built-in feed's state (admin)", tag: "admin",
+                                             ok: json(ref("FeedState"), "The feed."), errors: [401, 403], security: admin)],
+            "/admin/feed/pause": ["post": operation("Pause the simulator feed (admin): /admin/health reports the feed degraded", tag: "admin",
+                                                    ok: json(ref("FeedState"), "Paused (or already paused)."), errors: [401, 403, 409],
+                                                    security: admin)],
+            "/admin/feed/resume": ["post": operation("Resume the simulator feed (admin)", tag: "admin",
+                                                     ok: json(ref("FeedState"), "Running."), errors: [401, 403, 409], security: admin)],
+            "/admin/log": [
+                "get": operation("Log level, access log and format (admin)", tag: "admin", ok: json(ref("LogState"), "The settings."),
+                                 errors: [401, 403], security: admin),
+                "put": operation("Change the log level or the access log at runtime (admin)", tag: "admin",
+                                 ok: json(ref("LogState"), "The settings after the change."), errors: [400, 401, 403, 413],
+                                 security: admin,
+                                 body: ["required": true, "content": ["application/json": ["schema": ref("LogUpdate")]]]),
+            ] as Object,
             "/openapi.json": ["get": operation("This document", tag: "meta", ok: json(["type": "object"], "OpenAPI 3.1."))],
             "/": ["get": operation("The live page", tag: "page",
                                    ok: ["description": "index.html (gzip when accepted)", "content": ["text/html": ["schema": ["type": "string"]]]],
@@ -198,6 +213,7 @@ enum OpenAPIDocument {
         return [
             "BadRequest": json(error, "A parameter or the body is invalid; the message names it."),
             "Unauthorized": json(error, "A credential is needed."),
+            "Conflict": json(error, "The request does not apply to the server's current state (e.g. no built-in feed)."),
             "Forbidden": json(error, "The credential is wrong, or admin is loopback-only and the client is not local."),
             "NotFound": json(error, "No such resource."),
             "TooLarge": json(error, "The body is over http.max_body_bytes."),

@@ -79,7 +79,8 @@ extension OpenAPIDocument {
                 "Strategy": object(["name": string, "enabled": ["type": "boolean"], "kind": ["enum": ["builtin", "rule"]],
                                     "settings": ["type": "object",
                                                  "additionalProperties": ["type": ["number", "boolean", "string", "null"]]]]),
-                "StrategyList": object(["items": array(ref("Strategy"))]),
+                "StrategyList": object(["items": array(ref("Strategy")), "interval": string,
+                                        "interval_ms": ["type": "integer", "minimum": 1]]),
                 "StrategyUpdate": [
                     "type": "object", "additionalProperties": false, "minProperties": 1, "example": ["enabled": false],
                     "description": "enabled, and settings the named strategy has (see GET; a setting of another strategy is a 400).",
@@ -104,6 +105,19 @@ extension OpenAPIDocument {
                      "pipeline": ["type": "object"]],
                     required: ["status", "version", "uptime_s", "connections", "loops", "reactor", "tls", "rss_bytes", "heap_bytes"], open: true,
                     "Health plus reactor, TLS and pipeline counters."),
+                "FeedState": object(["feed": ["enum": ["simulator", "none"]], "paused": ["type": "boolean"],
+                                     "ticks_per_second": ["type": "integer"], "published": ["type": "integer"]],
+                                    required: ["feed"], "The built-in feed; paused, rate and ticks sent when it is the simulator."),
+                "LogState": object(["level": ["enum": ["trace", "debug", "info", "notice", "warning", "error", "critical"]],
+                                    "access_log": ["type": "boolean"], "format": ["enum": ["logfmt", "json"]]],
+                                   required: ["level", "access_log", "format"]),
+                "LogUpdate": [
+                    "type": "object", "additionalProperties": false, "minProperties": 1, "example": ["level": "debug"],
+                    "properties": [
+                        "level": ["enum": ["trace", "debug", "info", "notice", "warning", "error", "critical"]],
+                        "access_log": ["type": "boolean"],
+                    ] as Object,
+                ] as Object,
                 "ReloadResult": object(["reloaded": string, "strategies": ["type": "integer"], "enabled": ["type": "integer"]]),
             ]
         }

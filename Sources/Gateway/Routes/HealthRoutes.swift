@@ -24,15 +24,32 @@ enum HealthRoutes {
             return .json(200, w.bytes)
         }
         router.add(.get, "/admin/health", admin.protect { _ in
-            let components = Self.components(signals: signals, redis: redis, source: source, peers: peers)
-            let healthy = components.allSatisfy { $0.state == "ok" }
+            let components = Self.components(signals: signals, redis: redis, source: source, peers: peers,
+                                             uptimeMs: dfl_monotonic_ms() - startedAtMs)
+            let status = components.contains { $0.state == "down" } ? "down"
+                : components.contains { $0.state == "degraded" } ? "degraded" : "ok"
             var w = summary(group: group, startedAtMs: startedAtMs, detailed: true, signals: signals, open: true,
-                            status: healthy ? "ok" : "degraded")
+                            status: status)
             w.beginObject("components")
             for c in components {
                 w.beginObject(c.name)
                 w.string("status", c.state)
                 w.string("detail", c.detail)
+                w.endObject()
+            }
+            w.endObject()
+            // Each tick source: how long since its last tick, its ring, what it refused.
+            w.beginObject("sources")
+            let nowNs = dfl_monotonic_ns()
+            for input in signals.worker.inputRings {
+                w.beginObject(input.name)
+                let last = input.lastReceivedNs.load(ordering: .relaxed)
+                if last == 0 { w.null("last_tick_age_ms") } else { w.int64("last_tick_age_ms", (nowNs - last) / 1_000_000) }
+                w.int("ring_depth", input.depth)
+                w.int("rejected_busy", input.rejectedFull.load(ordering: .relaxed))
+                if input.name == "simulator", let feed = signals.feed {
+                    w.bool("paused", feed.paused.load(ordering: .relaxed))
+                }
                 w.endObject()
             }
             w.endObject()
@@ -71,15 +88,15 @@ enum HealthRoutes {
                 w.endObject()
             }
             w.endObject()
-            return .json(healthy ? 200 : 503, w.bytes)
+            return .json(status == "ok" ? 200 : 503, w.bytes)
         })
     }
 
-    /// Each component's state: ok, or degraded with the reason (the endpoint then answers 503).
-    static func components(signals: SignalService, redis: RedisSink?, source: RedisSource?, peers: RedisPeers?)
-        -> [(name: String, state: String, detail: String)] {
+    /// Each component's state — ok, degraded (working, impaired) or down (not doing its job) —
+    /// with the reason; the endpoint answers 503 unless all are ok.
+    static func components(signals: SignalService, redis: RedisSink?, source: RedisSource?, peers: RedisPeers?,
+                           uptimeMs: Int64) -> [(name: String, state: String, detail: String)] {
         var out: [(name: String, state: String, detail: String)] = [("reactor", "ok", "loops running")]
-        let stats = signals.worker.stats
         let fullest = signals.worker.inputRings.map { ($0.name, $0.depth, $0.depth + $0.freeCapacity) }
             .max { $0.1 * 100 / max(1, $0.2) < $1.1 * 100 / max(1, $1.2) }
         if let (name, depth, capacity) = fullest, capacity > 0, depth * 10 >= capacity * 9 {
@@ -87,11 +104,18 @@ enum HealthRoutes {
         } else {
             out.append(("pipeline", "ok", "worker running"))
         }
-        if signals.feedName == "simulator" {
-            let last = stats.lastTickMs.load(ordering: .relaxed)
-            let age = last == 0 ? Int64.max : dfl_monotonic_ms() - last
-            out.append(age <= 5_000 ? ("feed", "ok", "simulator ticks \(age) ms ago")
-                                    : ("feed", "degraded", "no simulator tick for \(last == 0 ? "ever" : "\(age / 1000) s")"))
+        if let feed = signals.feed, let input = signals.worker.inputRings.first(where: { $0.name == "simulator" }) {
+            let last = input.lastReceivedNs.load(ordering: .relaxed)
+            let age = last == 0 ? uptimeMs : (dfl_monotonic_ns() - last) / 1_000_000
+            if feed.paused.load(ordering: .relaxed) {
+                out.append(("feed", "degraded", "simulator paused by the operator (POST /admin/feed/resume); last tick \(age / 1000) s ago"))
+            } else if age <= 5_000 {
+                out.append(("feed", "ok", last == 0 ? "simulator starting" : "simulator ticks \(age) ms ago"))
+            } else if age <= 60_000 {
+                out.append(("feed", "degraded", "no simulator tick for \(age / 1000) s"))
+            } else {
+                out.append(("feed", "down", "no simulator tick for \(last == 0 ? "ever" : "\(age / 1000) s")"))
+            }
         } else {
             out.append(("feed", "ok", "no built-in feed; ticks come from clients" + (source == nil ? "" : " and Redis")))
         }
@@ -103,11 +127,12 @@ enum HealthRoutes {
             out.append(("journal", "ok", "off (journal.enabled = false)"))
         }
         if let redis {
-            var down: [String] = []
-            if redis.client.status.state != .connected { down.append("sink \(redis.client.status.state.rawValue)") }
-            if let source, source.client.status.state != .connected { down.append("source \(source.client.status.state.rawValue)") }
-            if let peers, peers.client.status.state != .connected { down.append("peers \(peers.client.status.state.rawValue)") }
-            out.append(down.isEmpty ? ("redis", "ok", "connected") : ("redis", "degraded", down.joined(separator: ", ")))
+            var links = [("sink", redis.client.status.state)]
+            if let source { links.append(("source", source.client.status.state)) }
+            if let peers { links.append(("peers", peers.client.status.state)) }
+            let down = links.filter { $0.1 != .connected }.map { "\($0.0) \($0.1.rawValue)" }
+            let state = down.isEmpty ? "ok" : down.count == links.count ? "down" : "degraded"
+            out.append(("redis", state, down.isEmpty ? "connected" : down.joined(separator: ", ")))
         }
         return out
     }

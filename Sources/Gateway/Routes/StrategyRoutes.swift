@@ -7,7 +7,7 @@ import Pipeline
 /// (admin): runtime changes replace strategy values only; indicator state is kept.
 enum StrategyRoutes {
     static func register(into router: inout Router<RouteHandler>, service: SignalService, admin: AdminGuard) {
-        router.add(.get, "/api/v1/strategies") { _ in describe(service.worker.strategies) }
+        router.add(.get, "/api/v1/strategies") { _ in describe(service.worker.strategies, interval: service.interval) }
         router.add(.get, "/api/v1/strategies/{name}") { context in
             let name = context.parameters["name"] ?? ""
             let registry = service.worker.strategies
@@ -51,7 +51,7 @@ enum StrategyRoutes {
         })
     }
 
-    static func describe(_ registry: StrategyRegistry, only name: String? = nil) -> Response {
+    static func describe(_ registry: StrategyRegistry, only name: String? = nil, interval: BarInterval? = nil) -> Response {
         var w = JSONWriter()
         func entry(_ e: StrategyRegistry.Entry) {
             w.beginObject()
@@ -76,6 +76,11 @@ enum StrategyRoutes {
             return .json(200, w.bytes)
         }
         w.beginObject()
+        if let interval {
+            // Strategies run once per closed bar of this interval.
+            w.string("interval", interval.label)
+            w.int64("interval_ms", interval.milliseconds)
+        }
         w.beginArray("items")
         for e in registry.entries { entry(e) }
         w.endArray()

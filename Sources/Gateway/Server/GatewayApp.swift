@@ -34,7 +34,8 @@ public struct HTTPSettings: Sendable {
     public var serverHeader = "dongfeng/\(DongfengVersion.current)"
     /// Origins allowed by CORS; empty = CORS off, ["*"] = any origin.
     public var corsOrigins: [String] = []
-    public var accessLog = false
+    /// Access log and level, switchable at runtime (`PUT /admin/log`).
+    public var logControl = LogControl()
     /// When set, every request is answered with a 308 to https on this port (plain listener).
     public var redirectToHTTPSPort: Int?
 

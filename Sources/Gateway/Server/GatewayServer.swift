@@ -31,9 +31,17 @@ public final class GatewayServer: @unchecked Sendable {
     /// Every HTTP route as (method, pattern), for /openapi.json's completeness test.
     public private(set) var routeTable: [(method: HTTPMethod, pattern: String)] = []
 
-    public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
+    /// The log level and access log this server's admin endpoint changes (the handler the
+    /// process bootstrapped reads the same control).
+    public let logControl: LogControl
+
+    public init(config: GatewayConfig, logger: Logger, logControl: LogControl = LogControl()) throws(GatewayError) {
         self.config = config
         self.logger = logger
+        self.logControl = logControl
+        logControl.accessLog = config.log.accessLog
+        logControl.format = LogControl.Format(rawValue: config.log.format) ?? .logfmt
+        logControl.level = Logger.Level(rawValue: config.log.level) ?? .info
         do {
             group = try EventLoopGroup(loopCount: config.server.loops, maxConnections: config.server.maxConnections)
         } catch {
@@ -77,6 +85,8 @@ public final class GatewayServer: @unchecked Sendable {
         MetricsRoutes.register(into: &router, admin: AdminGuard(token: config.admin.token), group: group, signals: service,
                                streaming: streaming.settings.stats, broadcasters: streaming.broadcasters,
                                http: httpTelemetry, redis: redisSink, source: redisSource, startedAtMs: startedAtMs)
+        AdminRoutes.register(into: &router, admin: AdminGuard(token: config.admin.token), signals: service,
+                             logControl: logControl, logger: logger)
         OpenAPIDocument.register(into: &router)
         Streaming.registerPlainGets(into: &router)
         if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
@@ -199,7 +209,7 @@ public final class GatewayServer: @unchecked Sendable {
         settings.headerTimeoutMs = Int64(config.http.headerTimeoutSeconds * 1000)
         settings.keepAliveIdleMs = Int64(config.http.keepAliveIdleSeconds * 1000)
         settings.corsOrigins = config.http.cors.allowedOrigins
-        settings.accessLog = config.log.accessLog
+        settings.logControl = logControl
         return settings
     }
 

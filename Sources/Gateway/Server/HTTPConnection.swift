@@ -1,5 +1,7 @@
 import CLinux
+import Glibc
 import HTTP
+import Synchronization
 import Logging
 import Reactor
 
@@ -19,6 +21,9 @@ final class HTTPConnection: ConnectionHandler {
     /// The request being answered: when its head was parsed, and its route (metrics).
     private var requestStartNs: Int64 = 0
     private var requestRoute = HTTPTelemetry.unmatched
+    /// The request's id: the client's `X-Request-Id` when it is a plain token, else ours; sent
+    /// back in the response and written in the access log.
+    private var requestId = ""
 
     init(app: GatewayApp) {
         self.app = app
@@ -89,6 +94,7 @@ final class HTTPConnection: ConnectionHandler {
             case .request(let request):
                 requestInProgress = false
                 requestStartNs = dfl_monotonic_ns()
+                requestId = RequestId.of(request.headers[first: "X-Request-Id"])
                 if let streaming = app.streaming, streaming.handles(request.path),
                    request.headers[first: "Upgrade"]?.lowercased() == "websocket" {
                     upgrade(request, streaming, connection)
@@ -166,14 +172,20 @@ final class HTTPConnection: ConnectionHandler {
     private func respondError(_ connection: Connection, _ response: Response) {
         closing = true
         requestInProgress = false
-        // Requests that never parsed have no start; a refused upgrade has one.
+        // Requests that never parsed have no start (nor a request id of their own); a refused
+        // upgrade has both.
+        let upgrade = response.route == HTTPTelemetry.webSocket
+        if !upgrade { requestId = RequestId.of(nil) }
         app.telemetry.record(route: response.route, status: response.status, loop: connection.eventLoop.index,
-                             startNs: response.route == HTTPTelemetry.webSocket ? requestStartNs : 0)
+                             startNs: upgrade ? requestStartNs : 0)
         writeHead(response, contentLength: response.body.count, keepAlive: false, connection: connection)
         connection.write(head: head, body: response.body)
         connection.closeAfterFlush()
-        if app.settings.accessLog {
-            app.logger.info("access", metadata: ["status": "\(response.status)", "error": "\(response.body.count)B"])
+        if app.settings.logControl.accessLog {
+            app.logger.info("request refused", metadata: [
+                "request_id": "\(requestId)", "status": "\(response.status)", "bytes": "\(response.body.count)",
+                "peer": "\(connection.peerDescription)",
+            ])
         }
     }
 
@@ -186,8 +198,13 @@ final class HTTPConnection: ConnectionHandler {
         connection.write(head: head, body: bodyless ? [] : response.body)
         app.telemetry.record(route: requestRoute, status: response.status, loop: connection.eventLoop.index,
                              startNs: requestStartNs)
-        if app.settings.accessLog {
-            app.logger.info("\(request.method) \(request.target) \(response.status) \(response.body.count)")
+        if app.settings.logControl.accessLog {
+            // The path only: a query string may carry what should not be logged.
+            app.logger.info("request", metadata: [
+                "request_id": "\(requestId)", "method": "\(request.method)", "path": "\(request.path)",
+                "status": "\(response.status)", "bytes": "\(bodyless ? 0 : response.body.count)",
+                "duration_us": "\((dfl_monotonic_ns() - requestStartNs) / 1000)", "peer": "\(connection.peerDescription)",
+            ])
         }
     }
 
@@ -197,6 +214,7 @@ final class HTTPConnection: ConnectionHandler {
         var line = HTTPResponseHead(status: response.status, headers: response.headers)
         line.headers.replaceOrAdd("Server", app.settings.serverHeader)
         line.headers.replaceOrAdd("Date", String(decoding: app.date(loop: connection.eventLoop.index), as: UTF8.self))
+        if !requestId.isEmpty { line.headers.replaceOrAdd("X-Request-Id", requestId) }
         if !omitLength { line.headers.replaceOrAdd("Content-Length", String(contentLength)) }
         if !keepAlive {
             line.headers.replaceOrAdd("Connection", "close")
@@ -218,5 +236,25 @@ private final class DeferredBox: @unchecked Sendable {
     func finish(_ response: Response, _ request: HTTPRequest) {
         guard let handler, let connection else { return }
         handler.finishDeferred(response, to: request, connection)
+    }
+}
+
+/// Request ids: the client's own when it is 1–64 characters of `[A-Za-z0-9._:-]` (so a
+/// proxy's id carries through), else a process prefix and a counter.
+enum RequestId {
+    private static let prefix: String = {
+        let value = UInt32.random(in: 0x1000_0000...UInt32.max)
+        return String(value, radix: 16)
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    static func of(_ client: String?) -> String {
+        if let client, (1...64).contains(client.utf8.count), client.utf8.allSatisfy({ allowed($0) }) { return client }
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return prefix + "-" + String(n, radix: 16)
+    }
+
+    private static func allowed(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x3A || b == 0x2D
     }
 }

@@ -14,13 +14,15 @@ public final class SignalService: @unchecked Sendable {
     public let strategiesFile: String
     /// One ingest ring per reactor loop (REST and WebSocket ingest), `.reject` when full.
     public private(set) var ingest: [TickInput] = []
-    private var feed: SimulatorFeed?
+    private(set) var feed: SimulatorFeed?
     /// The event journal (nil when `journal.enabled` is false).
     public let journal: Journal?
     /// "warm" or "cold", and why: how the indicators started (`/admin/health`).
     public private(set) var startMode = ("cold", "")
     private let dataDir: String
     private let intervalLabel: String
+    /// The primary bar interval: strategies run on each closed bar of it.
+    public let interval: BarInterval
 
     public init(config: GatewayConfig, logger: Logger) throws(GatewayError) {
         guard let interval = BarInterval(config.pipeline.interval) else {
@@ -50,6 +52,7 @@ public final class SignalService: @unchecked Sendable {
         if let journal { worker.journal = JournalWriter(journal: journal, ticks: tickJournal) }
         dataDir = config.dataDir
         intervalLabel = interval.description
+        self.interval = interval
         switch Snapshot.read(from: config.dataDir, interval: interval.description) {
         case .bars(let bars, let aggregator):
             worker.warm(with: bars)
