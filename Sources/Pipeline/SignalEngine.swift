@@ -41,6 +41,9 @@ public final class SignalEngine {
         var previousFeatures: Features?
         var previousBar: Bar?
         var lastTs: Int64 = .min
+        /// Wall-clock ms of this symbol's last tick (live feeds): the clock closes a bar only
+        /// after the symbol has been quiet for the grace period too.
+        var lastWallMs: Int64 = .min
         init(symbol: String, interval: BarInterval) { builder = BarBuilder(symbol: symbol, interval: interval) }
     }
 
@@ -77,6 +80,7 @@ public final class SignalEngine {
             return .outOfOrder(lastTs: state.lastTs)
         }
         state.lastTs = tick.ts
+        if let wallMs { state.lastWallMs = wallMs }
         counters.ticks += 1
         if tick.ts > marketTime { marketTime = tick.ts }
         sink.engine(tick: tick)
@@ -93,11 +97,14 @@ public final class SignalEngine {
         }
     }
 
-    /// Live feeds: closes bars whose end + grace has passed on the wall clock, and reports stale
-    /// feeds.
+    /// Live feeds: closes bars whose end + grace has passed on the wall clock and whose symbol has
+    /// had no tick for the grace period either (so a batch of past-dated ticks — history posted
+    /// over REST — is never cut mid-way by a clock close between two of its parts), and reports
+    /// stale feeds.
     public func tickClock(wallMs: Int64, graceMs: Int64) {
         for symbol in symbols.keys.sorted() {
-            guard let state = symbols[symbol], let bar = state.builder.closeIfDue(nowMs: wallMs, graceMs: graceMs) else { continue }
+            guard let state = symbols[symbol], state.lastWallMs == .min || wallMs - state.lastWallMs >= graceMs,
+                  let bar = state.builder.closeIfDue(nowMs: wallMs, graceMs: graceMs) else { continue }
             closed(bar, state)
         }
         publish(risk.staleFeeds(wallMs: wallMs, marketMs: marketTime))

@@ -3,20 +3,7 @@ import XCTest
 
 /// The `dongfeng` executable as an operator runs it: exit codes, messages, signals.
 final class CLITests: XCTestCase {
-    /// The built executable, next to the test bundle in the build folder.
-    private func binary() throws -> URL {
-        // The test executable lives in the build folder next to the products.
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var candidates = [testBinary.deletingLastPathComponent().appendingPathComponent("dongfeng")]
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/dongfeng"))
-        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) { return found }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("dongfeng executable not found at \(candidates.map(\.path)): Tests/run.sh builds it first")
-        }
-        throw XCTSkip("dongfeng executable not built (run `swift build` first)")
-    }
+    private func binary() throws -> URL { try dongfengExecutable() }
 
     private func run(_ arguments: [String], environment: [String: String] = [:], cwd: URL? = nil) throws
         -> (status: Int32, output: String)
@@ -77,21 +64,20 @@ final class CLITests: XCTestCase {
         }
     }
 
-    func testServeLogsItsPortServesAndStopsOnSIGTERM() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    /// Starts `dongfeng serve` in `dir` (no Config/ there: embedded defaults, certs/ generated
+    /// there) and reads its log until it names its port.
+    private func startServe(_ arguments: [String], in dir: URL) throws -> (Process, Pipe, Int, String) {
         let process = Process()
         process.executableURL = try binary()
-        process.arguments = ["serve", "--port", "0", "--feed", "none"]
+        process.arguments = ["serve", "--port", "0", "--feed", "none"] + arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DFP_") }
         env["DFP_CONFIG"] = nil
         process.environment = env
-        process.currentDirectoryURL = dir  // no Config/ here: embedded defaults; certs/ generated here
+        process.currentDirectoryURL = dir
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
         try process.run()
-        defer { if process.isRunning { process.terminate() } }
         var log = ""
         var port: Int?
         let deadline = Date().addingTimeInterval(30)
@@ -103,8 +89,21 @@ final class CLITests: XCTestCase {
                 port = Int(log[range].split(separator: ":").last ?? "")
             }
         }
-        let httpsPort = try XCTUnwrap(port, log)
+        guard let port else {
+            process.terminate()
+            XCTFail("no port in the log:\n\(log)")
+            throw XCTSkip("server did not start")
+        }
+        return (process, pipe, port, log)
+    }
+
+    func testServeLogsItsPortServesAndStopsOnSIGTERM() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (process, _, httpsPort, log) = try startServe([], in: dir)
+        defer { if process.isRunning { process.terminate() } }
         XCTAssertTrue(log.contains("generated a self-signed development certificate"), log)
+        XCTAssertTrue(log.hasPrefix("ts="), "logfmt by default: \(log)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("certs/dev-key.pem").path))
         let client = try TestClient(port: httpsPort)
         try client.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -113,6 +112,44 @@ final class CLITests: XCTestCase {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
+    }
+
+    /// JSON logs: every line one object; the access log carries the request id the client sent
+    /// (and the response echoes it), never a query string; the level changes at runtime.
+    func testJSONLogsCarryRequestIdsAndTheLevelChangesAtRuntime() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (process, pipe, port, head) = try startServe(["--log-format", "json", "--access-log"], in: dir)
+        defer { if process.isRunning { process.terminate() } }
+        func request(_ raw: String) throws -> TestResponse {
+            let client = try TestClient(port: port)
+            defer { client.close() }
+            try client.send(raw)
+            return try client.readResponse()
+        }
+        let traced = try request("GET /health?token=do-not-log-me HTTP/1.1\r\nHost: a\r\nX-Request-Id: cli-trace-7\r\n\r\n")
+        XCTAssertEqual(traced.header("X-Request-Id"), "cli-trace-7")
+        let body = #"{"level":"warning","access_log":false}"#
+        XCTAssertEqual(try request("PUT /admin/log HTTP/1.1\r\nHost: a\r\nContent-Length: \(body.count)\r\n\r\n\(body)").status, 200)
+        _ = try request("GET /health HTTP/1.1\r\nHost: a\r\nX-Request-Id: after-warning\r\n\r\n")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let all = (head + log).trimmingCharacters(in: .newlines)
+        var access: [[String: Any]] = []
+        for line in all.split(separator: "\n") {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+            XCTAssertNotNil(object["ts"] as? String)
+            XCTAssertNotNil(object["level"] as? String)
+            XCTAssertNotNil(object["msg"] as? String)
+            if object["msg"] as? String == "request" { access.append(object) }
+        }
+        XCTAssertEqual(access.first?["request_id"] as? String, "cli-trace-7", "\(access)")
+        XCTAssertEqual(access.first?["path"] as? String, "/health")
+        XCTAssertEqual(access.first?["status"] as? String, "200")
+        XCTAssertFalse(log.contains("do-not-log-me"), "query strings are not logged")
+        XCTAssertFalse(log.contains("after-warning"), "nothing at info after the level went to warning")
+        XCTAssertTrue(log.contains("log level set to warning"), log)
     }
 }
 

@@ -94,8 +94,8 @@ final class RedisBridgeTests: XCTestCase {
         }
         let degraded = try server.get("/admin/health")
         XCTAssertEqual(degraded.status, 503, "a component is down: health says so")
-        XCTAssertEqual(degraded.json?["status"] as? String, "degraded")
-        XCTAssertEqual(((degraded.json?["components"] as? [String: Any])?["redis"] as? [String: Any])?["status"] as? String, "degraded")
+        XCTAssertEqual(degraded.json?["status"] as? String, "down", "the only Redis link is down")
+        XCTAssertEqual(((degraded.json?["components"] as? [String: Any])?["redis"] as? [String: Any])?["status"] as? String, "down")
         XCTAssertEqual(try server.get("/health").status, 200, "the seed's simple form stays 200")
         try redis.start()
         let probe2 = try RedisProbe(port: redis.port)

@@ -61,6 +61,35 @@ final class EngineTests: XCTestCase {
         return (sink, engine)
     }
 
+    /// History posted live (past-dated ticks) may reach the worker in parts; the wall clock must
+    /// not close a past bar between two parts, only once the symbol has been quiet for the grace.
+    func testTheClockDoesNotCutABatchOfPastDatedTicks() {
+        let sink = CollectingSink()
+        let engine = SignalEngine(settings: EngineSettings(interval: BarInterval("1s")!), strategies: .defaults, sink: sink)
+        let wall: Int64 = 1_800_000_000_000
+        let start = wall - 60_000  // a minute ago
+        // Bar [start, start+1s) gets its first half, then the clock ticks, then the second half.
+        engine.process(Tick(symbol: "H", ts: start + 100, price: 10, volume: 1), wallMs: wall)
+        engine.tickClock(wallMs: wall + 5, graceMs: 250)
+        XCTAssertTrue(sink.bars.isEmpty, "a bar whose ticks are still arriving stays open")
+        engine.process(Tick(symbol: "H", ts: start + 900, price: 12, volume: 1), wallMs: wall + 6)
+        engine.process(Tick(symbol: "H", ts: start + 1_000, price: 11, volume: 1), wallMs: wall + 7)
+        XCTAssertEqual(sink.bars.count, 1)
+        XCTAssertEqual(sink.bars.first?.high, 12, "the bar has both parts")
+        XCTAssertEqual(sink.bars.first?.trades, 2)
+        // Quiet for the grace: the clock closes the last bar.
+        engine.tickClock(wallMs: wall + 100, graceMs: 250)
+        XCTAssertEqual(sink.bars.count, 1)
+        engine.tickClock(wallMs: wall + 300, graceMs: 250)
+        XCTAssertEqual(sink.bars.count, 2)
+        // A live symbol still closes at bar end + grace.
+        engine.process(Tick(symbol: "L", ts: wall + 400, price: 5, volume: 1), wallMs: wall + 400)
+        engine.tickClock(wallMs: wall + 1_100, graceMs: 250)
+        XCTAssertEqual(sink.bars.count, 2)
+        engine.tickClock(wallMs: wall + 1_250, graceMs: 250)
+        XCTAssertEqual(sink.bars.last?.symbol, "L")
+    }
+
     func testDeterministicAndSequenced() {
         let ticks = Self.ticks(count: 40_000)
         let (a, engineA) = run(ticks)

@@ -40,8 +40,9 @@ enum AdminRoutes {
                 }
             }
             if let level {
+                // Said before the change, so it shows even when the new level hides notices.
+                logger.notice("log level set to \(level) by an admin request (was \(logControl.level))")
                 logControl.level = level
-                logger.notice("log level set to \(level) by an admin request")
             }
             if let accessLog { logControl.accessLog = accessLog }
             return logState(logControl)
