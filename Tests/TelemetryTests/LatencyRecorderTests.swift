@@ -15,8 +15,13 @@ final class LatencyRecorderTests: XCTestCase {
         XCTAssertEqual(Double(p50), 500_000, accuracy: 500_000 * 0.01, "2 significant digits")
         let p99 = try! XCTUnwrap(a.recentQuantile(0.99))
         XCTAssertEqual(Double(p99), 990_000, accuracy: 990_000 * 0.01)
-        XCTAssertEqual(Double(a.count(atOrBelow: 100_000)), 100, accuracy: 1, "le=100 µs holds the values up to 100 µs")
+        XCTAssertEqual(a.count(atOrBelow: 100_000), 100, "le=100 µs holds exactly the values up to and including 100 µs")
+        XCTAssertEqual(a.count(atOrBelow: 1_000), 1, "a value equal to a bound is in that bound's bucket")
+        XCTAssertEqual(a.cumulativeBuckets.last?.count, 1000)
         XCTAssertEqual(a.count(atOrBelow: 10_000_000), 1000)
+        // One pass for several quantiles gives what one call per quantile gives.
+        let qs = [0.5, 0.9, 0.99, 0.999, 1.0]
+        XCTAssertEqual(a.recentQuantiles(qs), qs.map { a.recent.valueAtPercentile($0 * 100) })
         let b = recorder.snapshot(named: "b", nowNs: 2)
         XCTAssertEqual(b?.count, 1)
         XCTAssertNil(recorder.snapshot(named: "c", nowNs: 2))

@@ -8,12 +8,14 @@ import Telemetry
 /// writer rather than swift-prometheus: every figure already lives in one atomic or one
 /// snapshot, so a scrape is a few hundred loads and one string; a metrics registry would add a
 /// dependency and a second copy of each counter on the hot path. A scrape never takes a lock the
-/// pipeline holds per tick (the labelled counts are a per-batch snapshot).
+/// pipeline waits on (labelled counts are a per-batch snapshot; latency recorders use a
+/// try-lock on the owner's side) and runs off the reactor loops (Benchmarks/metrics.sh).
 enum MetricsRoutes {
     static func register(into router: inout Router<RouteHandler>, admin: AdminGuard, group: EventLoopGroup,
                          signals: SignalService, streaming: StreamingStats, broadcasters: [Broadcaster], http: HTTPTelemetry,
                          redis: RedisSink?, source: RedisSource?, startedAtMs: Int64) {
-        router.add(.get, "/admin/metrics", admin.protect { _ in
+        // Built off the reactor (a background queue): a scrape never delays a loop's I/O.
+        router.add(.get, "/admin/metrics", admin.protect { _ in .later {
             var m = PrometheusText()
             let nowNs = dfl_monotonic_ns()
             let c = group.counters
@@ -104,7 +106,7 @@ enum MetricsRoutes {
             headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
             headers.add("Cache-Control", "no-store")
             return Response(status: 200, headers: headers, body: Array(m.text.utf8))
-        })
+        } })
     }
 }
 
@@ -142,41 +144,43 @@ struct PrometheusText {
         text += " \(value)\n"
     }
 
-    /// Bucket bounds of the latency histograms, in seconds (1 µs to 10 s).
-    static let latencyBuckets: [Double] = [
-        1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-    ]
     static let quantiles: [Double] = [0.5, 0.9, 0.99, 0.999]
+
+    /// The `le` label of each bucket bound, formatted once.
+    static let bucketLabels: [String] = LatencyRecorder.bucketBoundsNs.map { "le=\"\(number(Double($0) / 1e9))\"" }
+    static let quantileLabels: [(Double, String)] = quantiles.map { ($0, "quantile=\"\(number($0))\"") }
 
     /// A latency family twice over: a cumulative histogram `name` (buckets, `_sum`, `_count`,
     /// for `histogram_quantile` over `rate`), and a summary `name` + `_recent` whose quantiles
-    /// cover the last 10–20 s (what `dongfeng top` shows).
+    /// cover the last 10–20 s (what `dongfeng top` shows). Label strings are built once per
+    /// series (a scrape writes a few hundred of these lines).
     mutating func latency(_ name: String, _ help: String, label: String?, _ series: [(String, LatencySnapshot)]) {
-        func labels(_ value: String, _ extra: String? = nil) -> String {
-            var parts: [String] = []
-            if let label { parts.append("\(label)=\"\(Self.escape(value))\"") }
-            if let extra { parts.append(extra) }
-            return parts.isEmpty ? "" : "{" + parts.joined(separator: ",") + "}"
+        func labels(_ own: String, _ extra: String) -> String {
+            own.isEmpty ? "{\(extra)}" : "{\(own),\(extra)}"
         }
         header(name, help, "histogram")
         for (value, snapshot) in series {
-            for bound in Self.latencyBuckets {
-                let count = snapshot.count(atOrBelow: UInt64(bound * 1e9))
-                text += "\(name)_bucket\(labels(value, "le=\"\(Self.number(bound))\"")) \(count)\n"
+            let own = label.map { "\($0)=\"\(Self.escape(value))\"" } ?? ""
+            let plain = own.isEmpty ? "" : "{\(own)}"
+            for (i, (_, count)) in snapshot.cumulativeBuckets.enumerated() {
+                text += name + "_bucket" + labels(own, Self.bucketLabels[i]) + " " + String(count) + "\n"
             }
-            text += "\(name)_bucket\(labels(value, "le=\"+Inf\"")) \(snapshot.count)\n"
-            text += "\(name)_sum\(labels(value)) \(Self.number(Double(snapshot.sumNs) / 1e9))\n"
-            text += "\(name)_count\(labels(value)) \(snapshot.count)\n"
+            text += name + "_bucket" + labels(own, "le=\"+Inf\"") + " " + String(snapshot.count) + "\n"
+            text += name + "_sum" + plain + " " + Self.number(Double(snapshot.sumNs) / 1e9) + "\n"
+            text += name + "_count" + plain + " " + String(snapshot.count) + "\n"
         }
         let recent = name + "_recent"
         header(recent, help + " (quantiles of the last 10-20 s)", "summary")
         for (value, snapshot) in series {
-            for q in Self.quantiles {
-                let v = snapshot.recentQuantile(q).map { Self.number(Double($0) / 1e9) } ?? "NaN"
-                text += "\(recent)\(labels(value, "quantile=\"\(Self.number(q))\"")) \(v)\n"
+            let own = label.map { "\($0)=\"\(Self.escape(value))\"" } ?? ""
+            let plain = own.isEmpty ? "" : "{\(own)}"
+            let values = snapshot.recentQuantiles(Self.quantiles)
+            for (i, (_, quantileLabel)) in Self.quantileLabels.enumerated() {
+                let v = values[i].map { Self.number(Double($0) / 1e9) } ?? "NaN"
+                text += recent + labels(own, quantileLabel) + " " + v + "\n"
             }
-            text += "\(recent)_sum\(labels(value)) \(Self.number(Double(snapshot.sumNs) / 1e9))\n"
-            text += "\(recent)_count\(labels(value)) \(snapshot.count)\n"
+            text += recent + "_sum" + plain + " " + Self.number(Double(snapshot.sumNs) / 1e9) + "\n"
+            text += recent + "_count" + plain + " " + String(snapshot.count) + "\n"
         }
     }
 
@@ -187,7 +191,8 @@ struct PrometheusText {
     }
 
     static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        guard value.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) else { return value }
+        return value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
     }
 }
