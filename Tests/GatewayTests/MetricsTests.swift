@@ -116,6 +116,34 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(value(text, #"dongfeng_websocket_subscribers{channel="opportunities"}"#), 0)
     }
 
+    /// The Grafana dashboard shipped in Config/grafana names only series the server exports.
+    func testTheGrafanaDashboardUsesOnlyExportedSeries() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let data = try Data(contentsOf: root.appendingPathComponent("Config/grafana/dongfeng-dashboard.json"))
+        let dashboard = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try XCTUnwrap(dashboard["panels"] as? [[String: Any]])
+        let expressions = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+        XCTAssertGreaterThan(expressions.count, 15)
+        // Redis configured (on a closed port) so its families exist too.
+        let server = try TestServer {
+            $0.redis.url = "redis://127.0.0.1:\(RedisServer.freePort())"
+            $0.redis.source = true
+        }
+        defer { server.stop() }
+        let text = try server.get("/admin/metrics").text
+        let exported = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+        let regex = try NSRegularExpression(pattern: "dongfeng_[a-z_]+")
+        for expr in expressions {
+            for match in regex.matches(in: expr, range: NSRange(expr.startIndex..., in: expr)) {
+                var name = String(expr[Range(match.range, in: expr)!])
+                for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) && !exported.contains(Substring(name)) {
+                    name = String(name.dropLast(suffix.count))
+                }
+                XCTAssertTrue(exported.contains(Substring(name)), "\(name) in the dashboard is not exported (\(expr))")
+            }
+        }
+    }
+
     func testMetricsNeedTheAdminToken() throws {
         let server = try TestServer { $0.admin.token = "metrics-admin-token-0123" }
         defer { server.stop() }
