@@ -29,6 +29,9 @@ public final class TickInput: @unchecked Sendable {
     /// Ticks of this input the worker has processed and whose events are journaled and
     /// published (a source may acknowledge its upstream up to here).
     public let committed = Atomic<Int>(0)
+    /// Ticks this source refused as invalid before submitting, by the field at fault
+    /// ("record" when the record as a whole was unreadable): bumped once per field per batch.
+    public let rejectedInvalid = CountTable<String>()
     /// Monotonic ns of the last tick submitted (0 = none yet): this source's freshness.
     public let lastReceivedNs = Atomic<Int64>(0)
 

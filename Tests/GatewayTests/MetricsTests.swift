@@ -77,6 +77,9 @@ final class MetricsTests: XCTestCase {
         }
         XCTAssertTrue(gotOpportunity)
         XCTAssertEqual(try server.get("/api/v1/opportunities/no-such-id").status, 404)
+        // Invalid ticks are counted by the field at fault.
+        let bad = #"{"symbol":"X","ts":1,"price":0,"volume":1}"# + "\n" + #"{"symbol":"X","ts":1,"price":-1,"volume":1}"# + "\nnot json\n"
+        XCTAssertEqual(try server.request("POST /api/v1/ticks HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-ndjson\r\nContent-Length: \(bad.utf8.count)\r\n\r\n\(bad)").status, 202)
         for _ in 0..<200 {
             text = try server.get("/admin/metrics").text
             if value(text, #"dongfeng_stage_latency_seconds_count{stage="tick"}"#) == 3000 { break }
@@ -98,10 +101,12 @@ final class MetricsTests: XCTestCase {
             }
             XCTAssertEqual(last, count)
         }
-        XCTAssertEqual(value(text, #"dongfeng_http_requests_total{method="POST",route="/api/v1/ticks",status="202"}"#), 1)
+        XCTAssertEqual(value(text, #"dongfeng_http_requests_total{method="POST",route="/api/v1/ticks",status="202"}"#), 2, "the ticks and the invalid batch")
         XCTAssertEqual(value(text, #"dongfeng_http_requests_total{method="GET",route="/api/v1/opportunities/{id}",status="404"}"#), 1)
         XCTAssertEqual(value(text, #"dongfeng_http_requests_total{method="GET",route="websocket",status="101"}"#), 1)
         XCTAssertGreaterThanOrEqual(value(text, "dongfeng_http_request_duration_seconds_count") ?? 0, 3)
+        XCTAssertEqual(value(text, #"dongfeng_ticks_rejected_invalid_total{input="http-0",field="price"}"#), 2)
+        XCTAssertEqual(value(text, #"dongfeng_ticks_rejected_invalid_total{input="http-0",field="record"}"#), 1)
 
         // The client closes with 1000: counted by code, and it leaves the channel gauges.
         try ws.client.send([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2])

@@ -43,6 +43,12 @@ enum MetricsRoutes {
                 depth["in:" + input.name] = input.depth
             }
             m.labelled("dongfeng_ticks_rejected_busy_total", "Ticks refused because the pipeline ring was full", "input", rejected)
+            m.header("dongfeng_ticks_rejected_invalid_total", "Ticks refused at ingest as invalid, by input and the field at fault", "counter")
+            for input in signals.worker.inputRings {
+                for (field, n) in input.rejectedInvalid.snapshot.sorted(by: { $0.key < $1.key }) {
+                    m.sample("dongfeng_ticks_rejected_invalid_total", [("input", input.name), ("field", field)], n)
+                }
+            }
             var dropped: [String: Int] = [:]
             for (i, output) in signals.worker.outputRings.enumerated() {
                 depth["out:\(i)"] = output.depth

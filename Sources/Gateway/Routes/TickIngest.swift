@@ -26,6 +26,7 @@ enum TickIngest {
             return .error(503, code: "pipeline_unavailable", message: "the pipeline is not running")
         }
         let input = inputs[context.loopIndex % inputs.count]
+        input.countInvalid(result.rejected.map { $0.field ?? "record" })
         if input.freeCapacity < result.ticks.count {
             input.rejectedFull.wrappingAdd(result.ticks.count, ordering: .relaxed)
             var busy = Response.error(503, code: "pipeline_busy",

@@ -394,13 +394,17 @@ final class WebSocketSession: ConnectionHandler {
         guard case .array(let items)? = value else { return error("invalid_message", "\"ticks\" must be an array of tick objects") }
         var ticks: [Tick] = []
         var rejected: [(Int, String)] = []
+        var fields: [String] = []
         for (i, item) in items.enumerated() {
             switch Self.tick(item) {
             case .success(let t): ticks.append(t)
-            case .failure(let e): rejected.append((i, e.description))
+            case .failure(let e):
+                rejected.append((i, e.description))
+                fields.append(e.field == "tick" ? "record" : e.field)
             }
         }
         guard let input = broadcaster.ingest else { return error("pipeline_unavailable", "the pipeline is not running") }
+        input.countInvalid(fields)
         if input.freeCapacity < ticks.count {
             input.rejectedFull.wrappingAdd(ticks.count, ordering: .relaxed)
             return error("pipeline_busy", "the pipeline is busy: \(ticks.count) ticks not accepted, retry shortly")
