@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Dongfeng beside the servers a user would pick instead, on this machine, in one run:
+#   nginx (same bytes, same certificate and TLS settings), a Hummingbird 2 / SwiftNIO server
+#   (Benchmarks/peers/hb-peer) and the seed's stack approximated by FastAPI + uvicorn
+#   (Benchmarks/peers/fastapi), each given one worker/thread, under wrk over HTTPS:
+#   - GET /api/v1/opportunities?limit=20 (Dongfeng encodes it per request from its store; the
+#     peers send the bytes Dongfeng answered, captured before the run) at 16 and 64 connections;
+#   - GET / (the page) at 16 and 64 connections;
+#   - TLS handshakes/s: a new connection per request (Connection: close), 16 connections.
+# Every figure is the median of several runs, servers interleaved run by run so drift hits all
+# alike; ratios are Dongfeng / peer. Writes docs/PERFORMANCE.md (and docs/performance.svg).
+# Usage: Benchmarks/run.sh [--quick | --smoke] [--out FILE]
+#   --quick  2 runs of 4 s per cell (about 5 minutes with the peers built)
+#   --smoke  1 run of 1 s per cell: checks the harness end to end (Tests/run.sh runs it)
+# Installs what it needs: Debian nginx and wrk, a venv .venv-bench with FastAPI and uvicorn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=full
+out=docs/PERFORMANCE.md
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) mode=quick ;;
+    --smoke) mode=smoke ;;
+    --out) out=$2; shift ;;
+    *) echo "usage: Benchmarks/run.sh [--quick | --smoke] [--out FILE]" >&2; exit 2 ;;
+  esac
+  shift
+done
+case $mode in
+  full) secs=10; runs=3 ;;
+  quick) secs=4; runs=2 ;;
+  smoke) secs=1; runs=1 ;;
+esac
+say() { echo "==> $*" >&2; }
+
+# --- what the peers need ----------------------------------------------------------------------
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]} (Debian)"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+venv=.venv-bench
+if [ ! -x "$venv/bin/uvicorn" ] || ! cmp -s Benchmarks/peers/fastapi/requirements.txt "$venv/requirements.txt"; then
+  say "creating $venv (FastAPI, uvicorn)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r Benchmarks/peers/fastapi/requirements.txt
+  cp Benchmarks/peers/fastapi/requirements.txt "$venv/requirements.txt"
+fi
+say "building Dongfeng and the Hummingbird peer (release)"
+swift build -c release --product dongfeng >/dev/null
+bin="$(swift build -c release --show-bin-path)/dongfeng"
+hb_scratch=${HB_SCRATCH:-$PWD/.build-peers/hb-peer}  # its own scratch folder (SwiftNIO takes minutes to build once)
+(cd Benchmarks/peers/hb-peer && swift build -c release --scratch-path "$hb_scratch" >/dev/null)
+hb="$(cd Benchmarks/peers/hb-peer && swift build -c release --scratch-path "$hb_scratch" --show-bin-path)/HBPeer"
+
+work=$(mktemp -d)
+mkdir -p "$work/www" "$work/nginx-tmp"
+chmod 755 "$work" "$work/www"  # nginx's workers run as an unprivileged user
+source Tests/lib/server.sh
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  dfp_stop
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ready() {  # URL
+  for _ in $(seq 1 600); do curl -skf -o /dev/null "$1" && return 0; sleep 0.05; done
+  echo "not ready: $1" >&2; return 1
+}
+
+# --- Dongfeng with data, then quiet --------------------------------------------------------------
+say "Dongfeng: filling the opportunity list (simulator), then pausing the feed"
+token="bench-admin-token-0123456789"
+dfp_start "$bin" "$work" DFP_SIMULATOR_TICKS_PER_SECOND=5000 DFP_ADMIN_TOKEN=$token -- --feed simulator >/dev/null
+df_port=$dfp_port
+path="/api/v1/opportunities?limit=20"
+for _ in $(seq 1 240); do
+  n=$(curl -sk "https://127.0.0.1:$df_port$path" | grep -o '"seq"' | wc -l || true)
+  [ "$n" -ge 20 ] && break
+  sleep 0.5
+done
+curl -sk -X POST -H "Authorization: Bearer $token" "https://127.0.0.1:$df_port/admin/feed/pause" >/dev/null
+sleep 0.3
+curl -sk "https://127.0.0.1:$df_port$path" >"$work/www/opportunities.json"
+curl -sk "https://127.0.0.1:$df_port/" >"$work/www/index.html"
+cp "$work/www/opportunities.json" "$work/opportunities.json"
+json_bytes=$(wc -c <"$work/opportunities.json")
+page_bytes=$(wc -c <"$work/www/index.html")
+[ "$json_bytes" -gt 1000 ] || { echo "the opportunity list stayed short ($json_bytes bytes)" >&2; exit 1; }
+cert="$work/certs/dev-cert.pem"
+key="$work/certs/dev-key.pem"
+
+# --- the peers -----------------------------------------------------------------------------------
+nginx_port=$(free_port)
+sed -e "s|@WORK@|$work|g" -e "s|@PORT@|$nginx_port|g" -e "s|@CERT@|$cert|g" -e "s|@KEY@|$key|g" \
+  Benchmarks/peers/nginx.conf.in >"$work/nginx.conf"
+/usr/sbin/nginx -c "$work/nginx.conf" -p "$work" >"$work/nginx.log" 2>&1 &
+pids+=($!)
+hb_port=$(free_port)
+"$hb" "$hb_port" "$cert" "$key" "$work/opportunities.json" "$work/www/index.html" >"$work/hummingbird.log" 2>&1 &
+pids+=($!)
+fa_port=$(free_port)
+(cd Benchmarks/peers/fastapi && PEER_JSON="$work/opportunities.json" PEER_PAGE="$work/www/index.html" \
+  exec "../../../$venv/bin/uvicorn" app:app --host 127.0.0.1 --port "$fa_port" --workers 1 --log-level warning \
+  --no-access-log --ssl-certfile "$cert" --ssl-keyfile "$key") >"$work/fastapi.log" 2>&1 &
+pids+=($!)
+declare -A port=([dongfeng]=$df_port [nginx]=$nginx_port [hummingbird]=$hb_port [fastapi]=$fa_port)
+servers=(dongfeng nginx hummingbird fastapi)
+for s in "${servers[@]}"; do
+  wait_ready "https://127.0.0.1:${port[$s]}/api/v1/opportunities?limit=20" || {
+    echo "$s did not start; its log:" >&2
+    cat "$work/$s.log" "$work/nginx-error.log" "$work/server.log" 2>/dev/null | tail -20 >&2
+    exit 1
+  }
+  got=$(curl -sk "https://127.0.0.1:${port[$s]}$path" | wc -c)
+  [ "$got" -eq "$json_bytes" ] || { echo "$s answers $got bytes, not $json_bytes" >&2; exit 1; }
+done
+
+# --- the runs ------------------------------------------------------------------------------------
+results="$work/results.tsv"
+printf 'scenario\tserver\tconns\trun\treq_s\tp50_ms\tp99_ms\terrors\n' >"$results"
+to_ms() {  # wrk's 123.45us / 1.23ms / 1.2s → ms
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
+}
+cell() {  # scenario conns server run url [wrk args...]
+  local scenario=$1 conns=$2 server=$3 run=$4 url=$5
+  shift 5
+  local output rps p50 p99 errors
+  output=$(wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" "$url" 2>&1 || true)
+  rps=$(echo "$output" | awk '/Requests\/sec/ {print $2}')
+  p50=$(to_ms "$(echo "$output" | awk '$1 == "50%" {print $2}')")
+  p99=$(to_ms "$(echo "$output" | awk '$1 == "99%" {print $2}')")
+  errors=$(echo "$output" | awk '/Socket errors/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} /Non-2xx/ {n += $NF} END {print n + 0}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$server" "$conns" "$run" "${rps:-0}" "$p50" "$p99" "${errors:-0}" >>"$results"
+  say "$(printf '%-10s %-12s c=%-3s run %s: %10s req/s  p50 %8s ms  p99 %8s ms' "$scenario" "$server" "$conns" "$run" "${rps:-0}" "$p50" "$p99")"
+}
+for run in $(seq 1 "$runs"); do
+  for conns in 16 64; do
+    for s in "${servers[@]}"; do cell json "$conns" "$s" "$run" "https://127.0.0.1:${port[$s]}$path"; done
+    for s in "${servers[@]}"; do cell page "$conns" "$s" "$run" "https://127.0.0.1:${port[$s]}/"; done
+  done
+  for s in "${servers[@]}"; do cell handshake 16 "$s" "$run" "https://127.0.0.1:${port[$s]}/health" -H "Connection: close"; done
+done
+
+# --- the document --------------------------------------------------------------------------------
+{
+  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "mode=$mode secs=$secs runs=$runs"
+  echo "cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo) × $(nproc)"
+  echo "memory=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "os=$(. /etc/os-release; echo "$PRETTY_NAME") $(uname -r)"
+  echo "swift=$(swift --version 2>&1 | head -1)"
+  echo "openssl=$(openssl version)"
+  echo "nginx=$(/usr/sbin/nginx -v 2>&1 | sed 's/.*: //')"
+  echo "wrk=$(wrk --version 2>&1 | head -1 | awk '{print $1, $2}')"
+  echo "hummingbird=hummingbird 2.28.1, swift-nio $(grep -A6 '"identity" : "swift-nio"' Benchmarks/peers/hb-peer/Package.resolved 2>/dev/null | awk -F'"' '/"version"/ {print $4; exit}')"
+  echo "fastapi=$("$venv/bin/python" -c 'import fastapi, uvicorn, sys; print(f"fastapi {fastapi.__version__}, uvicorn {uvicorn.__version__}, python {sys.version.split()[0]}")')"
+  echo "dongfeng=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "json_bytes=$json_bytes"
+  echo "page_bytes=$page_bytes"
+} >"$work/machine.txt"
+mkdir -p "$(dirname "$out")"
+python3 Benchmarks/report.py "$results" "$work/machine.txt" "$out" "$(dirname "$out")/performance.svg"
+say "wrote $out"
