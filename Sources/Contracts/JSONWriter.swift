@@ -98,6 +98,15 @@ public struct JSONWriter {
     }
 
     public static func appendEscaped(_ string: String, to out: inout [UInt8]) {
+        // Fast path (keys, symbols, ids, reasons: nearly always plain): one scan, one copy.
+        let plain: Bool? = string.utf8.withContiguousStorageIfAvailable { buffer in
+            for byte in buffer where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: buffer)
+            out.append(UInt8(ascii: "\""))
+            return true
+        }
+        if plain == true { return }
         out.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {

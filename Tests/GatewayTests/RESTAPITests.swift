@@ -58,6 +58,36 @@ final class RESTAPITests: XCTestCase {
         XCTAssertEqual(try keyed.nextJSON()["accepted"] as? Int, 1)
     }
 
+    /// List answers are reused while nothing new is sequenced, and never once something is.
+    func testListAnswersFollowNewEventsExactly() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        func waitForSeq(above seq: Int) throws -> Int {
+            for _ in 0..<200 {
+                let last = try XCTUnwrap(server.get("/admin/health").json?["pipeline"] as? [String: Any])["last_seq"] as? Int ?? 0
+                if last > seq { return last }
+                usleep(20_000)
+            }
+            XCTFail("no new events after seq \(seq)")
+            return seq
+        }
+        XCTAssertEqual(try post(server, "/api/v1/ticks", Self.ndjson(count: 3000), type: "application/x-ndjson").status, 202)
+        let first = try waitForSeq(above: 0)
+        usleep(300_000)  // let the batch settle
+        let settled = try waitForSeq(above: first - 1)
+        let a = try server.get("/api/v1/signals?limit=5"), b = try server.get("/api/v1/signals?limit=5")
+        XCTAssertEqual(a.body, b.body, "same query, same store: same answer")
+        XCTAssertEqual(a.json?["next_since_seq"] as? Int, settled)
+        XCTAssertEqual(try server.get("/api/v1/signals?limit=4").json.flatMap { ($0["items"] as? [Any])?.count }, 4,
+                       "another query is another answer")
+        XCTAssertEqual(try post(server, "/api/v1/ticks", Self.ndjson(count: 3000, start: 3000), type: "application/x-ndjson").status, 202)
+        let later = try waitForSeq(above: settled)
+        usleep(300_000)
+        let c = try server.get("/api/v1/signals?limit=5")
+        XCTAssertNotEqual(c.body, a.body, "new events: a new answer")
+        XCTAssertGreaterThanOrEqual(c.json?["next_since_seq"] as? Int ?? 0, later)
+    }
+
     func testIngestQueryAndStrategies() throws {
         let server = try TestServer { $0.pipeline.interval = "1s" }
         defer { server.stop() }

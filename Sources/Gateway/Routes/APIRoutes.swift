@@ -18,8 +18,9 @@ enum APIRoutes {
                          admin: AdminGuard, ingestGuard: IngestGuard) {
         let store = service.store
         let journal = service.journal
+        let cache = ResponseCache()
         let opportunities: RouteHandler = { context in
-            query(context) { q throws(APIError) in
+            cache.respond(key: context.request.target, store: store) { query(context) { q throws(APIError) in
                 let symbol = q["symbol"]
                 let direction = try q["direction"].map { d throws(APIError) in
                     guard let v = Direction(rawValue: d) else { throw APIError.parameter("direction", "must be long or short") }
@@ -40,7 +41,7 @@ enum APIRoutes {
                                 after: { store.opportunities(sinceSeq: $0, limit: $1, where: filter) },
                                 seq: { $0.seq }, fromJournal: { if case .opportunity(let o) = $0, filter(o) { o } else { nil } },
                                 encode: { EventEncoder.payload($0, &$1) })
-            }
+            } }
         }
         router.add(.get, "/api/v1/opportunities", opportunities)
         router.add(.get, "/opportunities", opportunities)
@@ -53,7 +54,7 @@ enum APIRoutes {
             return .json(200, w.bytes)
         }
         router.add(.get, "/api/v1/signals") { context in
-            query(context) { q throws(APIError) in
+            cache.respond(key: context.request.target, store: store) { query(context) { q throws(APIError) in
                 let symbol = q["symbol"], strategy = q["strategy"]
                 let filter: @Sendable (StrategySignal) -> Bool = { s in
                     (symbol == nil || s.symbol == symbol) && (strategy == nil || s.strategy == strategy)
@@ -62,10 +63,10 @@ enum APIRoutes {
                                 after: { store.signals(sinceSeq: $0, limit: $1, where: filter) },
                                 seq: { $0.seq }, fromJournal: { if case .signal(let x) = $0, filter(x) { x } else { nil } },
                                 encode: { EventEncoder.payload($0, &$1) })
-            }
+            } }
         }
         router.add(.get, "/api/v1/alerts") { context in
-            query(context) { q throws(APIError) in
+            cache.respond(key: context.request.target, store: store) { query(context) { q throws(APIError) in
                 let symbol = q["symbol"], kind = q["kind"]
                 let severity = try q["severity"].map { s throws(APIError) in
                     guard let v = RiskSeverity(rawValue: s) else { throw APIError.parameter("severity", "must be info, warning or critical") }
@@ -78,7 +79,7 @@ enum APIRoutes {
                                 after: { store.alerts(sinceSeq: $0, limit: $1, where: filter) },
                                 seq: { $0.seq }, fromJournal: { if case .alert(let a) = $0, filter(a) { a } else { nil } },
                                 encode: { EventEncoder.payload($0, &$1) })
-            }
+            } }
         }
         router.add(.get, "/api/v1/symbols") { _ in
             var w = JSONWriter()
