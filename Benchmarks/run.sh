@@ -112,6 +112,16 @@ fa_port=$(free_port)
   --no-access-log --ssl-certfile "$cert" --ssl-keyfile "$key") >"$work/fastapi.log" 2>&1 &
 pids+=($!)
 declare -A port=([dongfeng]=$df_port [nginx]=$nginx_port [hummingbird]=$hb_port [fastapi]=$fa_port)
+declare -A pid=([dongfeng]=$dfp_pid [nginx]=${pids[0]} [hummingbird]=${pids[1]} [fastapi]=${pids[2]})
+hz=$(getconf CLK_TCK)
+cpu_ticks() {  # server → CPU time used so far (clock ticks), its child processes included
+  local all=("${pid[$1]}") total=0
+  all+=($(pgrep -P "${pid[$1]}" || true))
+  for p in "${all[@]}"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
 servers=(dongfeng nginx hummingbird fastapi)
 for s in "${servers[@]}"; do
   wait_ready "https://127.0.0.1:${port[$s]}/api/v1/opportunities?limit=20" || {
@@ -125,21 +135,28 @@ done
 
 # --- the runs ------------------------------------------------------------------------------------
 results="$work/results.tsv"
-printf 'scenario\tserver\tconns\trun\treq_s\tp50_ms\tp99_ms\terrors\n' >"$results"
+printf 'scenario\tserver\tconns\trun\treq_s\tp50_ms\tp99_ms\terrors\tcpu_s\twall_s\n' >"$results"
 to_ms() {  # wrk's 123.45us / 1.23ms / 1.2s → ms
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
 }
 cell() {  # scenario conns server run url [wrk args...]
   local scenario=$1 conns=$2 server=$3 run=$4 url=$5
   shift 5
-  local output rps p50 p99 errors
+  local output rps p50 p99 errors before after t0 t1
+  before=$(cpu_ticks "$server")
+  t0=$(date +%s%N)
   output=$(wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" "$url" 2>&1 || true)
+  t1=$(date +%s%N)
+  after=$(cpu_ticks "$server")
   rps=$(echo "$output" | awk '/Requests\/sec/ {print $2}')
   p50=$(to_ms "$(echo "$output" | awk '$1 == "50%" {print $2}')")
   p99=$(to_ms "$(echo "$output" | awk '$1 == "99%" {print $2}')")
   errors=$(echo "$output" | awk '/Socket errors/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} /Non-2xx/ {n += $NF} END {print n + 0}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$server" "$conns" "$run" "${rps:-0}" "$p50" "$p99" "${errors:-0}" >>"$results"
-  say "$(printf '%-10s %-12s c=%-3s run %s: %10s req/s  p50 %8s ms  p99 %8s ms' "$scenario" "$server" "$conns" "$run" "${rps:-0}" "$p50" "$p99")"
+  local cpu wall
+  cpu=$(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')
+  wall=$(awk -v ns=$((t1 - t0)) 'BEGIN {printf "%.2f", ns / 1e9}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$server" "$conns" "$run" "${rps:-0}" "$p50" "$p99" "${errors:-0}" "$cpu" "$wall" >>"$results"
+  say "$(printf '%-10s %-12s c=%-3s run %s: %10s req/s  p50 %8s ms  p99 %8s ms  server CPU %5s s of %5s s' "$scenario" "$server" "$conns" "$run" "${rps:-0}" "$p50" "$p99" "$cpu" "$wall")"
 }
 for run in $(seq 1 "$runs"); do
   for conns in 16 64; do
