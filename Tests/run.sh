@@ -53,6 +53,19 @@ bash Tests/autobahn.sh || autobahn_status=$?
 schemathesis_status=0
 bash Tests/schemathesis.sh || schemathesis_status=$?
 
+# The performance harness (Benchmarks/run.sh), one second per scenario: it must still run end to
+# end against every peer and write its table (figures from a smoke run mean nothing).
+bench_status=0
+smoke_dir=$(mktemp -d)
+echo "==> performance harness smoke run (Benchmarks/run.sh --smoke)"
+if bash Benchmarks/run.sh --smoke --out "$smoke_dir/PERFORMANCE.md" \
+  && python3 Benchmarks/check_report.py "$smoke_dir/PERFORMANCE.md"; then
+  echo "performance harness: table written for every scenario and server"
+else
+  bench_status=1
+fi
+rm -rf "$smoke_dir"
+
 echo "==> swift build"
 swift build --build-tests
 echo "==> swift test"
@@ -78,6 +91,11 @@ if [ "$autobahn_status" != 0 ]; then
 fi
 if [ "$schemathesis_status" != 0 ]; then
   echo "schemathesis found failures (see above)"
+  status=1
+  failed=$((failed + 1))
+fi
+if [ "$bench_status" != 0 ]; then
+  echo "the performance harness smoke run failed (see above)"
   status=1
   failed=$((failed + 1))
 fi
