@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Checks a PERFORMANCE.md from Benchmarks/run.sh: every scenario has a row for every server
-with a positive req/s and a latency, the goals table is there, and the chart exists.
+"""Checks a PERFORMANCE.md from Benchmarks/run.sh: every HTTP scenario has a row for every server
+with a positive req/s and a latency, the end-to-end, WebSocket and resource figures all have
+values, the goals table is there, and the chart exists.
 Usage: check_report.py PERFORMANCE.md (exit 1 with the reason when something is missing)."""
 import os
 import re
@@ -9,7 +10,7 @@ import sys
 path = sys.argv[1]
 text = open(path).read()
 servers = ["Dongfeng", "nginx", "Hummingbird 2 (SwiftNIO)", "FastAPI + uvicorn"]
-sections = re.split(r"^### ", text, flags=re.M)[1:]
+sections = re.split(r"^### ", text.split("\n## End to end")[0], flags=re.M)[1:]
 problems = []
 if len(sections) != 5:
     problems.append(f"expected 5 scenario tables, found {len(sections)}")
@@ -31,6 +32,13 @@ for section in sections:
             problems.append(f"{title}: {server} has no figures ({row})")
 if "## Goals" not in text:
     problems.append("no goals table")
+for heading, needle in [("## End to end", "| e2e: "), ("## WebSocket", "| fanout: "), ("## WebSocket", "| memory: "),
+                        ("## Resources", "start-up to first 200")]:
+    if heading not in text or needle not in text:
+        problems.append(f"no {needle.strip('| :')} figures under {heading}")
+for line in text.splitlines():
+    if line.startswith(("| e2e: ", "| fanout: ", "| memory: ", "| resources: ")) and "| — " in line:
+        problems.append(f"a measure without a value: {line}")
 if not os.path.exists(os.path.join(os.path.dirname(path) or ".", "performance.svg")):
     problems.append("no performance.svg beside it")
 for p in problems:

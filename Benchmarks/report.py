@@ -119,6 +119,77 @@ for scenario, conns, title in SCENARIOS:
 w("")
 w("![req/s by scenario and server](performance.svg)")
 w("")
+
+extra = []
+if len(sys.argv) > 5:
+    extra = list(csv.DictReader(open(sys.argv[5]), delimiter="\t"))
+
+
+def extra_rows(section):
+    return [r for r in extra if r["section"] == section]
+
+
+def value(section, name):
+    for r in extra_rows(section):
+        if r["name"] == name:
+            try:
+                return float(r["value"])
+            except ValueError:
+                return None
+    return None
+
+
+def table(title, sections, note=None):
+    rows = [r for s in sections for r in extra_rows(s)]
+    if not rows:
+        return
+    w(f"## {title}")
+    w("")
+    if note:
+        w(note)
+        w("")
+    w("| measure | value |")
+    w("|---|---:|")
+    for r in rows:
+        w(f"| {r['section']}: {r['name']} | {r['value'] or '—'} {r['unit']} |")
+    w("")
+
+
+table("End to end: HTTPS POST tick → WSS opportunity (Dongfeng)", ["e2e"],
+      "1 ms bars and one zig-zag rule (`Benchmarks/e2e-strategies.json`) so that every other tick yields an "
+      "opportunity update; latency from the POST being sent to the opportunity read on a WSS client (hdrhistogram).")
+table("WebSocket (Dongfeng)", ["fanout", "connect", "memory"],
+      "`dongfeng-wsload` on our own reactor: the simulator's ticks fanned out to every subscriber; connect rate "
+      "while the server is fanning out; server RSS growth per idle WSS connection. A comparison with a Python "
+      "`websockets` server doing the same fan-out is not in this run yet.")
+table("Resources (Dongfeng)", ["resources"])
+
+goals = []
+p99s = [(r["name"], float(r["value"])) for r in extra_rows("e2e") if r["name"].endswith(" p99") and r["value"]]
+for name, v in p99s:
+    goals.append((f"e2e {name}", "≤ 1000 µs", f"{v:,.0f} µs", v <= 1000, f"{(v - 1000) / 1000 * 100:.0f}% over"))
+for r in extra_rows("fanout"):
+    if r["name"].startswith("10000 subscribers") and r["value"]:
+        v = float(r["value"])
+        goals.append((f"fan-out, {r['name']}", "≥ 1,000,000 msgs/s", f"{v:,.0f} msgs/s", v >= 1e6, f"{(1e6 - v) / 1e6 * 100:.0f}% short"))
+for r in extra_rows("memory"):
+    if r["value"]:
+        v = float(r["value"])
+        goals.append((f"memory, {r['name']}", "≤ 8 KiB", f"{v:.1f} KiB", v <= 8, f"{(v - 8) / 8 * 100:.0f}% over"))
+v = value("resources", next((r["name"] for r in extra_rows("resources") if r["name"].startswith("idle CPU")), ""))
+if v is not None:
+    goals.append(("idle CPU", "< 0.5% of a core", f"{v:.2f}%", v < 0.5, f"{v / 0.5:.1f}× the goal"))
+v = value("resources", "start-up to first 200")
+if v is not None:
+    goals.append(("start-up to first 200", "< 100 ms", f"{v:.0f} ms", v < 100, f"{v - 100:.0f} ms over"))
+if goals:
+    w("## Goals beyond HTTP")
+    w("")
+    w("| measure | goal | measured | verdict |")
+    w("|---|---|---:|---|")
+    for name, goal, measured, ok, gap in goals:
+        w(f"| {name} | {goal} | {measured} | {'met' if ok else '**missed**: ' + gap} |")
+    w("")
 open(out_md, "w").write("\n".join(out) + "\n")
 
 # A grouped bar chart: median req/s per scenario, one bar per server.

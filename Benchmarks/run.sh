@@ -6,7 +6,10 @@
 #   - GET /api/v1/opportunities?limit=20 (Dongfeng encodes it per request from its store; the
 #     peers send the bytes Dongfeng answered, captured before the run) at 16 and 64 connections;
 #   - GET / (the page) at 16 and 64 connections;
-#   - TLS handshakes/s: a new connection per request (Connection: close), 16 connections.
+#   - TLS handshakes/s: a new connection per request (Connection: close), 16 connections;
+# then Dongfeng alone (dongfeng-wsload, on our reactor): HTTPS POST tick → WSS opportunity
+# latency at 1k/10k/50k ticks/s, fan-out msgs/s to 1k and 10k subscribers with and without
+# permessage-deflate, connect rate, memory per idle WSS connection, start-up, idle CPU, RSS.
 # Every figure is the median of several runs, servers interleaved run by run so drift hits all
 # alike; ratios are Dongfeng / peer. Writes docs/PERFORMANCE.md (and docs/performance.svg).
 # Usage: Benchmarks/run.sh [--quick | --smoke] [--out FILE]
@@ -166,6 +169,73 @@ for run in $(seq 1 "$runs"); do
   for s in "${servers[@]}"; do cell handshake 16 "$s" "$run" "https://127.0.0.1:${port[$s]}/health" -H "Connection: close"; done
 done
 
+# --- WebSocket, end to end and resources (Dongfeng; dongfeng-wsload on our own reactor) ----------
+for s in nginx hummingbird fastapi; do kill "${pid[$s]}" 2>/dev/null || true; done
+swift build -c release --product dongfeng-wsload >/dev/null
+wsload="$(swift build -c release --show-bin-path)/dongfeng-wsload"
+extra="$work/extra.tsv"
+printf 'section\tname\tvalue\tunit\n' >"$extra"
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$extra"; say "$1 $2: $3 $4"; }
+case $mode in
+  full) e2e_rates="1000 10000 50000"; fan_specs="1000:3000 10000:300"; idle_counts="1000 10000"; idle_secs=60 ;;
+  quick) e2e_rates="1000 10000 50000"; fan_specs="1000:3000 10000:300"; idle_counts="1000 10000"; idle_secs=10 ;;
+  smoke) e2e_rates="1000"; fan_specs="100:300"; idle_counts="200"; idle_secs=2 ;;
+esac
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$dfp_pid/status"; }
+
+say "end to end: HTTPS POST tick → WSS opportunity"
+dfp_start "$bin" "$work" DFP_FEED=none DFP_PIPELINE_INTERVAL=1ms DFP_PIPELINE_STRATEGIES_FILE=Benchmarks/e2e-strategies.json \
+  DFP_PIPELINE_COOLDOWN_S=0 -- >/dev/null
+for rate in $e2e_rates; do
+  line=$("$wsload" e2e --port "$dfp_port" --rate "$rate" --seconds "$secs" --warmup 200 | grep 'e2e latency' || true)
+  for q in p50 p99 p99.9; do
+    record e2e "$rate ticks/s $q" "$(echo "$line" | grep -oE " $q [0-9.]+" | awk '{print $2}')" µs
+  done
+done
+
+say "fan-out: simulator ticks to every subscriber"
+for spec in $fan_specs; do
+  n=${spec%%:*}; tps=${spec##*:}
+  for deflate in "" "--deflate"; do
+    dfp_start "$bin" "$work" DFP_SIMULATOR_TICKS_PER_SECOND="$tps" DFP_SERVER_MAX_CONNECTIONS=60000 \
+      DFP_WEBSOCKET_OUTBOUND_CAP_BYTES=4194304 -- --feed simulator >/dev/null
+    fan=$("$wsload" fanout --port "$dfp_port" --clients "$n" --seconds "$((secs < 3 ? 3 : secs))" $deflate)
+    label="$n subscribers${deflate:+, permessage-deflate}"
+    record fanout "$label" "$(echo "$fan" | grep -oE 'median [0-9]+ msgs/s' | awk '{print $2}')" msgs/s
+    record connect "$label" "$(echo "$fan" | grep -oE '\([0-9]+ connections/s\)' | grep -oE '[0-9]+')" connections/s
+  done
+done
+
+say "memory per idle WSS connection"
+for n in $idle_counts; do
+  dfp_start "$bin" "$work" DFP_FEED=none DFP_SERVER_MAX_CONNECTIONS=60000 -- >/dev/null
+  sleep 1
+  before=$(rss_kb)
+  "$wsload" idle --port "$dfp_port" --clients "$n" --seconds 4 >"$work/idle.out" &
+  load=$!
+  until grep -q ready "$work/idle.out" 2>/dev/null; do kill -0 "$load" 2>/dev/null || break; sleep 0.1; done
+  sleep 1
+  after=$(rss_kb)
+  wait "$load" || true
+  record memory "$n idle WSS connections" "$(awk -v b="$before" -v a="$after" -v n="$n" 'BEGIN {printf "%.1f", (a - b) / n}')" "KiB each (RSS)"
+done
+
+say "resources: start-up, idle CPU, RSS"
+dfp_stop
+rm -rf "$work/data"  # a fresh data directory: start-up without journal recovery
+t0=$(date +%s%N)
+dfp_start "$bin" "$work" DFP_FEED=none -- >/dev/null
+until curl -sk -o /dev/null "https://127.0.0.1:$dfp_port/health"; do sleep 0.002; done
+t1=$(date +%s%N)
+record resources "start-up to first 200" "$(( (t1 - t0) / 1000000 ))" ms
+a=$(awk '{print $14 + $15}' "/proc/$dfp_pid/stat"); sleep "$idle_secs"; b=$(awk '{print $14 + $15}' "/proc/$dfp_pid/stat")
+record resources "idle CPU over $idle_secs s (no feed)" "$(awk -v d=$((b - a)) -v hz="$hz" -v s="$idle_secs" 'BEGIN {printf "%.2f", d / hz / s * 100}')" "% of a core"
+record resources "RSS at rest (no feed)" "$(( $(rss_kb) / 1024 ))" MB
+dfp_start "$bin" "$work" DFP_SIMULATOR_TICKS_PER_SECOND=5000 -- --feed simulator >/dev/null
+wrk -t1 -c64 -d"${secs}s" "https://127.0.0.1:$dfp_port/api/v1/opportunities?limit=20" >/dev/null 2>&1 || true
+record resources "RSS after load (simulator 5k ticks/s + wrk)" "$(( $(rss_kb) / 1024 ))" MB
+dfp_stop
+
 # --- the document --------------------------------------------------------------------------------
 {
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -184,5 +254,5 @@ done
   echo "page_bytes=$page_bytes"
 } >"$work/machine.txt"
 mkdir -p "$(dirname "$out")"
-python3 Benchmarks/report.py "$results" "$work/machine.txt" "$out" "$(dirname "$out")/performance.svg"
+python3 Benchmarks/report.py "$results" "$work/machine.txt" "$out" "$(dirname "$out")/performance.svg" "$extra"
 say "wrote $out"
