@@ -247,6 +247,7 @@ public final class PipelineWorker: @unchecked Sendable {
             }
             if !active && drained == 0 { break }
         }
+        originNs = 0  // bars closed at shutdown were not made by a tick's arrival
         engine.finish()
         flushOutputs()
     }

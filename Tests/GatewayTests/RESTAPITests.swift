@@ -62,27 +62,33 @@ final class RESTAPITests: XCTestCase {
     func testListAnswersFollowNewEventsExactly() throws {
         let server = try TestServer()
         defer { server.stop() }
-        func waitForSeq(above seq: Int) throws -> Int {
-            for _ in 0..<200 {
-                let last = try XCTUnwrap(server.get("/admin/health").json?["pipeline"] as? [String: Any])["last_seq"] as? Int ?? 0
-                if last > seq { return last }
-                usleep(20_000)
+        func lastSeq() throws -> Int {
+            try XCTUnwrap(server.get("/admin/health").json?["pipeline"] as? [String: Any])["last_seq"] as? Int ?? 0
+        }
+        /// Waits until the store has moved past `seq` and then stays put for 0.6 s (the last bars
+        /// of a batch close on the wall clock after the grace period).
+        func settle(after seq: Int) throws -> Int {
+            var last = try lastSeq()
+            var stableSince = Date()
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                usleep(100_000)
+                let now = try lastSeq()
+                if now != last { last = now; stableSince = Date() }
+                if last > seq && Date().timeIntervalSince(stableSince) >= 0.6 { return last }
             }
-            XCTFail("no new events after seq \(seq)")
-            return seq
+            XCTFail("the store did not settle after seq \(seq)")
+            return last
         }
         XCTAssertEqual(try post(server, "/api/v1/ticks", Self.ndjson(count: 3000), type: "application/x-ndjson").status, 202)
-        let first = try waitForSeq(above: 0)
-        usleep(300_000)  // let the batch settle
-        let settled = try waitForSeq(above: first - 1)
+        let settled = try settle(after: 0)
         let a = try server.get("/api/v1/signals?limit=5"), b = try server.get("/api/v1/signals?limit=5")
         XCTAssertEqual(a.body, b.body, "same query, same store: same answer")
         XCTAssertEqual(a.json?["next_since_seq"] as? Int, settled)
         XCTAssertEqual(try server.get("/api/v1/signals?limit=4").json.flatMap { ($0["items"] as? [Any])?.count }, 4,
                        "another query is another answer")
         XCTAssertEqual(try post(server, "/api/v1/ticks", Self.ndjson(count: 3000, start: 3000), type: "application/x-ndjson").status, 202)
-        let later = try waitForSeq(above: settled)
-        usleep(300_000)
+        let later = try settle(after: settled)
         let c = try server.get("/api/v1/signals?limit=5")
         XCTAssertNotEqual(c.body, a.body, "new events: a new answer")
         XCTAssertGreaterThanOrEqual(c.json?["next_since_seq"] as? Int ?? 0, later)

@@ -12,21 +12,39 @@ final class ResponseCache: Sendable {
         let response: Response
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
-    private let capacity: Int
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var bytes = 0
+    }
 
-    init(capacity: Int = 256) { self.capacity = capacity }
+    private let state = Mutex(State())
+    private let capacity: Int
+    private let maxBytes: Int
+
+    /// At most `capacity` answers and `maxBytes` of bodies (a list may be 1000 events long);
+    /// when full it starts over, which costs one encoding per query.
+    init(capacity: Int = 256, maxBytes: Int = 8 << 20) {
+        self.capacity = capacity
+        self.maxBytes = maxBytes
+    }
 
     /// The cached answer for `key` at the store's current seq, else `compute()`'s, kept when it is
     /// a complete 200 computed without the store moving meanwhile.
     func respond(key: String, store: EventStore, _ compute: () -> Response) -> Response {
         let seq = store.lastSeq
-        if let hit = entries.withLock({ $0[key] }), hit.seq == seq { return hit.response }
+        if let hit = state.withLock({ $0.entries[key] }), hit.seq == seq { return hit.response }
         let response = compute()
         guard response.status == 200, response.deferred == nil, store.lastSeq == seq else { return response }
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(seq: seq, response: response)
+        let size = response.body.count + key.utf8.count
+        guard size <= maxBytes / 4 else { return response }
+        state.withLock { state in
+            if let old = state.entries[key] { state.bytes -= old.response.body.count + key.utf8.count }
+            if state.entries.count >= capacity || state.bytes + size > maxBytes {
+                state.entries.removeAll(keepingCapacity: true)
+                state.bytes = 0
+            }
+            state.entries[key] = Entry(seq: seq, response: response)
+            state.bytes += size
         }
         return response
     }
