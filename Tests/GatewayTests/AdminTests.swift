@@ -16,16 +16,22 @@ final class AdminTests: XCTestCase {
         return (health.status, c?["status"] as? String, health.json?["status"] as? String)
     }
 
-    func testStoppingTheFeedDegradesHealthAndResumingRestoresIt() throws {
-        let server = try TestServer { $0.feed = "simulator" }
-        defer { server.stop() }
-        // The simulator delivers: ok.
+    /// Polls /admin/health until the feed component is ok (up to 5 s); its last answer.
+    private func feedOK(_ server: TestServer) throws -> (Int, String?, String?) {
         var state = (0, String?.none, String?.none)
         for _ in 0..<100 {
             state = try component(server, "feed")
             if state.1 == "ok" { break }
             usleep(50_000)
         }
+        return state
+    }
+
+    func testStoppingTheFeedDegradesHealthAndResumingRestoresIt() throws {
+        let server = try TestServer { $0.feed = "simulator" }
+        defer { server.stop() }
+        // The simulator delivers: ok.
+        var state = try feedOK(server)
         XCTAssertEqual(state.0, 200)
         XCTAssertEqual(state.1, "ok")
         let sources = try XCTUnwrap(server.get("/admin/health").json?["sources"] as? [String: Any])
@@ -49,11 +55,7 @@ final class AdminTests: XCTestCase {
 
         // Resumed: ticks flow again and health returns to ok.
         XCTAssertEqual(try send(server, "POST", "/admin/feed/resume").json?["paused"] as? Bool, false)
-        for _ in 0..<100 {
-            state = try component(server, "feed")
-            if state.1 == "ok" { break }
-            usleep(50_000)
-        }
+        state = try feedOK(server)
         XCTAssertEqual(state.0, 200)
         XCTAssertEqual(state.1, "ok")
         XCTAssertEqual(try server.get("/admin/feed").json?["feed"] as? String, "simulator")

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Glibc
 import Logging
@@ -112,23 +113,10 @@ public struct StructuredLogHandler: LogHandler {
         return cleaned.isEmpty ? "_" : cleaned
     }
 
+    /// A JSON string literal (the project's one escaper, `JSONWriter.appendEscaped`).
     static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for s in value.unicodeScalars {
-            switch s {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if s.value < 0x20 || s.value == 0x7F {
-                    out += String(format: "\\u%04x", s.value)
-                } else {
-                    out.unicodeScalars.append(s)
-                }
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        JSONWriter.appendEscaped(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import Operator
 
 /// How an operator command reaches a running server.
@@ -69,6 +70,17 @@ enum Terminal {
     static func fail(_ message: String, code: Int32) -> ExitCode {
         FileHandle.standardError.write(Data("dongfeng: \(message)\n".utf8))
         return ExitCode(code)
+    }
+
+    /// Straight to standard output's descriptor (no stdio buffer): shows at once through a pipe.
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(1, $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { return }
+            offset += n
+        }
     }
 
     static func pad(_ s: String, _ width: Int) -> String {

@@ -37,9 +37,9 @@ struct Top: ParsableCommand {
         }
         signal(SIGINT) { _ in Top.stop.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in Top.stop.store(true, ordering: .relaxed) }
-        if !once { Self.write("\u{1B}[?1049h\u{1B}[?25l") }  // alternate screen, no cursor
+        if !once { Terminal.write("\u{1B}[?1049h\u{1B}[?25l") }  // alternate screen, no cursor
         defer {
-            if !once { Self.write("\u{1B}[?25h\u{1B}[?1049l") }
+            if !once { Terminal.write("\u{1B}[?25h\u{1B}[?1049l") }
             if tty { tcsetattr(0, TCSANOW, &saved) }
         }
         var frames = 0
@@ -68,7 +68,7 @@ struct Top: ParsableCommand {
             if once {
                 if frames >= 2 { print(frame.joined(separator: "\n")); return }
             } else {
-                Self.write("\u{1B}[H" + frame.map { $0 + "\u{1B}[K" }.joined(separator: "\r\n") + "\u{1B}[J")
+                Terminal.write("\u{1B}[H" + frame.map { $0 + "\u{1B}[K" }.joined(separator: "\r\n") + "\u{1B}[J")
             }
             if Self.waitForQuit(ms: Int(interval * 1000), tty: tty) { return }
         }
@@ -91,16 +91,6 @@ struct Top: ParsableCommand {
             }
         }
         return true
-    }
-
-    static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 { return }
-            offset += n
-        }
     }
 
     static func terminalSize() -> (width: Int, height: Int) {

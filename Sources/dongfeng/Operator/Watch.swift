@@ -76,7 +76,7 @@ struct Watch: ParsableCommand {
                         lastSeq = seq
                     }
                     // Straight to the descriptor: each event shows at once, even through a pipe.
-                    Top.write((json ? text : EventLine.render(object)) + "\n")
+                    Terminal.write((json ? text : EventLine.render(object)) + "\n")
                     printed += 1
                     if let count, printed >= count {
                         socket.close()
