@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a PERFORMANCE.md from Benchmarks/run.sh: every HTTP scenario has a row for every server
-with a positive req/s and a latency, the end-to-end, WebSocket and resource figures all have
-values, the goals table is there, and the chart exists.
+with a positive req/s and a latency, the end-to-end, fan-out (beside the Python peer), memory,
+pipeline and resource figures all have values, the goals table is there, and the chart exists.
 Usage: check_report.py PERFORMANCE.md (exit 1 with the reason when something is missing)."""
 import os
 import re
@@ -32,13 +32,30 @@ for section in sections:
             problems.append(f"{title}: {server} has no figures ({row})")
 if "## Goals" not in text:
     problems.append("no goals table")
-for heading, needle in [("## End to end", "| e2e: "), ("## WebSocket", "| fanout: "), ("## WebSocket", "| memory: "),
-                        ("## Resources", "start-up to first 200")]:
+for heading, needle in [("## End to end", "| e2e: "), ("## WebSocket memory", "| memory: "),
+                        ("## Pipeline and replay", "| pipeline: "), ("## Resources", "start-up to first 200")]:
     if heading not in text or needle not in text:
         problems.append(f"no {needle.strip('| :')} figures under {heading}")
 for line in text.splitlines():
-    if line.startswith(("| e2e: ", "| fanout: ", "| memory: ", "| resources: ")) and "| — " in line:
+    if line.startswith(("| e2e: ", "| memory: ", "| pipeline: ", "| resources: ")) and "| — " in line:
         problems.append(f"a measure without a value: {line}")
+# The fan-out table: every size has Dongfeng's msgs/s and latency; the sizes run against the
+# Python peer have its figures too (at least one must).
+fan = text.split("## WebSocket fan-out")[1].split("\n## ")[0] if "## WebSocket fan-out" in text else ""
+fan_rows = [l for l in fan.splitlines() if re.match(r"\| \d+ subscribers", l)]
+if not fan_rows:
+    problems.append("no fan-out rows")
+compared = 0
+for row in fan_rows:
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    if cells[1] == "—" or cells[4] == "—":
+        problems.append(f"fan-out without Dongfeng's figures: {row}")
+    if cells[2] != "—":
+        compared += 1
+        if cells[5] == "—":
+            problems.append(f"fan-out without the Python peer's latency: {row}")
+if fan_rows and compared == 0:
+    problems.append("no fan-out size was compared with the Python websockets peer")
 if not os.path.exists(os.path.join(os.path.dirname(path) or ".", "performance.svg")):
     problems.append("no performance.svg beside it")
 for p in problems:

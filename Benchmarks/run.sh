@@ -7,15 +7,17 @@
 #     peers send the bytes Dongfeng answered, captured before the run) at 16 and 64 connections;
 #   - GET / (the page) at 16 and 64 connections;
 #   - TLS handshakes/s: a new connection per request (Connection: close), 16 connections;
-# then Dongfeng alone (dongfeng-wsload, on our reactor): HTTPS POST tick → WSS opportunity
-# latency at 1k/10k/50k ticks/s, fan-out msgs/s to 1k and 10k subscribers with and without
-# permessage-deflate, connect rate, memory per idle WSS connection, start-up, idle CPU, RSS.
+# then WebSocket (dongfeng-wsload, on our reactor): HTTPS POST tick → WSS opportunity latency at
+# 1k/10k/50k ticks/s; fan-out msgs/s and publish → receive latency to 1k/10k/19k subscribers with
+# and without permessage-deflate, beside a Python `websockets` server doing the same fan-out
+# (Benchmarks/peers/ws-fanout); connect rate; memory per idle WSS connection; then the pipeline
+# alone and CSV replay ticks/s; start-up, idle CPU, RSS.
 # Every figure is the median of several runs, servers interleaved run by run so drift hits all
 # alike; ratios are Dongfeng / peer. Writes docs/PERFORMANCE.md (and docs/performance.svg).
 # Usage: Benchmarks/run.sh [--quick | --smoke] [--out FILE]
 #   --quick  2 runs of 4 s per cell (about 5 minutes with the peers built)
 #   --smoke  1 run of 1 s per cell: checks the harness end to end (Tests/run.sh runs it)
-# Installs what it needs: Debian nginx and wrk, a venv .venv-bench with FastAPI and uvicorn.
+# Installs what it needs: Debian nginx and wrk, a venv .venv-bench with FastAPI, uvicorn and websockets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=full
@@ -47,11 +49,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 venv=.venv-bench
-if [ ! -x "$venv/bin/uvicorn" ] || ! cmp -s Benchmarks/peers/fastapi/requirements.txt "$venv/requirements.txt"; then
-  say "creating $venv (FastAPI, uvicorn)"
+if [ ! -x "$venv/bin/uvicorn" ] || ! cmp -s Benchmarks/peers/requirements.txt "$venv/requirements.txt"; then
+  say "creating $venv (FastAPI, uvicorn, websockets)"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q -r Benchmarks/peers/fastapi/requirements.txt
-  cp Benchmarks/peers/fastapi/requirements.txt "$venv/requirements.txt"
+  "$venv/bin/pip" install -q -r Benchmarks/peers/requirements.txt
+  cp Benchmarks/peers/requirements.txt "$venv/requirements.txt"
 fi
 say "building Dongfeng and the Hummingbird peer (release)"
 swift build -c release --product dongfeng >/dev/null
@@ -177,9 +179,12 @@ extra="$work/extra.tsv"
 printf 'section\tname\tvalue\tunit\n' >"$extra"
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$extra"; say "$1 $2: $3 $4"; }
 case $mode in
-  full) e2e_rates="1000 10000 50000"; fan_specs="1000:3000 10000:300"; idle_counts="1000 10000"; idle_secs=60 ;;
-  quick) e2e_rates="1000 10000 50000"; fan_specs="1000:3000 10000:300"; idle_counts="1000 10000"; idle_secs=10 ;;
-  smoke) e2e_rates="1000"; fan_specs="100:300"; idle_counts="200"; idle_secs=2 ;;
+  # fan-out specs: subscribers:simulator ticks/s:py (also the Python websockets peer) or -.
+  # 19000 is the most this machine allows: its hard RLIMIT_NOFILE is 20000 and root lacks
+  # CAP_SYS_RESOURCE to raise it, so neither server nor load generator can hold 50k sockets.
+  full) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:py 10000:300:py 19000:150:-"; idle_counts="1000 10000 19000"; idle_secs=60; replay_ticks=10000000 ;;
+  quick) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:py 10000:300:-"; idle_counts="1000 10000"; idle_secs=10; replay_ticks=1000000 ;;
+  smoke) e2e_rates="1000"; fan_specs="100:300:py"; idle_counts="200"; idle_secs=2; replay_ticks=20000 ;;
 esac
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$dfp_pid/status"; }
 
@@ -193,16 +198,35 @@ for rate in $e2e_rates; do
   done
 done
 
-say "fan-out: simulator ticks to every subscriber"
-for spec in $fan_specs; do
-  n=${spec%%:*}; tps=${spec##*:}
-  for deflate in "" "--deflate"; do
+say "fan-out: simulator ticks to every subscriber, beside Python websockets"
+# Probe ticks (100/s) are published over a WSS connection of the load generator's and read back
+# by the subscribers: delivery latency publish → receive (Benchmarks/WSLoad/Probe.swift).
+fan_pass() {  # server subscribers ticks/s deflate-flag
+  local server=$1 n=$2 tps=$3 deflate=$4 p fan label py=""
+  if [ "$server" = dongfeng ]; then
     dfp_start "$bin" "$work" DFP_SIMULATOR_TICKS_PER_SECOND="$tps" DFP_SERVER_MAX_CONNECTIONS=60000 \
       DFP_WEBSOCKET_OUTBOUND_CAP_BYTES=4194304 -- --feed simulator >/dev/null
-    fan=$("$wsload" fanout --port "$dfp_port" --clients "$n" --seconds "$((secs < 3 ? 3 : secs))" $deflate)
-    label="$n subscribers${deflate:+, permessage-deflate}"
-    record fanout "$label" "$(echo "$fan" | grep -oE 'median [0-9]+ msgs/s' | awk '{print $2}')" msgs/s
-    record connect "$label" "$(echo "$fan" | grep -oE '\([0-9]+ connections/s\)' | grep -oE '[0-9]+')" connections/s
+    p=$dfp_port
+  else
+    p=$(free_port)
+    "$venv/bin/python" Benchmarks/peers/ws-fanout/server.py "$p" "$cert" "$key" "$tps" "$n" >"$work/websockets.log" 2>&1 &
+    local py=$!
+    until grep -q listening "$work/websockets.log" 2>/dev/null; do kill -0 "$py" 2>/dev/null || break; sleep 0.05; done
+  fi
+  fan=$("$wsload" fanout --port "$p" --clients "$n" --seconds "$((secs < 3 ? 3 : secs))" $deflate || true)
+  if [ "$server" = dongfeng ]; then dfp_stop; else kill "$py" 2>/dev/null || true; wait "$py" 2>/dev/null || true; fi
+  label="$n subscribers${deflate:+, permessage-deflate}"
+  record "fanout_$server" "$label" "$(echo "$fan" | grep -oE 'median [0-9]+ msgs/s' | awk '{print $2}')" msgs/s
+  record "connect_$server" "$label" "$(echo "$fan" | grep -oE '\([0-9]+ connections/s\)' | grep -oE '[0-9]+')" connections/s
+  for q in p50 p99; do
+    record "fanlat_$server" "$label $q" "$(echo "$fan" | grep 'publish→receive' | grep -oE " $q [0-9.]+" | awk '{print $2}')" µs
+  done
+}
+for spec in $fan_specs; do
+  n=${spec%%:*}; rest=${spec#*:}; tps=${rest%%:*}; with_python=${rest#*:}
+  for deflate in "" "--deflate"; do
+    fan_pass dongfeng "$n" "$tps" "$deflate"
+    [ "$with_python" = py ] && fan_pass websockets "$n" "$tps" "$deflate"
   done
 done
 
@@ -236,6 +260,35 @@ wrk -t1 -c64 -d"${secs}s" "https://127.0.0.1:$dfp_port/api/v1/opportunities?limi
 record resources "RSS after load (simulator 5k ticks/s + wrk)" "$(( $(rss_kb) / 1024 ))" MB
 dfp_stop
 
+say "pipeline alone (dongfeng-bench pipeline) and CSV replay ticks/s (dongfeng replay)"
+swift build -c release --product dongfeng-bench >/dev/null
+bench_out=$("$(swift build -c release --show-bin-path)/dongfeng-bench" pipeline "$(( replay_ticks < 2000000 ? replay_ticks : 2000000 ))")
+record pipeline "engine alone, 1s bars, all strategies" "$(echo "$bench_out" | awk '/^engine ticks\/s/ {print $3}')" ticks/s
+for rate in 100000 1000000; do
+  line=$(echo "$bench_out" | grep -A1 "^offered $rate " | grep 'tick → processed')
+  for q in p50 p99 p99.9; do
+    record pipeline "ring → processed at $rate ticks/s $q" "$(echo "$line" | grep -oE " $q [0-9]+" | awk '{printf "%.1f", $2 / 1000}')" µs
+  done
+done
+csv="$work/replay.csv"
+awk -v n="$replay_ticks" 'BEGIN {
+  srand(7); split("600519.SH 000001.SZ 600036.SH 300750.SZ 601318.SH 000858.SZ 688981.SH 002594.SZ", sym, " ")
+  split("1688.5 10.5 35.5 178.5 42.1 110.1 40.9 205.1", px, " ")
+  print "ts,symbol,price,volume"
+  for (i = 0; i < n; i++) {
+    k = int(rand() * 8) + 1
+    px[k] = px[k] * (1 + (rand() - 0.5) * 0.002)
+    printf "%.0f,%s,%.2f,%d\n", 1732500000000 + i * 10, sym[k], px[k], 100 * (1 + int(rand() * 30))
+  }
+}' >"$csv"
+replay_rates=()
+for _ in $(seq 1 "$runs"); do
+  r=$("$bin" replay --input "$csv" --interval 1m --emit opportunities --output /dev/null 2>&1 | grep -oE '[0-9]+ ticks/s' | tail -1 | awk '{print $1}')
+  replay_rates+=("${r:-0}")
+done
+record pipeline "CSV replay, $replay_ticks ticks, 1m bars (median of $runs)" "$(printf '%s\n' "${replay_rates[@]}" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" ticks/s
+rm -f "$csv"
+
 # --- the document --------------------------------------------------------------------------------
 {
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -249,6 +302,8 @@ dfp_stop
   echo "wrk=$(wrk --version 2>&1 | head -1 | awk '{print $1, $2}')"
   echo "hummingbird=hummingbird 2.28.1, swift-nio $(grep -A6 '"identity" : "swift-nio"' Benchmarks/peers/hb-peer/Package.resolved 2>/dev/null | awk -F'"' '/"version"/ {print $4; exit}')"
   echo "fastapi=$("$venv/bin/python" -c 'import fastapi, uvicorn, sys; print(f"fastapi {fastapi.__version__}, uvicorn {uvicorn.__version__}, python {sys.version.split()[0]}")')"
+  echo "websockets=$("$venv/bin/python" -c 'import websockets; print(f"websockets {websockets.__version__}")')"
+  echo "nofile=$(ulimit -Hn)"
   echo "dongfeng=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "json_bytes=$json_bytes"
   echo "page_bytes=$page_bytes"

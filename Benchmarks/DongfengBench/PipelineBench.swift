@@ -76,4 +76,26 @@ enum PipelineBench {
         result.offeredPerSecond = Double(ticks.count) / (Double(dfl_monotonic_ns() - t0) / 1e9)
         return result
     }
+
+    /// Median engine throughput of three passes, then the latency table: one line each, for
+    /// scripts ("engine ticks/s N", "offered R ... p50 X p99 Y p99.9 Z").
+    static func report(ticks count: Int) {
+        let ticks = simulatedTicks(count)
+        let rates = (0..<3).map { _ in throughput(ticks) }.sorted()
+        print("engine ticks/s \(Int(rates[1])) (median of 3 passes over \(count) simulated ticks, 1s bars, all strategies)")
+        reportLatency(Array(ticks.prefix(min(count, 1_000_000))))
+    }
+
+    static func reportLatency(_ ticks: [Tick]) {
+        print("pipeline latency, producer thread → SPSC ring → engine (ns; hdrhistogram):")
+        for rate in [100_000.0, 1_000_000.0] {
+            let l = latency(ticks, rate: rate)
+            func row(_ name: String, _ h: Histogram<UInt64>) -> String {
+                "\(name) p50 \(h.valueAtPercentile(50)) p99 \(h.valueAtPercentile(99)) p99.9 \(h.valueAtPercentile(99.9)) (n=\(h.totalCount))"
+            }
+            print("offered \(Int(rate)) ticks/s (achieved \(Int(l.offeredPerSecond))):")
+            print("  " + row("tick → processed", l.all))
+            print("  " + row("tick → opportunity", l.toOpportunity))
+        }
+    }
 }

@@ -61,6 +61,11 @@ if CommandLine.arguments.dropFirst().first == "journal" {
     JournalBench.run()
     exit(0)
 }
+// `dongfeng-bench pipeline [ticks]`: the engine alone (Benchmarks/run.sh's pipeline figures).
+if CommandLine.arguments.dropFirst().first == "pipeline" {
+    PipelineBench.report(ticks: Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000)
+    exit(0)
+}
 let iterations = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 200_000
 
 func parseLoop(_ request: [UInt8], pipelined: Int = 1) -> () -> Void {
@@ -150,13 +155,4 @@ for r in results {
 }
 
 print("")
-print("pipeline latency, producer thread → SPSC ring → engine (ns; hdrhistogram):")
-for rate in [100_000.0, 1_000_000.0] {
-    let l = PipelineBench.latency(Array(pipelineTicks.prefix(1_000_000)), rate: rate)
-    func row(_ name: String, _ h: Histogram<UInt64>) -> String {
-        "\(pad(name, 44)) p50 \(h.valueAtPercentile(50)) p99 \(h.valueAtPercentile(99)) p99.9 \(h.valueAtPercentile(99.9)) (n=\(h.totalCount))"
-    }
-    print("offered \(Int(rate)) ticks/s (achieved \(Int(l.offeredPerSecond))):")
-    print("  " + row("tick → processed", l.all))
-    print("  " + row("tick → opportunity", l.toOpportunity))
-}
+PipelineBench.reportLatency(Array(pipelineTicks.prefix(1_000_000)))

@@ -17,13 +17,15 @@ final class LoadStats: Sendable {
 final class FanoutClient: ConnectionHandler {
     let stats: LoadStats
     let request: [UInt8]
+    let probe: Probe?
     private var upgraded = false
     private var pending: [UInt8] = []
     private var messages = 0
     private var bytes = 0
 
-    init(stats: LoadStats, path: String, deflate: Bool) {
+    init(stats: LoadStats, path: String, deflate: Bool, probe: Probe? = nil) {
         self.stats = stats
+        self.probe = probe
         var head = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         head += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         if deflate { head += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" }
@@ -70,7 +72,7 @@ final class FanoutClient: ConnectionHandler {
             switch opcode {
             case 1, 2:
                 count += 1
-                if bytes[i] & 0x40 != 0 { compressed += 1 }
+                if bytes[i] & 0x40 != 0 { compressed += 1 } else if opcode == 1, let probe { probe.inspect(bytes, start: start, length: length) }
             case 9:  // ping → masked pong with the same payload (mask of zeros)
                 var pong: [UInt8] = [0x8A, 0x80 | UInt8(length), 0, 0, 0, 0]
                 pong += bytes[start..<(start + length)]
