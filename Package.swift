@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "dongfeng", targets: ["dongfeng"]),
         .executable(name: "dongfeng-bench", targets: ["DongfengBench"]),
         .executable(name: "dongfeng-wsload", targets: ["DongfengWSLoad"]),
+        // The pure codecs, for the libFuzzer targets in Fuzz/ (a package of their own).
+        .library(name: "DongfengCodecs", targets: ["HTTP", "WebSocket", "Deflate", "Contracts", "Pipeline", "Redis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),

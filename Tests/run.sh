@@ -19,6 +19,8 @@ command -v chromium >/dev/null || need_pkgs+=(chromium)
 fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei)
 # `dongfeng top` is driven in a real 80x24 terminal (Tests/GatewayTests/OperatorCLITests.swift).
 command -v tmux >/dev/null || need_pkgs+=(tmux)
+# The TLS scan (Tests/tls_scan.sh).
+command -v testssl >/dev/null || need_pkgs+=(testssl.sh)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "==> installing ${need_pkgs[*]}"
   if [ "$(id -u)" = 0 ]; then
@@ -52,6 +54,15 @@ bash Tests/autobahn.sh || autobahn_status=$?
 # OpenAPI fuzzing of the live server against its own /openapi.json.
 schemathesis_status=0
 bash Tests/schemathesis.sh || schemathesis_status=$?
+
+# TLS scan of the live server (testssl): nothing rated MEDIUM or worse, TLS 1.2/1.3 only, ECDHE + AEAD.
+tls_status=0
+bash Tests/tls_scan.sh || tls_status=$?
+
+# Every codec under libFuzzer with AddressSanitizer (Fuzz/run.sh): a crash, a broken property or a
+# leak fails the run. FUZZ_SECONDS per target (default 30).
+fuzz_status=0
+bash Fuzz/run.sh "${FUZZ_SECONDS:-30}" || fuzz_status=$?
 
 # The performance harness (Benchmarks/run.sh), one second per scenario: it must still run end to
 # end against every peer and write its table (figures from a smoke run mean nothing).
@@ -91,6 +102,16 @@ if [ "$autobahn_status" != 0 ]; then
 fi
 if [ "$schemathesis_status" != 0 ]; then
   echo "schemathesis found failures (see above)"
+  status=1
+  failed=$((failed + 1))
+fi
+if [ "$tls_status" != 0 ]; then
+  echo "the TLS scan found problems (see above)"
+  status=1
+  failed=$((failed + 1))
+fi
+if [ "$fuzz_status" != 0 ]; then
+  echo "a fuzz target failed (see above)"
   status=1
   failed=$((failed + 1))
 fi

@@ -32,6 +32,8 @@ public struct HTTPParser: Sendable {
     private var buffer: [UInt8] = []
     private var position = 0
     private var scanFrom = 0
+    /// Empty lines skipped before the current request line, across reads (at most 4).
+    private var emptyLinesSkipped = 0
     private var stage = Stage.head
     private var pending: HTTPRequest?
     private static let maxChunkLine = 1024
@@ -68,6 +70,7 @@ public struct HTTPParser: Sendable {
         buffer.removeAll()
         position = 0
         scanFrom = 0
+        emptyLinesSkipped = 0
         stage = .head
         pending = nil
     }
@@ -182,11 +185,11 @@ public struct HTTPParser: Sendable {
     private enum Step<T> { case needMore, failure(HTTPParseError), done(T) }
 
     private mutating func parseHead() -> Step<(HTTPRequest, Framing)> {
-        // RFC 9112 §2.2: ignore a few empty lines before the request line.
-        var skipped = 0
-        while bufferedByteCount >= 2, buffer[position] == 13, buffer[position + 1] == 10, skipped < 4 {
+        // RFC 9112 §2.2: ignore a few empty lines before the request line — a few in all, however
+        // the reads split them (found by Fuzz/FuzzHTTP: the count restarted with each read).
+        while bufferedByteCount >= 2, buffer[position] == 13, buffer[position + 1] == 10, emptyLinesSkipped < 4 {
             position += 2
-            skipped += 1
+            emptyLinesSkipped += 1
         }
         if scanFrom < position { scanFrom = position }
         if bufferedByteCount == 0 { return .needMore }
@@ -218,6 +221,7 @@ public struct HTTPParser: Sendable {
         let result = buffer.withUnsafeBufferPointer { HeadDecoder.decode(UnsafeBufferPointer(rebasing: $0[position..<end]), limits: limits) }
         position = end
         scanFrom = end
+        emptyLinesSkipped = 0
         switch result {
         case .failure(let error): return .failure(error)
         case .success(let value): return .done(value)

@@ -98,6 +98,8 @@ enum HeadDecoder {
             }
             framing = .chunked
         } else if !lengths.isEmpty {
+            // Any repetition is refused, equal values too (RFC 9110 §8.6 allows either; nginx
+            // refuses): two parsers in a chain that disagree on it are how requests get smuggled.
             var value: Int?
             for part in lengths.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
                 let digits = part.trimmingSpaces()
@@ -105,7 +107,7 @@ enum HeadDecoder {
                       let n = Int(digits) else {
                     return .failure(.malformed("invalid Content-Length"))
                 }
-                if let value, value != n { return .failure(.malformed("conflicting Content-Length")) }
+                if let value { return .failure(.malformed(value != n ? "conflicting Content-Length" : "duplicate Content-Length")) }
                 value = n
             }
             let n = value ?? 0

@@ -24,9 +24,9 @@ final class ExternalClientTests: XCTestCase {
         let server = try TestServer()
         defer { server.stop() }
         let compressed = try requireTool(try runTool("curl", ["-sS", "--compressed", "--cacert", server.certificatePath,
-                                                              "-D", "-", "https://localhost:\(server.port)/"]), "curl")
+                                                              "-D", "-", "https://localhost:\(server.port)/js/app.js"]), "curl")
         XCTAssertTrue(compressed.stdout.lowercased().contains("content-encoding: gzip"), compressed.stdout)
-        XCTAssertTrue(compressed.stdout.hasSuffix(TestServer.indexHTML), "curl could not inflate the gzip body")
+        XCTAssertTrue(compressed.stdout.hasSuffix(TestServer.appJS), "curl could not inflate the gzip body")
         let traversal = try requireTool(try runTool("curl", ["-sS", "--path-as-is", "--cacert", server.certificatePath,
             "-o", "/dev/null", "-w", "%{http_code}", "https://localhost:\(server.port)/../outside.txt"]), "curl")
         XCTAssertTrue(["400", "404"].contains(traversal.stdout), traversal.stdout)

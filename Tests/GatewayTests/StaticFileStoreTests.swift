@@ -106,16 +106,17 @@ final class StaticFileStoreTests: XCTestCase {
         try write("data.json", String(repeating: #"{"k":1},"#, count: 100))
         try write("pic.svg", String(repeating: "<g/>", count: 100))
         let store = try StaticFileStore(root: root)
-        for path in ["/", "/app.js", "/exact.css", "/data.json", "/pic.svg"] {
+        for path in ["/app.js", "/exact.css", "/data.json", "/pic.svg"] {
             let file = try XCTUnwrap(store.lookup(path: path), path)
             let gzip = try XCTUnwrap(file.gzip, path)
             XCTAssertLessThan(gzip.count, file.identity.count, path)
             XCTAssertEqual(try Gzip.decompress(gzip, maxOutput: file.identity.count), file.identity, path)
         }
-        for path in ["/noise.txt", "/small.css", "/big.png", "/big.wasm", "/docs/"] {
+        // HTML pages never have a gzip variant (BREACH), however large.
+        for path in ["/", "/noise.txt", "/small.css", "/big.png", "/big.wasm", "/docs/"] {
             XCTAssertNil(try XCTUnwrap(store.lookup(path: path), path).gzip, path)
         }
-        XCTAssertNil(try StaticFileStore(root: root, gzip: false).lookup(path: "/")?.gzip)
+        XCTAssertNil(try StaticFileStore(root: root, gzip: false).lookup(path: "/app.js")?.gzip)
     }
 
     func testTraversalAndOddPathsAreRefused() throws {

@@ -13,6 +13,7 @@ final class TestServer {
     private var stopped = false
 
     static let indexHTML = "<!doctype html><title>Dongfeng test</title>" + String(repeating: "<p>东风破 dongfeng</p>\n", count: 200)
+    static let appJS = "// test script\n" + String(repeating: "console.log('东风破 dongfeng');\n", count: 200)
 
     init(_ configure: (inout GatewayConfig) -> Void = { _ in }) throws {
         signal(SIGPIPE, SIG_IGN)  // a client writing to a socket the server closed must not kill the tests
@@ -21,6 +22,8 @@ final class TestServer {
         try FileManager.default.createDirectory(at: publicDir.appendingPathComponent("css"), withIntermediateDirectories: true)
         try Self.indexHTML.write(to: publicDir.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
         try "body { color: red; }\n".write(to: publicDir.appendingPathComponent("css/app.css"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: publicDir.appendingPathComponent("js"), withIntermediateDirectories: true)
+        try Self.appJS.write(to: publicDir.appendingPathComponent("js/app.js"), atomically: true, encoding: .utf8)
         try "secret".write(to: directory.appendingPathComponent("outside.txt"), atomically: true, encoding: .utf8)
 
         var config = GatewayConfig()

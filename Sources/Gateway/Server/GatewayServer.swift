@@ -122,6 +122,8 @@ public final class GatewayServer: @unchecked Sendable {
             throw GatewayError("\(error)")
         }
         group.start()
+        let group = group
+        HeapTrimmer(loop: group.loops[0], openConnections: { group.openConnections }).start()
         service.start()
         redisSink?.start()
         redisSource?.start()
