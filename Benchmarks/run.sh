@@ -226,7 +226,7 @@ for spec in $fan_specs; do
   n=${spec%%:*}; rest=${spec#*:}; tps=${rest%%:*}; with_python=${rest#*:}
   for deflate in "" "--deflate"; do
     fan_pass dongfeng "$n" "$tps" "$deflate"
-    [ "$with_python" = py ] && fan_pass websockets "$n" "$tps" "$deflate"
+    if [ "$with_python" = py ]; then fan_pass websockets "$n" "$tps" "$deflate"; fi
   done
 done
 

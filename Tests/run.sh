@@ -48,34 +48,39 @@ fi
 .venv-tests/bin/python -c "import selenium, sys; sys.exit(selenium.__version__ != '4.51.0')" 2>/dev/null \
   || .venv-tests/bin/pip install -q "selenium==4.51.0"
 
-# WebSocket conformance first, so the test runner's summary stays the last lines.
-autobahn_status=0
-bash Tests/autobahn.sh || autobahn_status=$?
+# The steps besides `swift test` run first, so the test runner's summary stays the last lines;
+# each counts as one test in the closing line, and a failed one is named again at the end.
+failed_steps=()
+steps=0
+step() {  # name command...
+  local name=$1
+  shift
+  steps=$((steps + 1))
+  "$@" || failed_steps+=("$name")
+}
+bench_smoke() {  # the harness must run end to end and write its table (smoke figures mean nothing)
+  local dir ok=0
+  dir=$(mktemp -d)
+  echo "==> performance harness smoke run (Benchmarks/run.sh --smoke)"
+  if bash Benchmarks/run.sh --smoke --out "$dir/PERFORMANCE.md" && python3 Benchmarks/check_report.py "$dir/PERFORMANCE.md"; then
+    echo "performance harness: table written for every scenario and server"
+  else
+    ok=1
+  fi
+  rm -rf "$dir"
+  return $ok
+}
+# WebSocket conformance (Autobahn cases through kosoku).
+step "Autobahn conformance" bash Tests/autobahn.sh
 # OpenAPI fuzzing of the live server against its own /openapi.json.
-schemathesis_status=0
-bash Tests/schemathesis.sh || schemathesis_status=$?
-
+step "schemathesis" bash Tests/schemathesis.sh
 # TLS scan of the live server (testssl): nothing rated MEDIUM or worse, TLS 1.2/1.3 only, ECDHE + AEAD.
-tls_status=0
-bash Tests/tls_scan.sh || tls_status=$?
-
+step "the TLS scan" bash Tests/tls_scan.sh
 # Every codec under libFuzzer with AddressSanitizer (Fuzz/run.sh): a crash, a broken property or a
 # leak fails the run. FUZZ_SECONDS per target (default 30).
-fuzz_status=0
-bash Fuzz/run.sh "${FUZZ_SECONDS:-30}" || fuzz_status=$?
-
-# The performance harness (Benchmarks/run.sh), one second per scenario: it must still run end to
-# end against every peer and write its table (figures from a smoke run mean nothing).
-bench_status=0
-smoke_dir=$(mktemp -d)
-echo "==> performance harness smoke run (Benchmarks/run.sh --smoke)"
-if bash Benchmarks/run.sh --smoke --out "$smoke_dir/PERFORMANCE.md" \
-  && python3 Benchmarks/check_report.py "$smoke_dir/PERFORMANCE.md"; then
-  echo "performance harness: table written for every scenario and server"
-else
-  bench_status=1
-fi
-rm -rf "$smoke_dir"
+step "fuzzing" bash Fuzz/run.sh "${FUZZ_SECONDS:-30}"
+# The performance harness (Benchmarks/run.sh), one second per scenario.
+step "the performance harness smoke run" bench_smoke
 
 echo "==> swift build"
 swift build --build-tests
@@ -95,30 +100,11 @@ if [ -z "$summary" ]; then
   echo "no XCTest summary found: the test run did not complete"
   exit 1
 fi
-if [ "$autobahn_status" != 0 ]; then
-  echo "Autobahn conformance failed (see above)"
+for name in "${failed_steps[@]}"; do
+  echo "$name failed (see above)"
   status=1
-  failed=$((failed + 1))
-fi
-if [ "$schemathesis_status" != 0 ]; then
-  echo "schemathesis found failures (see above)"
-  status=1
-  failed=$((failed + 1))
-fi
-if [ "$tls_status" != 0 ]; then
-  echo "the TLS scan found problems (see above)"
-  status=1
-  failed=$((failed + 1))
-fi
-if [ "$fuzz_status" != 0 ]; then
-  echo "a fuzz target failed (see above)"
-  status=1
-  failed=$((failed + 1))
-fi
-if [ "$bench_status" != 0 ]; then
-  echo "the performance harness smoke run failed (see above)"
-  status=1
-  failed=$((failed + 1))
-fi
+done
+total=$((total + steps))
+failed=$((failed + ${#failed_steps[@]}))
 echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -16,6 +16,8 @@ final class Probe: @unchecked Sendable {
     /// `{"type":"tick","payload":{"symbol":"` then the probe symbol: where a tick message names it.
     let marker: [UInt8]
     let markerOffset = 36
+    /// Where the probe's index follows.
+    private let volumeKey = Array("\"volume\":".utf8)
     private let sendTimes: SendTimes
     let capacity: Int
     private let lock = NSLock()
@@ -38,12 +40,11 @@ final class Probe: @unchecked Sendable {
         // "volume":N — the probe index.
         let end = start + length
         var i = at + marker.count
-        let key = Array("\"volume\":".utf8)
-        search: while i + key.count < end {
-            for k in 0..<key.count where bytes[i + k] != key[k] { i += 1; continue search }
+        search: while i + volumeKey.count < end {
+            for k in 0..<volumeKey.count where bytes[i + k] != volumeKey[k] { i += 1; continue search }
             break
         }
-        i += key.count
+        i += volumeKey.count
         var index = 0
         var digits = 0
         while i < end, bytes[i] >= 48, bytes[i] <= 57 {
@@ -72,7 +73,7 @@ final class Probe: @unchecked Sendable {
     }
 
     /// Sends `rate` probes per second from a thread of its own until `stop` is set.
-    func publish(port: Int, rate: Int, stop: @escaping @Sendable () -> Bool) throws -> Thread {
+    func publish(port: Int, rate: Int, stop: @escaping @Sendable () -> Bool) throws {
         let publisher = try BlockingTLS(port: port)
         try publisher.upgrade(path: "/ws")
         // The server answers each ingest with an ack: read and drop them so its writes never stall.
@@ -95,7 +96,6 @@ final class Probe: @unchecked Sendable {
             publisher.shutdown()
         }
         thread.start()
-        return thread
     }
 }
 

@@ -80,7 +80,7 @@ do {
                 say("connected \(stats.upgraded.load(ordering: .relaxed) - up) plain probe subscribers")
             }
             let stopProbes = Atomic<Bool>(false)
-            let publisher = try probe?.publish(port: port, rate: probeRate) { stopProbes.load(ordering: .relaxed) }
+            try probe?.publish(port: port, rate: probeRate) { stopProbes.load(ordering: .relaxed) }
             sleep(2)  // settle
             probe?.reset()
             var rates: [Double] = []
@@ -102,7 +102,6 @@ do {
                          up, deflate ? " deflate" : "", sorted[sorted.count / 2], sorted.first ?? 0, sorted.last ?? 0,
                          stats.closed.load(ordering: .relaxed), stats.compressedMessages.load(ordering: .relaxed)))
             stopProbes.store(true, ordering: .relaxed)
-            _ = publisher
             if let probe {
                 let h = probe.snapshot()
                 func us(_ q: Double) -> String { String(format: "%.1f", Double(h.valueAtPercentile(q)) / 1000) }
