@@ -171,15 +171,18 @@ if fan_labels:
     w("")
     w("`dongfeng-wsload` (on our own reactor) opens the subscribers over WSS, then reads every frame. Both servers "
       "send simulated ticks (`{\"type\":\"tick\",...}`, the same bytes) to every subscriber; the Python server is "
-      "`Benchmarks/peers/ws-fanout/server.py` (websockets' `broadcast`, one asyncio process). Delivery latency: the "
-      "load generator publishes 100 probe ticks/s over a WSS connection (`{\"op\":\"ticks\"}`) and every subscriber "
-      "records publish → receive; for Dongfeng that path includes ingest, the pipeline worker and the reactor's "
-      "fan-out. With permessage-deflate, 1% extra plain subscribers (at least 10) carry the probes. Connect rate "
-      "is measured while the server fans out.")
+      "`Benchmarks/peers/ws-fanout/server.py` (websockets' `broadcast`, one asyncio process). Each size runs twice "
+      "per server. **Throughput**: ticks offered to every subscriber at about 3M msgs/s in all, more than either "
+      "end can take; msgs/s delivered, and the connect rate while the server fans out. **Latency**: a tenth of "
+      "that load (offered msgs/s in the table); the load generator publishes 100 probe ticks/s over a WSS "
+      "connection (`{\"op\":\"ticks\"}`) and every subscriber records publish → receive — for Dongfeng through "
+      "ingest, the pipeline worker and the reactor's fan-out. With permessage-deflate, 1% extra plain subscribers "
+      "(at least 10) carry the probes. A latency of seconds means the server (or, with Dongfeng, the load "
+      "generator on the same two cores) could not keep up and queued.")
     w("")
-    w("| subscribers | Dongfeng msgs/s | websockets msgs/s | Dongfeng / websockets | Dongfeng p50 / p99 ms | "
-      "websockets p50 / p99 ms | Dongfeng connects/s | websockets connects/s |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    w("| subscribers | Dongfeng msgs/s | websockets msgs/s | Dongfeng / websockets | latency load (msgs/s offered) | "
+      "Dongfeng p50 / p99 ms | websockets p50 / p99 ms | Dongfeng connects/s | websockets connects/s |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label in fan_labels:
         ours, theirs = value("fanout_dongfeng", label), value("fanout_websockets", label)
         ratio = f"{ours / theirs:.1f}×" if ours and theirs else "—"
@@ -187,10 +190,10 @@ if fan_labels:
         def lat(server):
             p50, p99 = value(f"fanlat_{server}", f"{label} p50"), value(f"fanlat_{server}", f"{label} p99")
             return "—" if p50 is None or p99 is None else f"{p50 / 1000:,.2f} / {p99 / 1000:,.2f}"
-        w(f"| {label} | {fmt(ours)} | {fmt(theirs)} | {ratio} | {lat('dongfeng')} | {lat('websockets')} | "
-          f"{fmt(value('connect_dongfeng', label))} | {fmt(value('connect_websockets', label))} |")
+        w(f"| {label} | {fmt(ours)} | {fmt(theirs)} | {ratio} | {fmt(value('fanlat_offered', label))} | {lat('dongfeng')} | "
+          f"{lat('websockets')} | {fmt(value('connect_dongfeng', label))} | {fmt(value('connect_websockets', label))} |")
     w("")
-    w("— : not run at that size (the Python server is run at the sizes it can connect in reasonable time).")
+    w("— : not run at that size, or no message (probe) arrived within the run.")
     if machine.get("nofile"):
         w(f"The largest size is bounded by this machine: the hard limit on open files is {machine['nofile']} and "
           "root here lacks CAP_SYS_RESOURCE to raise it, so no single process (server or load generator) can hold "
