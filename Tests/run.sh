@@ -79,11 +79,9 @@ step "the TLS scan" bash Tests/tls_scan.sh
 # Every codec under libFuzzer with AddressSanitizer (Fuzz/run.sh): a crash, a broken property or a
 # leak fails the run. FUZZ_SECONDS per target (default 30).
 step "fuzzing" bash Fuzz/run.sh "${FUZZ_SECONDS:-30}"
-# The unit and in-process integration suites under AddressSanitizer, and LeakSanitizer on a
-# server run under connection churn (Tests/sanitizers.sh). ThreadSanitizer is not in this list
-# yet: it cannot see the stdlib's Synchronization.Mutex (futex-based, uninstrumented), so every
-# access under one is reported as a race; see docs/ARCHITECTURE.md.
-step "AddressSanitizer / leak check" bash Tests/sanitizers.sh address leaks
+# The unit and in-process integration suites under AddressSanitizer and ThreadSanitizer, and
+# LeakSanitizer on a server run under connection churn (Tests/sanitizers.sh).
+step "the sanitizers" bash Tests/sanitizers.sh address thread leaks
 # The performance harness (Benchmarks/run.sh), one second per scenario.
 step "the performance harness smoke run" bench_smoke
 

@@ -1,5 +1,4 @@
 import Histogram
-import Synchronization
 
 /// Latencies of a few stages (nanoseconds), recorded by one owner thread and read by any other.
 ///
@@ -98,7 +97,8 @@ public final class LatencyRecorder: @unchecked Sendable {
     /// Stage names, in the order of their indices.
     public let stages: [String]
     private let windowNs: Int64
-    let shared: Mutex<Shared>
+    /// A pthread lock rather than `Mutex`, so ThreadSanitizer can check it (PThreadLocked).
+    let shared: PThreadLocked<Shared>
     /// Owner-only: values recorded while a reader held the lock.
     private var pending: [Counts]
     private var pendingCount = 0
@@ -106,7 +106,7 @@ public final class LatencyRecorder: @unchecked Sendable {
     public init(stages: [String], windowNs: Int64 = 10_000_000_000, nowNs: Int64) {
         self.stages = stages
         self.windowNs = windowNs
-        shared = Mutex(Shared(stages: stages.map { _ in Stage() }, windowStartNs: nowNs))
+        shared = PThreadLocked(Shared(stages: stages.map { _ in Stage() }, windowStartNs: nowNs))
         pending = stages.map { _ in Counts() }
     }
 
