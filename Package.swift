@@ -34,10 +34,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The one lock type (a pthread mutex ThreadSanitizer can see; see PThreadLocked).
+        .target(name: "Locks"),
         // Event loop, sockets, timers, TLS. Knows nothing of HTTP.
         .target(
             name: "Reactor",
-            dependencies: ["CLinux", "COpenSSL"]
+            dependencies: ["CLinux", "COpenSSL", "Locks"]
         ),
         // Pure HTTP/1.1 codec and router: values over bytes, no sockets.
         .target(name: "HTTP"),
@@ -48,20 +50,20 @@ let package = Package(
         // Data contracts (Tick, Bar, events) and their codecs: pure values over bytes.
         .target(name: "Contracts"),
         // Latency histograms and counters read by /admin/metrics without blocking their writers.
-        .target(name: "Telemetry", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]),
+        .target(name: "Telemetry", dependencies: ["Locks", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The signal pipeline: lock-free rings, bars, indicators, strategies. Pure compute, no I/O.
-        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts", "Telemetry"]),
+        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts", "Telemetry", "Locks"]),
         // Market data sources feeding the pipeline (the live simulator; Redis later).
         .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
         // Redis: a pure RESP codec and a pipelined client on the reactor.
-        .target(name: "Redis", dependencies: ["Reactor"]),
+        .target(name: "Redis", dependencies: ["Reactor", "Locks"]),
         // The event journal: append-only segments, group commit, crash recovery.
-        .target(name: "Store", dependencies: ["CZlib", "CLinux", "Contracts", "Pipeline"]),
+        .target(name: "Store", dependencies: ["CZlib", "CLinux", "Contracts", "Pipeline", "Locks"]),
         // Wires HTTP onto the reactor: routes, static files, health, config.
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket", "Store", "Redis", "Telemetry",
+                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket", "Store", "Redis", "Telemetry", "Locks",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -92,7 +94,7 @@ let package = Package(
             path: "Benchmarks/WSLoad"
         ),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux", "Locks"]),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
@@ -103,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Reactor", "HTTP", "Deflate", "CLinux", "COpenSSL", "Redis",
+                "Gateway", "Reactor", "HTTP", "Deflate", "CLinux", "COpenSSL", "Redis", "Locks",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

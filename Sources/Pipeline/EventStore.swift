@@ -1,3 +1,4 @@
+import Locks
 import Contracts
 import Synchronization
 
@@ -56,12 +57,12 @@ public final class EventStore: Sendable {
 
     public let capacity: Int
     public let perSymbolHistory: Int
-    private let state: Mutex<State>
+    private let state: PThreadLocked<State>
 
     public init(capacity: Int = 10_000, perSymbolHistory: Int = 500) {
         self.capacity = capacity
         self.perSymbolHistory = perSymbolHistory
-        state = Mutex(State(signals: BoundedLog(capacity: capacity), opportunities: BoundedLog(capacity: capacity),
+        state = PThreadLocked(State(signals: BoundedLog(capacity: capacity), opportunities: BoundedLog(capacity: capacity),
                             alerts: BoundedLog(capacity: capacity), idOrder: BoundedLog(capacity: capacity)))
     }
 

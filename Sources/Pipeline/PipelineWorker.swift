@@ -1,3 +1,4 @@
+import Locks
 import CLinux
 import Contracts
 import Glibc
@@ -96,7 +97,7 @@ public final class PipelineStats: Sendable {
     /// Labelled counts (signals by strategy, opportunities by status, alerts by kind), kept by
     /// the worker in plain dictionaries and copied here once per batch when they changed:
     /// readers never touch the worker's own state, and the worker takes this lock once a batch.
-    private let labelled = Mutex<LabelledCounts>(LabelledCounts())
+    private let labelled = PThreadLocked<LabelledCounts>(LabelledCounts())
     public init() {}
 
     public struct LabelledCounts: Sendable, Equatable {
@@ -153,7 +154,7 @@ public final class PipelineWorker: @unchecked Sendable {
     private var counts = PipelineStats.LabelledCounts()
     private var countsChanged = false
     private var batchHadTicks = false
-    private let pendingStrategies = Mutex<StrategyRegistry?>(nil)
+    private let pendingStrategies = PThreadLocked<StrategyRegistry?>(nil)
     private var thread: WorkerThread?
 
     public init(settings: EngineSettings, strategies: StrategyRegistry, store: EventStore, barGraceMs: Int64 = 250,

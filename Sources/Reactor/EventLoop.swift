@@ -1,3 +1,4 @@
+import Locks
 import CLinux
 import Glibc
 import Synchronization
@@ -19,7 +20,7 @@ public final class EventLoop: @unchecked Sendable {
     public let index: Int
     let epfd: Int32
     private let wakeFD: Int32
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let tasks = PThreadLocked<[@Sendable () -> Void]>([])
     private let hasTasks = Atomic<Bool>(false)
 
     // Registrations are addressed by slot index + generation so a stale event for a freed slot

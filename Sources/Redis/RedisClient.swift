@@ -1,3 +1,4 @@
+import Locks
 import Reactor
 import Synchronization
 
@@ -5,7 +6,7 @@ import Synchronization
 public final class RedisLinkStatus: Sendable {
     let stateCode = Atomic<Int>(2)
     public let reconnects = Atomic<Int>(0)
-    let error = Mutex<String>("")
+    let error = PThreadLocked<String>("")
     public var state: RedisClient.State { [.connecting, .connected, .down][stateCode.load(ordering: .relaxed)] }
     public var lastError: String { error.withLock { $0 } }
 }

@@ -1,3 +1,4 @@
+import Locks
 import CLinux
 import Foundation
 import Glibc
@@ -63,7 +64,7 @@ public final class Journal: @unchecked Sendable {
     private let shared = Shared()
 
     final class Shared: @unchecked Sendable {
-        let file = Mutex<ActiveSegment?>(nil)
+        let file = PThreadLocked<ActiveSegment?>(nil)
         let dirty = Atomic<Bool>(false)
         let wake = DispatchSemaphore(value: 0)
         let running = Atomic<Bool>(true)

@@ -1,10 +1,11 @@
+import Locks
 import Synchronization
 
 /// Counts by key (HTTP requests by route and status, WebSocket closes by code), bumped by
 /// several threads and read by the metrics scrape. One uncontended lock per bump: for events
 /// that cost microseconds anyway (a request, a disconnect), never for per-tick work.
 public final class CountTable<Key: Hashable & Sendable>: Sendable {
-    private let counts = Mutex<[Key: Int]>([:])
+    private let counts = PThreadLocked<[Key: Int]>([:])
 
     public init() {}
 

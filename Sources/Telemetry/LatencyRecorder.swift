@@ -1,3 +1,4 @@
+import Locks
 import Histogram
 
 /// Latencies of a few stages (nanoseconds), recorded by one owner thread and read by any other.

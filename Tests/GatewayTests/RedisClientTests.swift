@@ -1,3 +1,4 @@
+import Locks
 import Foundation
 import Reactor
 import Redis
@@ -23,7 +24,7 @@ final class RedisClientTests: XCTestCase {
         loop.execute { box.client = RedisClient(host: "127.0.0.1", port: port, loop: loop); box.client?.start() }
 
         // 1000 pipelined INCRs: answered in order.
-        let answers = Mutex<[Int64]>([])
+        let answers = PThreadLocked<[Int64]>([])
         loop.execute {
             for _ in 0..<1000 {
                 box.client?.send(["INCR", "dongfeng:test"]) { if case .integer(let n) = $0 { answers.withLock { $0.append(n) } } }
@@ -34,12 +35,12 @@ final class RedisClientTests: XCTestCase {
 
         // Redis goes away: the client sees it and comes back when Redis does.
         redis.kill()
-        let state = Mutex<String>("")
+        let state = PThreadLocked<String>("")
         let poll = { loop.execute { let s = box.client?.state.rawValue ?? ""; state.withLock { $0 = s } } }
         wait("link down") { poll(); usleep(20_000); return state.withLock { $0 } != "connected" }
         try redis.start()
         wait("link back up") { poll(); usleep(20_000); return state.withLock { $0 } == "connected" }
-        let pong = Mutex<String?>(nil)
+        let pong = PThreadLocked<String?>(nil)
         loop.execute { box.client?.send(["PING"]) { v in pong.withLock { $0 = v.string } } }
         wait("PONG after the restart") { pong.withLock { $0 } == "PONG" }
         loop.execute { box.client?.stop() }

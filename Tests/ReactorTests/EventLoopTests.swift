@@ -1,3 +1,4 @@
+import Locks
 import CLinux
 import Glibc
 import Reactor
@@ -7,7 +8,7 @@ import XCTest
 
 /// Records what handlers saw, readable from the test thread.
 final class Events: Sendable {
-    let closes = Mutex<[CloseReason]>([])
+    let closes = PThreadLocked<[CloseReason]>([])
     let deadlines = Atomic<Int>(0)
     let opened = Atomic<Int>(0)
 }
@@ -131,7 +132,7 @@ final class EventLoopTests: XCTestCase {
     }
 }
 
-/// A tiny semaphore on Mutex + polling, to keep the test free of Dispatch.
+/// A tiny semaphore on an atomic flag + polling, to keep the test free of Dispatch.
 final class DispatchSemaphoreLike: Sendable {
     private let flag = Atomic<Bool>(false)
     func signal() { flag.store(true, ordering: .releasing) }

@@ -1,3 +1,4 @@
+import Locks
 import Foundation
 import Reactor
 import Synchronization
@@ -5,9 +6,9 @@ import XCTest
 
 /// Collects what an outbound client connection saw.
 final class ClientLog: Sendable {
-    let received = Mutex<[UInt8]>([])
+    let received = PThreadLocked<[UInt8]>([])
     let opened = Atomic<Bool>(false)
-    let closed = Mutex<CloseReason?>(nil)
+    let closed = PThreadLocked<CloseReason?>(nil)
 }
 
 /// Sends `message` once open; records replies and the close.

@@ -1,3 +1,4 @@
+import Locks
 import Pipeline
 import Synchronization
 
@@ -17,7 +18,7 @@ final class ResponseCache: Sendable {
         var bytes = 0
     }
 
-    private let state = Mutex(State())
+    private let state = PThreadLocked(State())
     private let capacity: Int
     private let maxBytes: Int
 

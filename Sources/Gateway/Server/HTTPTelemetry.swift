@@ -1,3 +1,4 @@
+import Locks
 import CLinux
 import HTTP
 import Synchronization
@@ -20,7 +21,7 @@ final class HTTPTelemetry: Sendable {
     let requests = CountTable<Key>()
     /// One recorder per loop, stage "http"; each touched by its own loop's thread.
     let latency: [LatencyRecorder]
-    private let routes = Mutex<[(method: String, pattern: String)]>([])
+    private let routes = PThreadLocked<[(method: String, pattern: String)]>([])
 
     init(loops: Int) {
         let now = dfl_monotonic_ns()

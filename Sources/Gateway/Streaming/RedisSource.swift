@@ -28,6 +28,12 @@ final class RedisSource: @unchecked Sendable {
     /// Entries taken and not yet acknowledged: XAUTOCLAIM also returns this consumer's own
     /// entries once they are idle long enough, and those must not be processed twice.
     private var inFlight: Set<String> = []
+    /// XAUTOCLAIMs sent and not yet answered, and the entries acknowledged meanwhile: a claim
+    /// sent before an XACK is answered after it with the entry still listed (Redis runs them in
+    /// order), when it has already left `inFlight` — taking it again would process it twice
+    /// (seen under AddressSanitizer, where entries idle past claim_idle_ms more often).
+    private var claimsOutstanding = 0
+    private var ackedDuringClaims: Set<String> = []
     private var lastClaimMs: Int64 = 0
     let stats = Stats()
 
@@ -121,7 +127,9 @@ final class RedisSource: @unchecked Sendable {
         var byStream: [String: [String]] = [:]
         for entry in unacked[0..<n] {
             byStream[entry.stream, default: []].append(entry.id)
-            inFlight.remove(entry.stream + " " + entry.id)
+            let key = entry.stream + " " + entry.id
+            inFlight.remove(key)
+            if claimsOutstanding > 0 { ackedDuringClaims.insert(key) }
         }
         unacked.removeFirst(n)
         for (stream, ids) in byStream {
@@ -151,11 +159,18 @@ final class RedisSource: @unchecked Sendable {
 
     private func claim() {
         for stream in streams {
+            claimsOutstanding += 1
             client.send(["XAUTOCLAIM", stream, group, consumer, String(claimIdleMs), "0-0", "COUNT", "512"]) { [weak self] reply in
-                guard let self, let parts = reply.array, parts.count >= 2 else { return }
+                guard let self else { return }
+                self.claimsOutstanding -= 1
+                defer { if self.claimsOutstanding == 0 { self.ackedDuringClaims.removeAll() } }
+                guard let parts = reply.array, parts.count >= 2 else { return }
                 let entries = parts[1].array ?? []
                 let before = self.held.count
-                for entry in entries { self.take(stream, entry) }
+                for entry in entries {
+                    if let id = entry.array?.first?.string, self.ackedDuringClaims.contains(stream + " " + id) { continue }
+                    self.take(stream, entry)
+                }
                 self.stats.claimed.wrappingAdd(self.held.count - before, ordering: .relaxed)
                 self.submitHeld()
             }
