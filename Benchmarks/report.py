@@ -179,8 +179,12 @@ if fan_labels:
       "(10k probe msgs/s in all) over a WSS "
       "connection (`{\"op\":\"ticks\"}`) and every subscriber records publish → receive — for Dongfeng through "
       "ingest, the pipeline worker and the reactor's fan-out. With permessage-deflate, 1% extra plain subscribers "
-      "(at least 10) carry the probes. A latency of seconds means the server (or, with Dongfeng, the load "
-      "generator on the same two cores) could not keep up and queued.")
+      "(at least 10) carry the probes. One tick reaches its subscribers one TLS record and one `write` at a time "
+      "(on loopback the sender's `write` also runs the receiver's TCP path), and the load generator reads them "
+      "one socket at a time, so the last subscriber waits for every write before its own: latency grows with "
+      "the number of subscribers (the p50 is about half a fan-out), it is not a queue. A latency of seconds "
+      "would mean the server (or, with Dongfeng, the load generator on the same two cores) could not keep up "
+      "and queued.")
     w("")
     w("| subscribers | Dongfeng msgs/s | websockets msgs/s | Dongfeng / websockets | latency load (msgs/s offered) | "
       "Dongfeng p50 / p99 ms | websockets p50 / p99 ms | Dongfeng connects/s | websockets connects/s |")

@@ -203,9 +203,9 @@ for rate in $e2e_rates; do
 done
 
 say "fan-out: simulator ticks to every subscriber, beside Python websockets"
-# Probe ticks (100/s) are published over a WSS connection of the load generator's and read back
-# by the subscribers: delivery latency publish → receive (Benchmarks/WSLoad/Probe.swift). Each
-# size runs twice per server: saturated (msgs/s delivered) and at a tenth of that (latency).
+# Probe ticks are published over a WSS connection of the load generator's and read back by the
+# subscribers: delivery latency publish → receive (Benchmarks/WSLoad/Probe.swift). Each size runs
+# twice per server: saturated (msgs/s delivered) and at a light load (latency; see fan_specs).
 fan_pass() {  # server subscribers ticks/s deflate-flag throughput|latency
   local server=$1 n=$2 tps=$3 deflate=$4 kind=$5 p fan label py=""
   if [ "$server" = dongfeng ]; then

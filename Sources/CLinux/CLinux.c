@@ -269,3 +269,8 @@ int64_t dfl_heap_in_use_bytes(void) {
 }
 
 int dfl_heap_trim(void) { return malloc_trim(0); }
+
+int64_t dfl_heap_free_bytes(void) {
+    struct mallinfo2 mi = mallinfo2();
+    return (int64_t)mi.fordblks;
+}

@@ -106,6 +106,12 @@ public struct WSFrameReader {
         if let failed { return .failure(failed) }
         while true {
             let available = buffer.count - position
+            if available == 0 && buffer.capacity > 64 * 1024 {
+                // A big message was read whole: give its buffer back now, not at the next read
+                // (a connection that then goes quiet would pin it for as long as it is open).
+                buffer = []
+                position = 0
+            }
             guard available >= 2 else { return .needMore }
             let b0 = buffer[position], b1 = buffer[position + 1]
             let fin = b0 & 0x80 != 0

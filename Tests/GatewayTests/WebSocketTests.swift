@@ -139,6 +139,33 @@ final class WebSocketTests: XCTestCase {
         XCTAssertGreaterThan(live, got.last ?? 0, "live continues after the replay")
     }
 
+    /// A subscription's symbol list lives as long as the connection, so it is bounded and each
+    /// name must be a tick symbol; a refused subscribe leaves the previous one in force.
+    func testSubscriptionSymbolsAreBoundedAndChecked() throws {
+        let server = try TestServer { $0.webSocket.maxSymbols = 3 }
+        defer { server.stop() }
+        let ws = try TestWebSocket(port: server.port, path: "/ws")
+        _ = try ws.nextJSON()
+        try ws.sendText(#"{"op":"subscribe","channels":["ticks"],"symbols":["A.SH","B.SH","C.SH"]}"#)
+        let ack = try ws.nextJSON()
+        XCTAssertEqual(ack["type"] as? String, "subscribed")
+        XCTAssertEqual(Set(ack["symbols"] as? [String] ?? []), ["A.SH", "B.SH", "C.SH"])
+        try ws.sendText(#"{"op":"subscribe","symbols":["A.SH","B.SH","C.SH","D.SH"]}"#)
+        let tooMany = try ws.nextJSON()
+        XCTAssertEqual(tooMany["code"] as? String, "invalid_subscription")
+        XCTAssertTrue((tooMany["message"] as? String ?? "").contains("at most 3"), "\(tooMany)")
+        try ws.sendText(#"{"op":"subscribe","symbols":["A.SH","no spaces"]}"#)
+        let invalid = try ws.nextJSON()
+        XCTAssertEqual(invalid["code"] as? String, "invalid_subscription")
+        XCTAssertTrue((invalid["message"] as? String ?? "").contains("no spaces"), "\(invalid)")
+        try ws.sendText(#"{"op":"subscribe","symbols":["*"]}"#)
+        let all = try ws.nextJSON()
+        XCTAssertEqual(all["type"] as? String, "subscribed", "\"*\" is every symbol, not a name")
+        let query = try TestWebSocket(port: server.port, path: "/ws?channels=ticks&symbols=A,B,C,D")
+        XCTAssertEqual(query.handshake.status, 400)
+        XCTAssertEqual(try TestWebSocket(port: server.port, path: "/ws?symbols=A,B,C").handshake.status, 101)
+    }
+
     func testIngestPingAndClose() throws {
         let server = try TestServer()
         defer { server.stop() }

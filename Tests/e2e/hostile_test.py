@@ -11,6 +11,7 @@
   a frame claiming 2^63 bytes (1009), a reserved opcode (1002);
 - afterwards the server is alive, healthy, and its RSS is back near where it started.
 Usage: hostile_test.py DONGFENG_BINARY [SLOW]. Prints one line per check and a summary line."""
+import json
 import os
 import socket
 import ssl
@@ -324,6 +325,66 @@ def websocket_cases(port):
         check(f"websocket: {name} → {'/'.join(map(str, sorted(expect)))}", code in expect, f"close code {code}")
 
 
+def next_text(s, pending, want, timeout=10):
+    """Reads frames until a text message containing `want`; (message or None, rest of the bytes)."""
+    s.settimeout(timeout)
+    data = pending
+    while True:
+        while len(data) >= 2:
+            opcode, n, j = data[0] & 0x0F, data[1] & 0x7F, 2
+            if n == 126:
+                if len(data) < 4:
+                    break
+                n, j = struct.unpack(">H", data[2:4])[0], 4
+            elif n == 127:
+                if len(data) < 10:
+                    break
+                n, j = struct.unpack(">Q", data[2:10])[0], 10
+            if len(data) < j + n:
+                break
+            payload, data = data[j:j + n], data[j + n:]
+            if opcode == 8:
+                return None, data
+            if opcode == 1 and want in payload:
+                return payload, data
+        try:
+            chunk = s.recv(1 << 16)
+        except (OSError, ssl.SSLError):
+            return None, data
+        if not chunk:
+            return None, data
+        data += chunk
+
+
+def subscription_hoard(port, pid, clients=40, symbols=70000):
+    """Each client names ~1 MB of symbols: refused, the connection stays usable, nothing is held."""
+    body = json.dumps({"op": "subscribe", "channels": ["ticks"],
+                       "symbols": [f"S{i:07d}.X" for i in range(symbols)]}).encode()
+    before = rss_kb(pid)
+    held, refused, usable = [], 0, 0
+    try:
+        for _ in range(clients):
+            s, pending = ws_open(port)
+            s.sendall(frame(1, body))
+            reply, pending = next_text(s, pending, b'"error"')
+            refused += reply is not None and b"invalid_subscription" in reply
+            held.append((s, pending))
+        grown = rss_kb(pid) - before
+        for s, pending in held:
+            s.sendall(frame(1, b'{"op":"ping"}'))
+            reply, _ = next_text(s, pending, b'"pong"')
+            usable += reply is not None
+    except (OSError, RuntimeError) as e:
+        grown = -1
+        print(f"    subscription hoard: {e}")
+    finally:
+        for s, _ in held:
+            s.close()
+    check(f"websocket: {clients} subscriptions naming {symbols:,} symbols ({len(body) >> 10} KiB) → invalid_subscription, "
+          "connection kept, nothing held", refused == clients and usable == clients and 0 <= grown < 32 * 1024,
+          f"{refused} refused, {usable} still answer ping, RSS +{grown / 1024:.1f} MB while all {clients} are open")
+
+
 def main():
     binary = sys.argv[1]
     slow = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
@@ -361,6 +422,7 @@ def main():
             http_limits(port)
             smuggling(port)
             websocket_cases(port)
+            subscription_hoard(port, pid)
             flood(binary, os.path.join(work, "flood"))
 
             alive = server.process.poll() is None

@@ -61,6 +61,8 @@ int64_t dfl_rss_bytes(void);
 int64_t dfl_heap_in_use_bytes(void);
 /// Hands free heap memory back to the kernel (glibc malloc_trim); returns 1 if any was.
 int dfl_heap_trim(void);
+/// Bytes malloc holds free in its arenas (glibc mallinfo2 fordblks): what a trim could return.
+int64_t dfl_heap_free_bytes(void);
 /// Names the calling thread (≤ 15 chars shown by top/ps).
 int dfl_set_thread_name(const char *name);
 

@@ -45,6 +45,7 @@ enum ConfigKeys {
 
         int("websocket.max_message_bytes", \.webSocket.maxMessageBytes, 125...(64 << 20), "A client message at most, after inflating (else close 1009)."),
         int("websocket.outbound_cap_bytes", \.webSocket.outboundCapBytes, 4096...(1 << 30), "Bytes queued for one client at most: lossy channels (ticks, bars, features) drop, sequenced ones close 1013 so the client resumes with since_seq."),
+        int("websocket.max_symbols", \.webSocket.maxSymbols, 1...100_000, "Symbols one subscription may name (WebSocket subscribe or the upgrade's symbols parameter) at most; more is refused as invalid_subscription / 400 invalid_parameter."),
         seconds("websocket.ping_interval_s", \.webSocket.pingIntervalSeconds, above: 0, max: 3600, "Seconds between server pings and heartbeats."),
         seconds("websocket.idle_timeout_s", \.webSocket.idleTimeoutSeconds, above: 0, max: 86_400, "A client that sends nothing (not even a pong) this long is closed with 1001."),
         origins("websocket.allowed_origins", \.webSocket.allowedOrigins, "Browser origins allowed to open a WebSocket besides the server's own host: [\"*\"] = any. Environment: comma-separated."),

@@ -113,6 +113,8 @@ public struct GatewayConfig: Sendable, Equatable {
         /// Bytes queued for one client at most: lossy channels drop beyond it, sequenced ones
         /// close with 1013 (`websocket.outbound_cap_bytes`).
         public var outboundCapBytes = 1_048_576
+        /// Symbols one subscription may name, else `invalid_subscription` (`websocket.max_symbols`).
+        public var maxSymbols = 1000
         /// Seconds between server pings and heartbeats (`websocket.ping_interval_s`).
         public var pingIntervalSeconds = 30.0
         /// A client silent this long is closed with 1001 (`websocket.idle_timeout_s`).

@@ -123,7 +123,7 @@ public final class GatewayServer: @unchecked Sendable {
         }
         group.start()
         let group = group
-        HeapTrimmer(loop: group.loops[0], openConnections: { group.openConnections }).start()
+        HeapTrimmer(loop: group.loops[0]).start()
         service.start()
         redisSink?.start()
         redisSource?.start()
@@ -148,6 +148,7 @@ public final class GatewayServer: @unchecked Sendable {
         streamingSettings.allowedOrigins = ws.allowedOrigins + config.http.cors.allowedOrigins
         streamingSettings.maxMessageBytes = ws.maxMessageBytes
         streamingSettings.outboundCapBytes = ws.outboundCapBytes
+        streamingSettings.maxSymbols = ws.maxSymbols
         streamingSettings.pingIntervalMs = Int64(ws.pingIntervalSeconds * 1000)
         streamingSettings.idleTimeoutMs = Int64(ws.idleTimeoutSeconds * 1000)
         streamingSettings.ingestGuard = IngestGuard(key: config.api.ingestKey)

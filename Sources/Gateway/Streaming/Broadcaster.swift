@@ -162,6 +162,8 @@ final class Broadcaster: @unchecked Sendable {
 public struct StreamingSettings: Sendable {
     public var maxMessageBytes = 1 << 20
     public var outboundCapBytes = 1 << 20
+    /// Symbols one subscription may name (each a valid tick symbol, or "*").
+    public var maxSymbols = 1000
     public var pingIntervalMs: Int64 = 30_000
     public var idleTimeoutMs: Int64 = 120_000
     /// Browser origins allowed besides the server's own host; ["*"] = any.

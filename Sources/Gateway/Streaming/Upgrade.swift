@@ -57,7 +57,8 @@ public final class Streaming: @unchecked Sendable {
                 guard let v = Int(s), v >= 0 else { return .failure(.parameter("since_seq", "must be a non-negative integer")) }
                 m["since_seq"] = .int(v)
             }
-            let (channels, symbols, minConfidence, sinceSeq) = try WebSocketSession.parseSubscription(m)
+            let (channels, symbols, minConfidence, sinceSeq) = try WebSocketSession.parseSubscription(
+                m, maxSymbols: settings.maxSymbols)
             subscription.channels = channels
             if request.path == "/ws/opportunities" && channels.isEmpty { subscription.channels = ["opportunities"] }
             if let symbols { subscription.symbols = symbols.contains("*") ? nil : symbols }

@@ -273,7 +273,8 @@ final class WebSocketSession: ConnectionHandler {
         switch op {
         case "subscribe":
             do {
-                let (channels, symbols, minConfidence, since) = try Self.parseSubscription(message)
+                let (channels, symbols, minConfidence, since) = try Self.parseSubscription(
+                    message, maxSymbols: broadcaster.settings.maxSymbols)
                 subscription.channels.formUnion(channels.isEmpty ? ["opportunities"] : channels)
                 if let symbols { subscription.symbols = symbols.contains("*") ? nil : symbols }
                 if let minConfidence { subscription.minConfidence = minConfidence }
@@ -437,12 +438,25 @@ final class WebSocketSession: ConnectionHandler {
         }
     }
 
-    static func parseSubscription(_ m: [String: JSONValue]) throws -> (Set<String>, Set<String>?, Double?, UInt64?) {
+    /// A subscription's fields, checked. The symbol list is held per connection for as long as
+    /// it is open, so it is bounded (`maxSymbols`) and each name must be one a tick could carry:
+    /// a megabyte of names on each of thousands of connections would otherwise hold gigabytes.
+    static func parseSubscription(_ m: [String: JSONValue], maxSymbols: Int) throws -> (Set<String>, Set<String>?, Double?, UInt64?) {
         let channels = Set(strings(m["channels"]) ?? [])
         if let unknown = channels.subtracting(Subscription.channels).first {
-            throw SubscriptionError(message: "unknown channel \(unknown) (channels: \(Subscription.channels.sorted().joined(separator: ", ")))")
+            throw SubscriptionError(message: "unknown channel \(unknown.prefix(64).debugDescription) (channels: \(Subscription.channels.sorted().joined(separator: ", ")))")
         }
         let symbols = strings(m["symbols"]).map(Set.init)
+        if let symbols {
+            guard symbols.count <= maxSymbols else {
+                throw SubscriptionError(message: "\(symbols.count) symbols: a subscription names at most \(maxSymbols) (or \"*\" for all)")
+            }
+            for s in symbols where s != "*" {
+                if let problem = Tick.symbolProblem(s) {
+                    throw SubscriptionError(message: "symbol \(s.prefix(64).debugDescription) \(problem)")
+                }
+            }
+        }
         var minConfidence: Double?
         if let v = m["min_confidence"] {
             guard let n = v.number, (0...1).contains(n) else { throw SubscriptionError(message: "min_confidence must be a number from 0 to 1") }

@@ -2,22 +2,19 @@ import CLinux
 import Dispatch
 import Reactor
 
-/// Gives the heap back to the kernel after a wave of connections has gone (glibc keeps freed
-/// per-connection memory — TLS state, buffers — in its arenas, so without this RSS stays at its
-/// peak after a flood, a slowloris wave or a fan-out burst; measured: 37 MB → 65 MB after
-/// Tests/e2e/hostile_test.py, back to start with a trim). Every 5 s on loop 0 it compares the
-/// open connections with their high-water mark since the last trim; when at least 64 have
-/// closed, `malloc_trim` runs on a background queue, never on a loop (it walks the arenas).
+/// Gives the heap back to the kernel once malloc holds a lot of it free (glibc keeps freed
+/// per-connection memory — TLS state, buffers, a client's megabyte message — in its arenas, so
+/// without this RSS stays at its peak after a flood, a slowloris wave or a fan-out burst;
+/// measured: 37 MB → 65 MB after Tests/e2e/hostile_test.py, back to start with a trim). Every
+/// 5 s a background queue (never a loop: both calls walk the arenas under their locks) reads
+/// how much malloc holds free and runs `malloc_trim` when it is over 16 MiB.
 final class HeapTrimmer: @unchecked Sendable {
     private let loop: EventLoop
-    private let openConnections: @Sendable () -> Int
-    private var highWater = 0
     private let intervalMs: Int64 = 5_000
-    private let minimumDrop = 64
+    private let freeBytesToTrim: Int64 = 16 << 20
 
-    init(loop: EventLoop, openConnections: @escaping @Sendable () -> Int) {
+    init(loop: EventLoop) {
         self.loop = loop
-        self.openConnections = openConnections
     }
 
     /// Call once the loops run; reschedules itself on `loop` until the loop stops.
@@ -26,11 +23,9 @@ final class HeapTrimmer: @unchecked Sendable {
     }
 
     private func tick() {
-        let open = openConnections()
-        highWater = max(highWater, open)
-        if highWater - open >= minimumDrop {
-            highWater = open
-            DispatchQueue.global(qos: .utility).async { _ = dfl_heap_trim() }
+        let threshold = freeBytesToTrim
+        DispatchQueue.global(qos: .utility).async {
+            if dfl_heap_free_bytes() > threshold { _ = dfl_heap_trim() }
         }
         loop.schedule(afterMs: intervalMs) { [self] in tick() }
     }
