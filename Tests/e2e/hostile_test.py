@@ -375,14 +375,71 @@ def subscription_hoard(port, pid, clients=40, symbols=70000):
             reply, _ = next_text(s, pending, b'"pong"')
             usable += reply is not None
     except (OSError, RuntimeError) as e:
-        grown = -1
+        grown = None
         print(f"    subscription hoard: {e}")
     finally:
         for s, _ in held:
             s.close()
     check(f"websocket: {clients} subscriptions naming {symbols:,} symbols ({len(body) >> 10} KiB) → invalid_subscription, "
-          "connection kept, nothing held", refused == clients and usable == clients and 0 <= grown < 32 * 1024,
-          f"{refused} refused, {usable} still answer ping, RSS +{grown / 1024:.1f} MB while all {clients} are open")
+          "connection kept, nothing held", refused == clients and usable == clients and grown is not None and grown < 32 * 1024,
+          f"{refused} refused, {usable} still answer ping, RSS {(grown or 0) / 1024:+.1f} MB while all {clients} are open")
+
+
+def ping_flood(port, pid, clients=10, seconds=1.0):
+    """Clients send pings as fast as they can without reading a pong: the server stops reading
+    them (backpressure) instead of queueing pongs without bound, and once they read, they are
+    answered and the connection is still usable."""
+    ping = frame(9, b"x" * 125) * 64
+    before = rss_kb(pid)
+    flooders = []
+    try:
+        for _ in range(clients):
+            s, pending = ws_open(port)
+            s.setblocking(False)
+            sent, off, blocked, deadline = 0, 0, False, time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                try:
+                    n = s.send(ping[off:])  # after a want-write, the same bytes again (OpenSSL)
+                    sent, off, blocked = sent + n, (off + n) % len(ping), False
+                except (ssl.SSLWantWriteError, BlockingIOError):
+                    blocked = True
+                    time.sleep(0.005)
+            flooders.append([s, pending, ping[off:] if off or blocked else b"", sent])
+        grown = rss_kb(pid) - before
+        usable = 0
+        for f in flooders:
+            # The flood's last frame first, as it was (a retried TLS write keeps its length).
+            s, data, out = f[0], f[1], [b for b in (f[2], frame(1, b'{"op":"ping"}')) if b]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if out:
+                    try:
+                        n = s.send(out[0])
+                        out[0] = out[0][n:]
+                        if not out[0]:
+                            out.pop(0)
+                    except (ssl.SSLWantWriteError, BlockingIOError):
+                        pass
+                try:
+                    chunk = s.recv(1 << 16)
+                    if not chunk:
+                        break
+                    data = (data + chunk)[-(1 << 16):] if b'"pong"' not in chunk else data + chunk
+                except (ssl.SSLWantReadError, BlockingIOError):
+                    time.sleep(0.001)
+                if not out and b'{"type":"pong"' in data:
+                    usable += 1
+                    break
+    except (OSError, RuntimeError) as e:
+        grown, usable = None, 0
+        print(f"    ping flood: {e}")
+    finally:
+        for f in flooders:
+            f[0].close()
+    sent = sorted(f[3] >> 20 for f in flooders) or [0]
+    check(f"websocket: {clients} clients flood pings without reading → read no further until they do, then answered",
+          usable == clients and grown is not None and grown < clients * 4 * 1024,
+          f"{usable} usable afterwards, RSS {(grown or 0) / 1024:+.1f} MB, {sent[0]}–{sent[-1]} MiB of pings sent each before the server stopped reading")
 
 
 def main():
@@ -423,6 +480,7 @@ def main():
             smuggling(port)
             websocket_cases(port)
             subscription_hoard(port, pid)
+            ping_flood(port, pid)
             flood(binary, os.path.join(work, "flood"))
 
             alive = server.process.poll() is None

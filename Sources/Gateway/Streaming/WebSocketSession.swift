@@ -116,7 +116,12 @@ final class WebSocketSession: ConnectionHandler {
         reader.append(bytes)
         while !closing {
             switch reader.next() {
-            case .needMore: return
+            case .needMore:
+                // A client that sends (pings, commands) without reading our answers is read no
+                // further until it does: TCP backpressure, as for pipelined HTTP, so its replies
+                // stay within the outbound cap instead of growing to the write-queue limit.
+                if connection.queuedBytes > broadcaster.settings.outboundCapBytes { connection.pauseReading() }
+                return
             case .text(let bytes): command(bytes)
             case .binary: close(.unsupportedData, "binary messages are not supported; send JSON text")
             case .ping(let payload): write(WSFrameWriter.frame(.pong, payload))
@@ -139,7 +144,9 @@ final class WebSocketSession: ConnectionHandler {
         }
     }
 
-    func connectionDidDrainWrites(_ connection: Connection) {}
+    func connectionDidDrainWrites(_ connection: Connection) {
+        connection.resumeReading()
+    }
 
     func connectionDeadlineExpired(_ connection: Connection) {
         // A client we are closing that does not read its last frames is dropped.
