@@ -33,11 +33,12 @@ for section in sections:
 if "## Goals" not in text:
     problems.append("no goals table")
 for heading, needle in [("## End to end", "| e2e: "), ("## WebSocket memory", "| memory: "),
+                        ("## Where an idle connection's memory goes", "| heap: WSS"),
                         ("## Pipeline and replay", "| pipeline: "), ("## Resources", "start-up to first 200")]:
     if heading not in text or needle not in text:
         problems.append(f"no {needle.strip('| :')} figures under {heading}")
 for line in text.splitlines():
-    if line.startswith(("| e2e: ", "| memory: ", "| pipeline: ", "| resources: ")) and "| — " in line:
+    if line.startswith(("| e2e: ", "| memory: ", "| heap: ", "| pipeline: ", "| resources: ")) and "| — " in line:
         problems.append(f"a measure without a value: {line}")
 # The fan-out table: every size has Dongfeng's msgs/s and latency; the sizes run against the
 # Python peer have its figures too (at least one must).

@@ -207,6 +207,15 @@ if fan_labels:
     w("")
 table("WebSocket memory (Dongfeng)", ["memory"],
       "Server RSS growth per idle WSS connection (no feed; `dongfeng-wsload idle`).")
+tls_cost = [value("heap", k) for k in ("TLS, after the handshake", "plain TCP, accepted")]
+table("Where an idle connection's memory goes (Dongfeng)", ["heap"],
+      "Heap in use (malloc, `/admin/health` `heap_bytes`) per connection held open, by kind "
+      "(`Benchmarks/conn_memory.py`, plain HTTP in `serve` mode). Heap rather than RSS: RSS also counts "
+      "what malloc keeps after the burst of handshakes, so it depends on what ran before."
+      + (f" TLS adds {tls_cost[0] - tls_cost[1]:,.0f} bytes per connection over plain TCP: OpenSSL 3.0's "
+         "per-connection state after the handshake (read and write buffers are already released while idle, "
+         "`SSL_MODE_RELEASE_BUFFERS`); the gap to the 8 KiB goal is there, not in Dongfeng's own objects."
+         if None not in tls_cost else ""))
 table("Pipeline and replay (Dongfeng)", ["pipeline"],
       "`dongfeng-bench pipeline`: the signal engine on one core with no I/O, and a producer thread offering "
       "ticks through the SPSC ring at a paced rate (ring → processed). `dongfeng replay` over a generated CSV "

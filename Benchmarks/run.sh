@@ -186,9 +186,9 @@ case $mode in
   # one read (load generator) per subscriber, so 300k msgs/s already saturates both ends.
   # 19000 is the most this machine allows: its hard RLIMIT_NOFILE is 20000 and root lacks
   # CAP_SYS_RESOURCE to raise it, so neither server nor load generator can hold 50k sockets.
-  full) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:30:py 10000:300:3:py 19000:150:2:-"; idle_counts="1000 10000 19000"; idle_secs=60; replay_ticks=10000000 ;;
-  quick) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:30:py 10000:300:3:-"; idle_counts="1000 10000"; idle_secs=10; replay_ticks=1000000 ;;
-  smoke) e2e_rates="1000"; fan_specs="100:300:300:py"; idle_counts="200"; idle_secs=2; replay_ticks=20000 ;;
+  full) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:30:py 10000:300:3:py 19000:150:2:-"; idle_counts="1000 10000 19000"; idle_secs=60; conn_mem_n=2000; replay_ticks=10000000 ;;
+  quick) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:30:py 10000:300:3:-"; idle_counts="1000 10000"; idle_secs=10; conn_mem_n=1000; replay_ticks=1000000 ;;
+  smoke) e2e_rates="1000"; fan_specs="100:300:300:py"; idle_counts="200"; idle_secs=2; conn_mem_n=100; replay_ticks=20000 ;;
 esac
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$dfp_pid/status"; }
 
@@ -262,6 +262,13 @@ for n in $idle_counts; do
   wait "$load" || true
   record memory "$n idle WSS connections" "$(awk -v b="$before" -v a="$after" -v n="$n" 'BEGIN {printf "%.1f", (a - b) / n}')" "KiB each (RSS)"
 done
+
+say "memory by connection kind (heap in use per connection held open)"
+dfp_start "$bin" "$work" DFP_FEED=none DFP_SERVER_MAX_CONNECTIONS=60000 DFP_PLAIN_HTTP_ENABLED=true DFP_PLAIN_HTTP_PORT=0 \
+  DFP_PLAIN_HTTP_MODE=serve -- >/dev/null
+while IFS=$'\t' read -r kind bytes; do
+  record heap "$kind" "$bytes" "bytes of heap each"
+done < <(python3 Benchmarks/conn_memory.py "$dfp_port" "$dfp_plain_port" "$conn_mem_n" || true)
 
 say "resources: start-up, idle CPU, RSS"
 dfp_stop
