@@ -196,7 +196,7 @@ enum OpenAPIDocument {
     static func webSocket(_ summary: String) -> Object {
         operation(summary, tag: "streaming", ok: ["description": "Switched to WebSocket."], okStatus: 101, errors: [400, 403, 426],
                   parameters: [query("channels", ["type": "string"], "comma-separated: opportunities, signals, risk_alerts, ticks, bars, features"),
-                               query("symbols", ["type": "string"], "comma-separated, or *"),
+                               query("symbols", ["type": "string"], "comma-separated tick symbols (at most websocket.max_symbols, 1000 by default), or *"),
                                query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1]),
                                query("since_seq", Schemas.seq, "replay every sequenced event after it, then continue live")],
                   description: """
