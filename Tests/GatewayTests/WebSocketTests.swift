@@ -166,6 +166,38 @@ final class WebSocketTests: XCTestCase {
         XCTAssertEqual(try TestWebSocket(port: server.port, path: "/ws?symbols=A,B,C").handshake.status, 101)
     }
 
+    /// A message must arrive whole within websocket.message_timeout_s of its first byte: a
+    /// client that leaves its last fragment unsent (pinging to look alive) is closed with 1008;
+    /// one that finishes in time is answered as usual.
+    func testUnfinishedMessageIsClosedAfterTheMessageTimeout() throws {
+        let server = try TestServer { $0.webSocket.messageTimeoutSeconds = 1 }
+        defer { server.stop() }
+        func masked(_ b0: UInt8, _ text: String) -> [UInt8] {
+            let payload = Array(text.utf8), mask: [UInt8] = [9, 8, 7, 6]
+            return [b0, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset & 3] }
+        }
+        let prompt = try TestWebSocket(port: server.port, path: "/ws")
+        _ = try prompt.nextJSON()
+        try prompt.client.send(masked(0x01, #"{"op":"#))  // text, not final
+        Thread.sleep(forTimeInterval: 0.5)
+        try prompt.client.send(masked(0x80, #""ping"}"#))  // the final continuation, in time
+        XCTAssertEqual(try prompt.nextJSON()["type"] as? String, "pong")
+
+        let stalled = try TestWebSocket(port: server.port, path: "/ws")
+        _ = try stalled.nextJSON()
+        try stalled.client.send(masked(0x01, #"{"op":"#))
+        try stalled.client.send(masked(0x89, "alive"))  // a ping between fragments is allowed
+        let started = Date()
+        var close: [UInt8]?
+        while close == nil {
+            let (opcode, payload) = try stalled.nextFrame()
+            if opcode == 8 { close = payload }
+        }
+        XCTAssertEqual(close.map { Array($0.prefix(2)) }, [0x03, 0xF0], "close 1008")
+        XCTAssertTrue(String(decoding: close!.dropFirst(2), as: UTF8.self).contains("1 s"))
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.5)
+    }
+
     func testIngestPingAndClose() throws {
         let server = try TestServer()
         defer { server.stop() }

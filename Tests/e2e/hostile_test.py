@@ -313,6 +313,9 @@ def websocket_cases(port):
         ("frame claiming 2^63 bytes", False, frame(2, b"", fake_length=(1 << 63) - 1)[:14], {1009, 1002}),
         ("reserved opcode 3", False, frame(3, b"x"), {1002}),
         ("compressed bit without the extension", False, frame(1, b"abc", rsv1=True), {1002}),
+        # First fragment only, then a ping to look alive: the message timeout (3 s here) ends it.
+        ("a message whose last fragment never comes", False,
+         bytes([0x01]) + frame(1, b'{"op":"subscribe","symbols":["A')[1:] + frame(9, b"alive"), {1008}),
     ]
     for name, deflate, payload, expect in cases:
         try:
@@ -446,7 +449,7 @@ def main():
     binary = sys.argv[1]
     slow = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
     with tempfile.TemporaryDirectory(prefix="dongfeng-hostile-") as work:
-        server = ws_e2e.Server(binary, work, extra_env={"DFP_HTTP_HEADER_TIMEOUT_S": "6",
+        server = ws_e2e.Server(binary, work, extra_env={"DFP_HTTP_HEADER_TIMEOUT_S": "6", "DFP_WEBSOCKET_MESSAGE_TIMEOUT_S": "3",
                                                         "DFP_SERVER_MAX_CONNECTIONS": str(slow + 500)})
         try:
             port, pid = server.port, server.process.pid

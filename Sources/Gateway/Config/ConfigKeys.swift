@@ -48,6 +48,7 @@ enum ConfigKeys {
         int("websocket.max_symbols", \.webSocket.maxSymbols, 1...100_000, "Symbols one subscription may name (WebSocket subscribe or the upgrade's symbols parameter) at most; more is refused as invalid_subscription / 400 invalid_parameter."),
         seconds("websocket.ping_interval_s", \.webSocket.pingIntervalSeconds, above: 0, max: 3600, "Seconds between server pings and heartbeats."),
         seconds("websocket.idle_timeout_s", \.webSocket.idleTimeoutSeconds, above: 0, max: 86_400, "A client that sends nothing (not even a pong) this long is closed with 1001."),
+        seconds("websocket.message_timeout_s", \.webSocket.messageTimeoutSeconds, above: 0, max: 3600, "A client message (all its fragments) must arrive within this many seconds of its first byte, else close 1008: a trickled or never-finished message cannot hold its buffer."),
         origins("websocket.allowed_origins", \.webSocket.allowedOrigins, "Browser origins allowed to open a WebSocket besides the server's own host: [\"*\"] = any. Environment: comma-separated."),
 
         seconds("shutdown.grace_s", \.shutdown.graceSeconds, from: 0, max: 300, "On SIGTERM/SIGINT, time to finish in-flight responses before closing."),

@@ -119,6 +119,9 @@ public struct GatewayConfig: Sendable, Equatable {
         public var pingIntervalSeconds = 30.0
         /// A client silent this long is closed with 1001 (`websocket.idle_timeout_s`).
         public var idleTimeoutSeconds = 120.0
+        /// A message must arrive whole within this many seconds of its first byte, else close
+        /// 1008 (`websocket.message_timeout_s`).
+        public var messageTimeoutSeconds = 30.0
         /// Browser origins allowed besides the server's own host; ["*"] = any (`websocket.allowed_origins`).
         public var allowedOrigins: [String] = []
         /// The defaults.

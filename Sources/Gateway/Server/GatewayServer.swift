@@ -151,6 +151,7 @@ public final class GatewayServer: @unchecked Sendable {
         streamingSettings.maxSymbols = ws.maxSymbols
         streamingSettings.pingIntervalMs = Int64(ws.pingIntervalSeconds * 1000)
         streamingSettings.idleTimeoutMs = Int64(ws.idleTimeoutSeconds * 1000)
+        streamingSettings.messageTimeoutMs = Int64(ws.messageTimeoutSeconds * 1000)
         streamingSettings.ingestGuard = IngestGuard(key: config.api.ingestKey)
         streamingSettings.journal = service.journal
         var broadcasters: [Broadcaster] = []

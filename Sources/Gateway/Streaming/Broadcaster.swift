@@ -166,6 +166,8 @@ public struct StreamingSettings: Sendable {
     public var maxSymbols = 1000
     public var pingIntervalMs: Int64 = 30_000
     public var idleTimeoutMs: Int64 = 120_000
+    /// A message must arrive whole within this long of its first byte (else close 1008).
+    public var messageTimeoutMs: Int64 = 30_000
     /// Browser origins allowed besides the server's own host; ["*"] = any.
     public var allowedOrigins: [String] = []
     var ingestGuard = IngestGuard(key: nil)

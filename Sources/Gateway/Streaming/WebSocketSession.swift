@@ -44,6 +44,10 @@ final class WebSocketSession: ConnectionHandler {
     /// Sequenced events up to here were sent or deliberately skipped (replay bookkeeping).
     private var coveredSeq: UInt64 = 0
     private var lastReceivedMs: Int64 = 0
+    /// When the next heartbeat is due, and since when a message has been arriving unfinished
+    /// (nil: none): one connection deadline serves both.
+    private var nextPingMs: Int64 = 0
+    private var partialSinceMs: Int64?
     private weak var connection: Connection?
     private var closing = false
     /// The close code sent or received first (metrics); `closeCounted` once it was counted.
@@ -107,7 +111,15 @@ final class WebSocketSession: ConnectionHandler {
         }
         if !subscription.channels.isEmpty { acknowledge(subscription) }
         if let since = initialSince { replay(after: since) }
-        connection.setDeadline(afterMs: broadcaster.settings.pingIntervalMs)
+        nextPingMs = connection.now + broadcaster.settings.pingIntervalMs
+        armDeadline(connection)
+    }
+
+    /// The earlier of the next heartbeat and the unfinished message's time limit.
+    private func armDeadline(_ connection: Connection) {
+        var at = nextPingMs
+        if let since = partialSinceMs { at = min(at, since + broadcaster.settings.messageTimeoutMs) }
+        connection.setDeadline(afterMs: max(1, at - connection.now))
     }
 
     func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) {
@@ -121,6 +133,18 @@ final class WebSocketSession: ConnectionHandler {
                 // further until it does: TCP backpressure, as for pipelined HTTP, so its replies
                 // stay within the outbound cap instead of growing to the write-queue limit.
                 if connection.queuedBytes > broadcaster.settings.outboundCapBytes { connection.pauseReading() }
+                // A message must arrive whole within the message timeout of its first byte:
+                // a client trickling one (or never sending its last fragment, pinging to look
+                // alive) would otherwise hold up to max_message_bytes for as long as it likes.
+                if reader.isIdle {
+                    if partialSinceMs != nil {
+                        partialSinceMs = nil
+                        armDeadline(connection)
+                    }
+                } else if partialSinceMs == nil {
+                    partialSinceMs = connection.now
+                    armDeadline(connection)
+                }
                 return
             case .text(let bytes): command(bytes)
             case .binary: close(.unsupportedData, "binary messages are not supported; send JSON text")
@@ -154,7 +178,16 @@ final class WebSocketSession: ConnectionHandler {
             connection.close()
             return
         }
-        if connection.now - lastReceivedMs > broadcaster.settings.idleTimeoutMs {
+        let now = connection.now
+        if let since = partialSinceMs, now - since >= broadcaster.settings.messageTimeoutMs {
+            close(.policyViolation, "message not received whole within \(broadcaster.settings.messageTimeoutMs / 1000) s")
+            return
+        }
+        if now < nextPingMs {
+            armDeadline(connection)
+            return
+        }
+        if now - lastReceivedMs > broadcaster.settings.idleTimeoutMs {
             close(.goingAway, "idle for \(broadcaster.settings.idleTimeoutMs / 1000) s")
             return
         }
@@ -164,7 +197,8 @@ final class WebSocketSession: ConnectionHandler {
             w.uint64("seq", broadcaster.store.lastSeq)
         }
         write(WSFrameWriter.frame(.ping, []))
-        connection.setDeadline(afterMs: broadcaster.settings.pingIntervalMs)
+        nextPingMs = now + broadcaster.settings.pingIntervalMs
+        armDeadline(connection)
     }
 
     func connectionShouldDrain(_ connection: Connection) { close(.goingAway, "server shutting down") }
