@@ -58,6 +58,31 @@ final class StrategyTests: XCTestCase {
         }
     }
 
+    /// Regression (Fuzz/FuzzRules, corpus regression-deep-nesting): thousands of `(` overflowed
+    /// the stack. Nesting and length are bounded, with the column of the first step too far.
+    func testDeepOrLongRulesAreRefusedNotACrash() throws {
+        let deep = String(repeating: "(", count: 5000) + "close" + String(repeating: ")", count: 5000)
+        for (source, column, fragment) in [
+            (deep, 33, "nested more than 32 deep"),
+            (String(repeating: "!", count: 100_000) + "close", 33, "nested more than 32 deep"),
+            (String(repeating: "- ", count: 40) + "close", 65, "nested more than 32 deep"),
+            ((0..<300).map { _ in "close" }.joined(separator: " + "), 256 * 8 + 1, "more than 256 terms"),
+        ] {
+            XCTAssertThrowsError(try RuleExpression(source)) { error in
+                let e = error as? RuleParseError
+                XCTAssertEqual(e?.position, column, String(describing: e))
+                XCTAssertTrue(e?.message.contains(fragment) ?? false, String(describing: e))
+            }
+        }
+        // Up to the bounds a rule still parses and evaluates.
+        let nested = try RuleExpression(String(repeating: "(", count: 31) + "close > 1" + String(repeating: ")", count: 31))
+        let long = try RuleExpression((0..<255).map { _ in "close" }.joined(separator: " + ") + " > 0")
+        let bar = Bar(symbol: "A.SH", interval: "1s", start: 0, open: 2, high: 2, low: 2, close: 2, volume: 1, vwap: 2, trades: 1)
+        let input = RuleInput(features: Features(symbol: "A.SH", interval: "1s", ts: 0, close: 2), previous: nil, bar: bar, previousBar: nil)
+        XCTAssertTrue(nested.holds(input))
+        XCTAssertTrue(long.holds(input))
+    }
+
     func testBuiltinsFireOnTheirEdges() {
         let recent = RecentBars()
         func run(_ s: any Strategy, _ now: Features, _ before: Features?) -> StrategyVerdict? {

@@ -140,6 +140,21 @@ struct RuleParser {
     let tokens: [RuleToken]
     let end: Int
     var index = 0
+    /// Parsing recurses once per nesting level (parentheses, `!`, unary `-`) and evaluation once
+    /// per node, so both are bounded: without it a rule of a few thousand `(` overflowed the
+    /// stack (found by Fuzz/FuzzRules) — a crash from one PUT, or in the pipeline worker.
+    static let maxDepth = 32
+    static let maxTerms = 256
+    private var depth = 0
+    private var terms = 0
+
+    /// One nesting level deeper (the caller steps back out when its part parsed).
+    private mutating func enter(at position: Int) throws(RuleParseError) {
+        depth += 1
+        guard depth <= Self.maxDepth else {
+            throw RuleParseError(position: position, message: "nested more than \(Self.maxDepth) deep")
+        }
+    }
 
     init(tokens: [RuleToken], end: Int) {
         self.tokens = tokens
@@ -172,8 +187,11 @@ struct RuleParser {
     }
 
     mutating func parseNot() throws(RuleParseError) -> Node {
+        let at = peek?.position ?? end
         if takeOp(["!"]) != nil {
+            try enter(at: at)
             let inner = try parseNot()
+            depth -= 1
             return { input in inner(input).map { $0 == 0 ? 1 : 0 } }
         }
         return try parseComparison()
@@ -225,8 +243,11 @@ struct RuleParser {
     }
 
     mutating func parseUnary() throws(RuleParseError) -> Node {
+        let at = peek?.position ?? end
         if takeOp(["-"]) != nil {
+            try enter(at: at)
             let inner = try parseUnary()
+            depth -= 1
             return { inner($0).map { -$0 } }
         }
         return try parsePrimary()
@@ -235,12 +256,18 @@ struct RuleParser {
     mutating func parsePrimary() throws(RuleParseError) -> Node {
         guard let token = peek else { throw RuleParseError(position: end, message: "unexpected end of rule") }
         index += 1
+        terms += 1
+        guard terms <= Self.maxTerms else {
+            throw RuleParseError(position: token.position, message: "more than \(Self.maxTerms) terms: split the rule into strategies")
+        }
         switch token.kind {
         case .number(let v):
             return { _ in v }
         case .lparen:
+            try enter(at: token.position)
             let inner = try parseOr()
             try expect(.rparen, ")")
+            depth -= 1
             return inner
         case .name(let name):
             if let next = peek, case .lparen = next.kind {
