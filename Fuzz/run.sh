@@ -24,10 +24,10 @@ for t in "${targets[@]}"; do
   [ -x "$bin/$t" ] || { echo "fuzz: $t was not built"; status=1; continue; }
   corpus="$scratch/corpus/$t"  # grows between runs on this machine; the seeds are committed
   mkdir -p "$corpus" "$scratch/artifacts"
-  limit=(-max_total_time="$seconds")
-  [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+  limit=(-max_total_time="$seconds"); budget="$seconds s"
+  [ -n "${FUZZ_RUNS:-}" ] && { limit=(-runs="$FUZZ_RUNS"); budget="$FUZZ_RUNS executions"; }
   log="$scratch/$t.log"
-  echo "==> $t: ${FUZZ_RUNS:+$FUZZ_RUNS executions}${FUZZ_RUNS:-$seconds s}"
+  echo "==> $t: $budget"
   if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1 "$bin/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
       -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$t-" "$corpus" "Fuzz/Corpus/$t" >"$log" 2>&1; then
     runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
