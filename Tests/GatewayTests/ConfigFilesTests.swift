@@ -89,7 +89,7 @@ final class ConfigFilesTests: ConfigTestCase {
     func testKeyTableMatchesTheBriefsKeyList() {
         let expected = """
             server.host server.port server.loops server.reuse_port server.max_connections server.backlog tls.cert tls.key \
-            tls.cert_dir tls.handshake_timeout_s tls.session_tickets tls.min_version plain_http.enabled plain_http.port \
+            tls.cert_dir tls.handshake_timeout_s tls.session_tickets tls.min_version tls.hsts_max_age_s plain_http.enabled plain_http.port \
             plain_http.mode http.max_header_bytes http.max_headers http.max_uri_bytes http.max_body_bytes \
             http.header_timeout_s http.keepalive_idle_s http.max_write_queue_bytes http.max_pipelined_requests \
             http.cors.allowed_origins static.root static.cache_control static.gzip static.max_file_bytes admin.token \

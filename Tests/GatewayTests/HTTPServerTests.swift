@@ -72,6 +72,55 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(changed.status, 200)
     }
 
+    /// Every response forbids MIME sniffing; the page (not its assets) carries a policy that
+    /// allows only its own scripts, styles and connections and no framing; HSTS is sent over TLS
+    /// with a configured certificate only — never with the development one, never in plain HTTP.
+    func testSecurityHeaders() throws {
+        let dev = try TestServer()
+        defer { dev.stop() }
+        let health = try dev.get("/health")
+        XCTAssertEqual(health.header("X-Content-Type-Options"), "nosniff")
+        XCTAssertNil(health.header("Strict-Transport-Security"), "development certificate: no HSTS")
+        let missing = try dev.get("/api/v1/nope")
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertEqual(missing.header("X-Content-Type-Options"), "nosniff")
+        let page = try dev.get("/")
+        let policy = try XCTUnwrap(page.header("Content-Security-Policy"))
+        for directive in ["default-src 'self'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'",
+                          "object-src 'none'"] {
+            XCTAssertTrue(policy.contains(directive), "\(directive) in \(policy)")
+        }
+        XCTAssertFalse(policy.contains("unsafe"), policy)
+        XCTAssertEqual(page.header("X-Frame-Options"), "DENY")
+        XCTAssertNil(try dev.get("/css/app.css").header("Content-Security-Policy"))
+
+        let certificate = dev.certificatePath
+        let key = dev.directory.appendingPathComponent("certs/dev-key.pem").path
+        let configured = try TestServer {
+            $0.tls.cert = certificate
+            $0.tls.key = key
+            $0.plainHTTP.enabled = true
+            $0.plainHTTP.port = 0
+            $0.plainHTTP.mode = "serve"
+        }
+        defer { configured.stop() }
+        XCTAssertEqual(try configured.get("/health").header("Strict-Transport-Security"), "max-age=31536000")
+        let plain = try TestClient(port: try XCTUnwrap(configured.server.plainPort), tls: false)
+        try plain.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        let plainResponse = try plain.readResponse()
+        XCTAssertEqual(plainResponse.status, 200)
+        XCTAssertNil(plainResponse.header("Strict-Transport-Security"), "HSTS over plain HTTP means nothing")
+        configured.stop()
+
+        let off = try TestServer {
+            $0.tls.cert = certificate
+            $0.tls.key = key
+            $0.tls.hstsMaxAgeSeconds = 0
+        }
+        defer { off.stop() }
+        XCTAssertNil(try off.get("/health").header("Strict-Transport-Security"))
+    }
+
     func testGzipRoundTrip() throws {
         let server = try TestServer()
         defer { server.stop() }

@@ -39,6 +39,18 @@ final class StaticResponderTests: XCTestCase {
         XCTAssertEqual(noVariant.body, html)
     }
 
+    func testPageCarriesItsSecurityPolicyAndAssetsDoNot() throws {
+        let page = try answer("gzip")
+        XCTAssertEqual(header(page, "X-Frame-Options"), "DENY")
+        let policy = try XCTUnwrap(header(page, "Content-Security-Policy"))
+        XCTAssertTrue(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"), policy)
+        let css = StaticFile(relativePath: "css/a.css", contentType: "text/css; charset=utf-8", etag: etag,
+                             lastModified: modified, identity: Array("p{}".utf8), gzip: nil, cacheControl: "no-cache")
+        let asset = StaticResponder.answer(css, acceptEncoding: nil, ifNoneMatch: nil, ifModifiedSince: nil)
+        XCTAssertNil(header(asset, "Content-Security-Policy"))
+        XCTAssertNil(header(asset, "X-Frame-Options"))
+    }
+
     func testGzipNegotiation() throws {
         let yes = ["gzip, deflate", "*", "gzip", "GZIP", "x-gzip", " gzip ", "br;q=1.0, gzip;q=0.8", "gzip;q=0.5",
                    "gzip;q=1", "gzip;q=1.000", "gzip ; q=0.001", "deflate, *", "gzip, identity;q=0.5",

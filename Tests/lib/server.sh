@@ -22,7 +22,7 @@ dfp_start() {
     kill -0 "$dfp_pid" 2>/dev/null || break
     sleep 0.01
   done
-  [ -n "$dfp_port" ] || { cat "$work/server.log"; echo "the server did not start"; return 1; }
+  [ -n "$dfp_port" ] || { cat "$work/server.log" >&2; echo "the server did not start" >&2; return 1; }
   dfp_plain_port=$(grep -oE 'plain HTTP on http://[^ ]+:[0-9]+' "$work/server.log" | grep -oE '[0-9]+$' || true)
 }
 dfp_stop() {

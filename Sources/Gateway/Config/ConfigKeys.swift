@@ -19,6 +19,7 @@ enum ConfigKeys {
         seconds("tls.handshake_timeout_s", \.tls.handshakeTimeoutSeconds, above: 0, max: 300, "A TLS handshake must finish within this."),
         bool("tls.session_tickets", \.tls.sessionTickets, "Issue stateless TLS session tickets (faster reconnects)."),
         choice("tls.min_version", \.tls.minVersion, ["1.2", "1.3"], "Oldest TLS version accepted."),
+        int("tls.hsts_max_age_s", \.tls.hstsMaxAgeSeconds, 0...63_072_000, "Strict-Transport-Security max-age on HTTPS responses; 0 = not sent. Sent only when tls.cert is configured: with the generated development certificate it would pin every port of the host (localhost) to HTTPS in the browser."),
 
         bool("plain_http.enabled", \.plainHTTP.enabled, "Also listen for plain HTTP."),
         int("plain_http.port", \.plainHTTP.port, 0...65535, "Plain HTTP port; must differ from server.port unless either is 0."),

@@ -36,6 +36,9 @@ public struct GatewayConfig: Sendable, Equatable {
         public var sessionTickets = true
         /// Oldest protocol accepted: "1.2" or "1.3" (`tls.min_version`).
         public var minVersion = "1.2"
+        /// Strict-Transport-Security max-age on HTTPS responses, 0...63_072_000; 0 = not sent.
+        /// Sent only with a configured certificate (`tls.hsts_max_age_s`).
+        public var hstsMaxAgeSeconds = 31_536_000
         /// The defaults.
         public init() {}
     }

@@ -38,6 +38,8 @@ public struct HTTPSettings: Sendable {
     public var logControl = LogControl()
     /// When set, every request is answered with a 308 to https on this port (plain listener).
     public var redirectToHTTPSPort: Int?
+    /// `Strict-Transport-Security` value sent on TLS connections; nil = not sent.
+    public var strictTransportSecurity: String?
 
     public init() {}
 }

@@ -214,6 +214,10 @@ public final class GatewayServer: @unchecked Sendable {
         settings.keepAliveIdleMs = Int64(config.http.keepAliveIdleSeconds * 1000)
         settings.corsOrigins = config.http.cors.allowedOrigins
         settings.logControl = logControl
+        // HSTS is per host, not per port: never for the development certificate (localhost).
+        if config.tls.cert != nil, config.tls.hstsMaxAgeSeconds > 0 {
+            settings.strictTransportSecurity = "max-age=\(config.tls.hstsMaxAgeSeconds)"
+        }
         return settings
     }
 

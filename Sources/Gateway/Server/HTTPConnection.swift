@@ -215,6 +215,10 @@ final class HTTPConnection: ConnectionHandler {
         line.headers.replaceOrAdd("Server", app.settings.serverHeader)
         line.headers.replaceOrAdd("Date", String(decoding: app.date(loop: connection.eventLoop.index), as: UTF8.self))
         if !requestId.isEmpty { line.headers.replaceOrAdd("X-Request-Id", requestId) }
+        line.headers.replaceOrAdd("X-Content-Type-Options", "nosniff")
+        if connection.isTLS, let hsts = app.settings.strictTransportSecurity {
+            line.headers.replaceOrAdd("Strict-Transport-Security", hsts)
+        }
         if !omitLength { line.headers.replaceOrAdd("Content-Length", String(contentLength)) }
         if !keepAlive {
             line.headers.replaceOrAdd("Connection", "close")

@@ -6,11 +6,23 @@ public enum StaticResponder {
         /// 200, or 304 when the client's copy is current.
         public let status: Int
         /// Content-Type (not on 304), ETag, Last-Modified, Cache-Control, Vary: Accept-Encoding when a gzip
-        /// variant exists, Content-Encoding: gzip when the gzip body is chosen.
+        /// variant exists, Content-Encoding: gzip when the gzip body is chosen; an HTML page also gets
+        /// `pageSecurityHeaders`.
         public let headers: [(String, String)]
         /// The chosen representation; empty for 304.
         public let body: [UInt8]
     }
+
+    /// What a page may do: its own scripts, styles, images and connections (fetch and the
+    /// same-origin WebSocket) only — no inline script, no eval, no plugins, no framing by another
+    /// site, no Referer to other sites.
+    public static let pageSecurityHeaders: [(String, String)] = [
+        ("Content-Security-Policy",
+         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+             + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+    ]
 
     /// The answer for `file` given the raw request headers (nil when absent).
     /// - `ifNoneMatch`: "*" or a list of entity tags, compared weakly (RFC 9110 §13.1.2), so `W/"x"` matches `"x"`.
@@ -37,6 +49,7 @@ public enum StaticResponder {
         headers.append(("Cache-Control", file.cacheControl))
         if file.gzip != nil { headers.append(("Vary", "Accept-Encoding")) }
         if notModified { return Answer(status: 304, headers: headers, body: []) }
+        if file.contentType.hasPrefix("text/html") { headers.append(contentsOf: pageSecurityHeaders) }
         if let gzip = file.gzip, let acceptEncoding, prefersGzip(acceptEncoding) {
             headers.append(("Content-Encoding", "gzip"))
             return Answer(status: 200, headers: headers, body: gzip)
