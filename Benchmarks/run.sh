@@ -214,6 +214,7 @@ fan_pass() {  # server subscribers ticks/s deflate-flag throughput|latency
     p=$dfp_port
   else
     p=$(free_port)
+    : >"$work/websockets.log"  # else the wait below may read the previous server's "listening"
     "$venv/bin/python" Benchmarks/peers/ws-fanout/server.py "$p" "$cert" "$key" "$tps" "$n" >"$work/websockets.log" 2>&1 &
     py=$!
     until grep -q listening "$work/websockets.log" 2>/dev/null; do kill -0 "$py" 2>/dev/null || break; sleep 0.05; done

@@ -109,6 +109,7 @@ do {
             }
         }
         group.stopNow()
+        group.waitUntilStopped()
     case "e2e":
         try EndToEnd.run(port: port, rate: Int(option("rate", "1000")) ?? 1000, seconds: seconds,
                          warmup: Int(option("warmup", "200")) ?? 200)
@@ -118,5 +119,11 @@ do {
     }
 } catch {
     FileHandle.standardError.write(Data("dongfeng-wsload: \(error)\n".utf8))
-    exit(1)
+    fflush(nil)
+    _exit(1)
 }
+// Not exit(): its atexit handlers include OpenSSL's cleanup, which frees the library's locks
+// while a detached probe thread (or, on the error path, a loop) may still be inside OpenSSL —
+// a segfault in pthread_rwlock_unlock at exit was seen once.
+fflush(nil)
+_exit(0)

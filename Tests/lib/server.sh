@@ -11,6 +11,9 @@ dfp_start() {
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do vars+=("$1"); shift; done
   [ "${1:-}" = "--" ] && shift
   dfp_stop
+  # Emptied here, not by the redirect below: that one happens in the background job, and until it
+  # does the wait loop would read the previous server's port from the old log.
+  : >"$work/server.log"
   env "${vars[@]}" DFP_TLS_CERT_DIR="$work/certs" "$bin" serve --port 0 --data-dir "$work/data" --log-level info "$@" \
     >"$work/server.log" 2>&1 &
   dfp_pid=$!
