@@ -3,7 +3,8 @@ import Dispatch
 import HTTP
 
 /// A complete response produced by a route handler. The connection adds `Date`, `Server`,
-/// `Content-Length` and `Connection`, and drops the body for HEAD.
+/// `X-Request-Id`, `X-Content-Type-Options`, `Strict-Transport-Security` (TLS with a configured
+/// certificate), `Content-Length` and `Connection`, and drops the body for HEAD.
 public struct Response: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
