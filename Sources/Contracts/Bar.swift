@@ -52,6 +52,11 @@ public struct Features: Sendable, Equatable {
     public var ret1: Double?
     public var vwap20: Double?
     public var volumeZ20: Double?
+    /// How many of the last 14 bar-to-bar changes moved the close: what `rsi14` rests on. After a
+    /// long flat stretch RSI's averages have decayed towards 0, so the one change that ends it
+    /// swings RSI to ~0 or ~100 (TA-Lib's value too); a flat series from its first bar has an RSI
+    /// of 0 by convention. Neither is an overbought or oversold reading. Not part of the JSON contract.
+    public var movedBars14 = 0
 
     public init(symbol: String, interval: String, ts: Int64, close: Double) {
         self.symbol = symbol

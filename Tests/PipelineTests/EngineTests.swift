@@ -61,6 +61,31 @@ final class EngineTests: XCTestCase {
         return (sink, engine)
     }
 
+    /// A stuck feed (the price unchanged for hundreds of bars, after a move or from the first bar)
+    /// must not make RSI a false "oversold": no rsi_reversal signal when the price moves again.
+    func testAFlatStretchIsNotAnRSIReversal() {
+        func ticks(_ closes: [Double]) -> [Tick] {
+            closes.enumerated().map { i, p in Tick(symbol: "STUCK.SZ", ts: 1_732_500_000_000 + Int64(i) * 60_000, price: p, volume: 100) }
+        }
+        // Up 20 bars, down 10 (RSI mid-range, ~60), 600 flat bars at the last price, then a small
+        // move up. TA-Lib's RSI holds ~60 through the flat stretch: no oversold, no reversal.
+        var afterMove: [Double] = []
+        for i in 0..<20 { afterMove.append(100 + Double(i) * 0.1) }
+        for i in 0..<10 { afterMove.append(101.9 - Double(i) * 0.12) }
+        let last = afterMove[afterMove.count - 1]
+        afterMove += [Double](repeating: last, count: 600)
+        afterMove += [last + 0.05, last + 0.1, last + 0.1]
+        // Flat from the very first bar, then a move.
+        let fromStart: [Double] = [Double](repeating: 50, count: 300) + [50.02, 50.05, 50.05]
+        let cases: [(String, [Double], flatFrom: Int)] = [("after a move", afterMove, 30), ("from the first bar", fromStart, 0)]
+        for (name, closes, flatFrom) in cases {
+            let (sink, _) = run(ticks(closes))
+            let flatStart = 1_732_500_000_000 + Int64(flatFrom) * 60_000
+            let reasons: [String] = sink.signals.filter { $0.strategy == "rsi_reversal" && $0.ts > flatStart }.map { $0.reason }
+            XCTAssertEqual(reasons, [], "flat \(name): no RSI reversal on the move after it")
+        }
+    }
+
     /// History posted live (past-dated ticks) may reach the worker in parts; the wall clock must
     /// not close a past bar between two parts, only once the symbol has been quiet for the grace.
     func testTheClockDoesNotCutABatchOfPastDatedTicks() {

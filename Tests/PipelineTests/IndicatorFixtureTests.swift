@@ -4,8 +4,10 @@ import Pipeline
 import XCTest
 
 /// Agreement with TA-Lib (fixtures from Tests/Fixtures/indicators/generate.sh) on trending, flat,
-/// gapped and 100k-bar series: every value within 1e-9 relative (absolute below magnitude 1),
-/// and the same warm-up (null exactly where TA-Lib gives NaN).
+/// gapped and 100k-bar series, and on long flat stretches (from the first bar, after a move, with
+/// one tiny move inside) at prices of 0.01, 100 and 100,000: every value within 1e-9 relative, and
+/// the same warm-up (null exactly where TA-Lib gives NaN). The only absolute slack is 1e-15 of the
+/// column's largest value, for values that are rounding noise around zero (MACD on a flat price).
 final class IndicatorFixtureTests: XCTestCase {
     private static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/indicators")
@@ -40,6 +42,16 @@ final class IndicatorFixtureTests: XCTestCase {
     }
 
     private func bars(from doc: [String: Any]) throws -> [Bar] {
+        if let units = doc["units"] as? [[Int]], let divisor = doc["divisor"] as? Int {
+            // Integer units over a divisor, divided here as the generator divided them: the same
+            // doubles bit for bit (a decimal read back by Foundation can be an ulp off).
+            let d = Double(divisor)
+            return units.enumerated().map { i, r in
+                let (o, h, l, c) = (Double(r[0]) / d, Double(r[1]) / d, Double(r[2]) / d, Double(r[3]) / d)
+                return Bar(symbol: "T", interval: "1m", start: Int64(i) * 60_000, open: o, high: h, low: l, close: c,
+                           volume: Double(r[4]), vwap: (h + l + c) / 3, trades: 1)
+            }
+        }
         let rows = try XCTUnwrap(doc["bars"] as? [[Double]])
         return rows.enumerated().map { i, r in
             Bar(symbol: "T", interval: "1m", start: Int64(i) * 60_000, open: r[0], high: r[1], low: r[2], close: r[3],
@@ -56,7 +68,9 @@ final class IndicatorFixtureTests: XCTestCase {
         for bar in bars { computed.append(calculator.update(bar)) }
         var worst = 0.0
         var compared = 0
+        var identical = 0
         for (column, values) in expected {
+            let scale = values.reduce(0.0) { max($0, abs(($1 as? Double) ?? 0)) }
             for (k, row) in rows.enumerated() {
                 let ours = computed[row].fields.first { $0.name == column }?.value
                 let theirs = values[k] as? Double
@@ -65,14 +79,15 @@ final class IndicatorFixtureTests: XCTestCase {
                                    "\(name) \(column) row \(row): ours \(String(describing: ours)), TA-Lib \(String(describing: theirs))")
                     continue
                 }
-                let error = abs(ours - theirs) / max(1, abs(theirs))
+                let error = ours == theirs ? 0 : abs(ours - theirs) / max(abs(theirs), scale * 1e-15)
                 worst = max(worst, error)
                 compared += 1
+                if ours == theirs { identical += 1 }
                 XCTAssertLessThanOrEqual(error, 1e-9, "\(name) \(column) row \(row): ours \(ours), TA-Lib \(theirs)")
             }
         }
         XCTAssertGreaterThan(compared, 100)
-        print("\(name): \(compared) values compared with TA-Lib, worst relative error \(worst)")
+        print("\(name): \(compared) values compared with TA-Lib (\(identical) bit-identical), worst relative error \(worst)")
     }
 
     func testTrending() throws {
@@ -88,6 +103,31 @@ final class IndicatorFixtureTests: XCTestCase {
     func testGapped() throws {
         let doc = try fixture("gapped")
         try check("gapped", bars: try bars(from: doc), doc: doc)
+    }
+
+    /// Flat for 500+ bars after a move, flat from the first bar, one tiny move inside a long flat
+    /// stretch — at 0.01, 100 and 100,000. RSI keeps its last value through a flat stretch (it
+    /// used to fall to 0 and fire a false long on the next move); STDDEV/Bollinger see a 0.01 %
+    /// move at any price (a 1e-8 variance floor hid it below a price of ~100).
+    func testLongFlatStretchesAtEveryMagnitude() throws {
+        for shape in ["flat_after_move", "flat_from_start", "tiny_move_in_flat"] {
+            for magnitude in ["penny", "dollar", "huge"] {
+                let doc = try fixture("\(shape)_\(magnitude)")
+                try check("\(shape)_\(magnitude)", bars: try bars(from: doc), doc: doc)
+            }
+        }
+    }
+
+    /// The false long of the issue, as a trader sees it: after a move and 600 flat bars RSI is
+    /// still TA-Lib's mid-range value, never 0, so the next move cannot "cross back above 30".
+    func testRSIHoldsThroughAFlatStretch() throws {
+        let doc = try fixture("flat_after_move_dollar")
+        var calculator = FeatureCalculator()
+        let rsi = try bars(from: doc).map { calculator.update($0).rsi14 }
+        let flat = rsi[130..<720].compactMap { $0 }
+        XCTAssertEqual(flat.count, 590)
+        XCTAssertTrue(flat.allSatisfy { $0 > 30 && $0 < 70 }, "RSI left the mid range on a flat price: \(flat.min()!)…\(flat.max()!)")
+        XCTAssertEqual(flat.first!, flat.last!, accuracy: 1e-9)
     }
 
     func testHundredThousandBarsWithoutDrift() throws {

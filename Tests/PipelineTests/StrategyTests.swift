@@ -88,11 +88,13 @@ final class StrategyTests: XCTestCase {
         func run(_ s: any Strategy, _ now: Features, _ before: Features?) -> StrategyVerdict? {
             s.evaluate(StrategyContext(input: input(now, before), recent: recent))
         }
-        let rsiUp = run(RSIReversal(), features(close: 1) { $0.rsi14 = 31 }, features(close: 1) { $0.rsi14 = 22 })
+        let rsiUp = run(RSIReversal(), features(close: 1) { $0.rsi14 = 31 }, features(close: 1) { $0.rsi14 = 22; $0.movedBars14 = 14 })
         XCTAssertEqual(rsiUp?.direction, .long)
         XCTAssertEqual(rsiUp?.strength ?? 0, 0.9, accuracy: 1e-12)
-        XCTAssertNil(run(RSIReversal(), features(close: 1) { $0.rsi14 = 31 }, features(close: 1) { $0.rsi14 = 32 }))
-        XCTAssertEqual(run(RSIReversal(), features(close: 1) { $0.rsi14 = 69 }, features(close: 1) { $0.rsi14 = 75 })?.direction, .short)
+        XCTAssertNil(run(RSIReversal(), features(close: 1) { $0.rsi14 = 31 }, features(close: 1) { $0.rsi14 = 32; $0.movedBars14 = 14 }))
+        XCTAssertEqual(run(RSIReversal(), features(close: 1) { $0.rsi14 = 69 }, features(close: 1) { $0.rsi14 = 75; $0.movedBars14 = 7 })?.direction, .short)
+        // A reading that rests on a price that barely moved (a flat stretch just ended) is no edge.
+        XCTAssertNil(run(RSIReversal(), features(close: 1) { $0.rsi14 = 31 }, features(close: 1) { $0.rsi14 = 0; $0.movedBars14 = 6 }))
         XCTAssertEqual(run(MACDCross(), features(close: 10) { $0.macd = 1; $0.macdSignal = 0.5 },
                            features(close: 10) { $0.macd = 0.4; $0.macdSignal = 0.5 })?.direction, .long)
         let below = features(close: 90) { $0.bbUpper = 110; $0.bbLower = 95 }

@@ -19,6 +19,9 @@ public struct FeatureCalculator: Sendable {
     private var flowTotal = 0.0
     private var volumeTotal = 0.0
     private var previousClose: Double?
+    /// 1 for each of the last 14 closes that differed from the one before (`movedBars14`).
+    private var moves = MovingWindow(size: 14)
+    private var moveCount = 0.0
 
     public init() {}
 
@@ -42,7 +45,13 @@ public struct FeatureCalculator: Sendable {
         }
         f.atr14 = atr14.update(high: bar.high, low: bar.low, close: c)
         f.stddev20 = stddev20.update(c)
-        if let pc = previousClose { f.ret1 = c / pc - 1 }
+        if let pc = previousClose {
+            f.ret1 = c / pc - 1
+            let move: Double = c != pc ? 1 : 0
+            if let old = moves.push(move) { moveCount -= old }
+            moveCount += move
+        }
+        f.movedBars14 = Int(moveCount)
         previousClose = c
 
         // vwap_20 = Σ(vwap·vol)/Σvol over the last 20 bars. The sums are of non-negative terms,

@@ -1,6 +1,11 @@
 /// Wilder's RSI exactly as TA-Lib's `TA_RSI`: the first n changes are summed into average gain
-/// and loss; then each is `(avg·(n−1) + change)/n`; RSI = 100·gain/(gain+loss), 0 when both ≈ 0.
-/// First value at input n+1.
+/// and loss; then each is `(avg·(n−1) + change)/n`; RSI = 100·gain/(gain+loss), 0 only when both
+/// are exactly 0 (a series flat from its first value). First value at input n+1.
+///
+/// On a flat stretch after a move both averages decay by (n−1)/n per bar while their ratio stays:
+/// RSI holds its last value (TA-Lib 0.8 does the same down to denormal averages). The old
+/// `TA_IS_ZERO` test (|sum| < 1e-8) turned RSI to 0 after ~200 flat bars of a 100.00 price, and
+/// the next move then read as a cross back above 30 — a false long.
 public struct RSI: Sendable {
     public let period: Int
     private var previous: Double?
@@ -33,7 +38,7 @@ public struct RSI: Sendable {
             gain /= n
         }
         let sum = gain + loss
-        return sum > -0.00000001 && sum < 0.00000001 ? 0 : 100.0 * (gain / sum)
+        return sum == 0 ? 0 : 100.0 * (gain / sum)
     }
 }
 

@@ -58,8 +58,9 @@ public struct EMA: Sendable {
     }
 }
 
-/// Population standard deviation over n inputs, as TA-Lib's `TA_STDDEV(n, 1)` (0 when the
-/// variance is below 1e-8). Two passes over the n-value ring: constant work per update (2n
+/// Population standard deviation over n inputs, as TA-Lib's `TA_STDDEV(n, 1)`: exactly 0 for a
+/// flat window, and only then. No 1e-8 floor on the variance — TA-Lib 0.8 has none, and at a price of 1.00 a
+/// 0.01 % move (variance 2.5e-9) is a real deviation, as it is at 0.01 (2.5e-13). Two passes over the n-value ring: constant work per update (2n
 /// flops) and exact to the last bits. A running Σx² − (Σx)²/n form loses about seven significant
 /// digits on a flat series (measured 1e-7 relative against TA-Lib 0.6 on `flat.json`), because
 /// the two sums cancel; TA-Lib itself now returns the exact deviation.
@@ -76,8 +77,17 @@ public struct StdDev: Sendable {
     public mutating func update(_ x: Double) -> Double? {
         _ = window.push(x)
         guard window.isFull else { return nil }
+        // A flat window is exactly 0, as in TA-Lib: the mean of n equal values can be an ulp off
+        // the value, which would leave a deviation of ~1e-16 of the price instead.
+        let first = window[oldest: 0]
         var total = 0.0
-        for i in 0..<period { total += window[oldest: i] }
+        var flat = true
+        for i in 0..<period {
+            let x = window[oldest: i]
+            total += x
+            flat = flat && x == first
+        }
+        if flat { return 0 }
         let mean = total / Double(period)
         var squares = 0.0
         for i in 0..<period {
@@ -85,6 +95,6 @@ public struct StdDev: Sendable {
             squares += d * d
         }
         let variance = squares / Double(period)
-        return variance < 0.00000001 ? 0 : variance.squareRoot()
+        return variance > 0 ? variance.squareRoot() : 0
     }
 }

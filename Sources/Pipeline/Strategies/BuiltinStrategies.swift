@@ -1,7 +1,11 @@
 import Contracts
 
 /// RSI reversal: long when RSI crosses back up through `oversold`, short when it crosses back
-/// down through `overbought`. Strength grows with how deep the previous bar was.
+/// down through `overbought`. Strength grows with how deep the previous bar was. The previous
+/// reading counts only if the close moved on at least half of the 14 bars RSI rests on: after a
+/// long flat stretch (a suspended stock, a stuck feed) the one change that ends it swings RSI to
+/// ~0 or ~100 — TA-Lib's value as well — and a flat series from its first bar reads 0 by
+/// convention; neither is an oversold or overbought market.
 public struct RSIReversal: Strategy {
     public let name = "rsi_reversal"
     public var oversold = 30.0
@@ -10,7 +14,8 @@ public struct RSIReversal: Strategy {
     public init() {}
 
     public func evaluate(_ c: StrategyContext) -> StrategyVerdict? {
-        guard let now = c.features.rsi14, let before = c.previous?.rsi14 else { return nil }
+        guard let now = c.features.rsi14, let previous = c.previous, let before = previous.rsi14,
+              previous.movedBars14 >= 7 else { return nil }
         if before < oversold && now >= oversold {
             return StrategyVerdict(direction: .long, strength: clamp01(0.5 + (oversold - before) / 20),
                                    reason: "RSI crossed back above \(format(oversold)) (\(format(before)) → \(format(now)))")

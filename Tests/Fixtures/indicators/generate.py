@@ -51,6 +51,48 @@ def series(kind, count, seed):
     return bars
 
 
+def shaped(plan, seed, start, divisor):
+    """Bars from a plan of (kind, bars) stretches, prices as integer units over `divisor` (so a
+    0.01 stock, a 100.00 one and a 100,000.00 one get the same shapes at their own magnitude):
+    "walk" moves every bar and trades a range, "flat" repeats the last close exactly (open = high
+    = low = close, a feed stuck on its last price, still trading volume), "tiny" is one bar one
+    unit away from the flat price, then flat again. Returns (bars, integer rows): the rows
+    [open, high, low, close, volume] in units are what the fixture stores, since a decimal in
+    JSON may be read back an ulp away by a parser that does not round correctly."""
+    rng = LCG(seed)
+    units = start
+    bars, rows = [], []
+    for kind, count in plan:
+        for _ in range(count):
+            open_u = units
+            if kind == "walk":
+                units = max(10, units + rng.next(41) - 20)
+                high_u = max(open_u, units) + rng.next(15)
+                low_u = max(1, min(open_u, units) - rng.next(15))
+            elif kind == "tiny":
+                units += 1
+                high_u, low_u = units, open_u
+            else:
+                high_u = low_u = units
+            o, h, l, c = open_u / divisor, high_u / divisor, low_u / divisor, units / divisor
+            volume = 100 * (1 + rng.next(500))
+            bars.append((o, h, l, c, float(volume), (h + l + c) / 3.0))
+            rows.append([open_u, high_u, low_u, units, volume])
+            if kind == "tiny":
+                kind = "flat"
+    return bars, rows
+
+
+# Long flat stretches (issue: RSI fell to 0 after ~200 flat bars and fired a false long), from
+# the first bar and after a move, with one tiny move inside, at three magnitudes.
+SHAPES = {
+    "flat_after_move": [("walk", 120), ("flat", 600), ("walk", 60), ("flat", 520), ("walk", 40)],
+    "flat_from_start": [("flat", 300), ("walk", 80), ("flat", 150)],
+    "tiny_move_in_flat": [("walk", 60), ("flat", 500), ("tiny", 1), ("flat", 500), ("walk", 30)],
+}
+MAGNITUDES = {"penny": (1500, 100_000), "dollar": (10000, 100), "huge": (10_000_000, 100)}
+
+
 def window_vwap(pv, v, n):
     out = [None] * len(v)
     for i in range(n - 1, len(v)):
@@ -93,11 +135,24 @@ def expected(bars):
 
 def main(out_dir):
     specs = [("trending", 300, 7), ("flat", 120, 11), ("gapped", 400, 13), ("long", 100_000, 17)]
+    for shape in SHAPES:
+        for magnitude in MAGNITUDES:
+            specs.append((f"{shape}_{magnitude}", sum(n for _, n in SHAPES[shape]), 23))
     for kind, count, seed in specs:
-        bars = series(kind, count, seed)
+        units = None
+        if kind.startswith(tuple(SHAPES)):
+            shape, magnitude = kind.rsplit("_", 1)
+            bars, units = shaped(SHAPES[shape], seed, *MAGNITUDES[magnitude])
+        else:
+            bars = series(kind, count, seed)
         exp = expected(bars)
         doc = {"name": kind, "count": count, "seed": seed, "talib": talib.__version__}
-        if kind == "long":
+        if units is not None:
+            doc["rows"] = list(range(count))
+            doc["divisor"] = MAGNITUDES[kind.rsplit("_", 1)[1]][1]
+            doc["units"] = units
+            doc["expected"] = exp
+        elif kind == "long":
             rows = sorted(set(range(0, count, 100)) | set(range(count - 100, count)))
             doc["rows"] = rows
             doc["expected"] = {k: [vals[i] for i in rows] for k, vals in exp.items()}
