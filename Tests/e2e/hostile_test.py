@@ -217,6 +217,76 @@ def smuggling(port):
         check(f"smuggling: {name} → {'/'.join(map(str, sorted(expect)))}", ok, detail)
 
 
+def responses(data):
+    """Splits what a server sent into whole responses: [(status, headers dict, body)]; stops at an
+    incomplete one. Every response here carries Content-Length (none is chunked)."""
+    out = []
+    while data:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end < 0:
+            break
+        lines = data[:head_end].split(b"\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower().decode()] = value.strip().decode()
+        length = int(headers.get("content-length", "0"))
+        end = head_end + 4 + length
+        if len(data) < end:
+            break
+        out.append((status_of(lines[0]), headers, data[head_end + 4:end]))
+        data = data[end:]
+    return out
+
+
+def framing_errors(port):
+    """Once a request's framing cannot be trusted (an HTTP/2 preface, another version, a malformed
+    request line, bad framing or header syntax), the server answers exactly once, with
+    `Connection: close`, and closes: the bytes after it are never parsed as a second request.
+    Each case is followed by a valid request on the same connection, which must go unanswered."""
+    follow = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    cases = [
+        ("HTTP/2 prior-knowledge preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", {505}),
+        ("HTTP/2.0 request line", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", {505}),
+        ("HTTP/3.0 request line", b"GET / HTTP/3.0\r\nHost: x\r\n\r\n", {505}),
+        ("HTTP/0.9 request line", b"GET /\r\n\r\n", {400}),
+        ("lower-case version", b"GET / http/1.1\r\nHost: x\r\n\r\n", {400}),
+        ("two spaces in the request line", b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
+        ("space inside the target", b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
+        ("control byte in the method", b"G\x01T / HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
+        ("binary garbage", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", {400}),
+        ("Content-Length with Transfer-Encoding", b"POST /api/v1/ticks HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", {400}),
+        ("differing Content-Lengths", b"POST /api/v1/ticks HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n[]", {400}),
+        ("non-numeric Content-Length", b"POST /api/v1/ticks HTTP/1.1\r\nHost: x\r\nContent-Length: 2x\r\n\r\n[]", {400}),
+        ("gzip transfer coding", b"POST /api/v1/ticks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", {501}),
+        ("Transfer-Encoding in HTTP/1.0", b"POST /api/v1/ticks HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", {400}),
+        ("bad chunk size", b"POST /api/v1/ticks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n[]\r\n0\r\n\r\n", {400}),
+        ("chunk without its CRLF", b"POST /api/v1/ticks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]XX0\r\n\r\n", {400}),
+        ("bare LF line ends", b"GET / HTTP/1.1\nHost: x\n\n", {400}),
+        ("bare CR in a header", b"GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n", {400}),
+        ("space before a colon", b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", {400}),
+        ("obs-fold", b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n folded\r\n\r\n", {400}),
+        ("header line without a colon", b"GET / HTTP/1.1\r\nHost: x\r\nnocolon\r\n\r\n", {400}),
+        ("HTTP/1.1 without Host", b"GET / HTTP/1.1\r\nX-A: a\r\n\r\n", {400}),
+        ("two Host headers", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", {400}),
+    ]
+    for name, request, expect in cases:
+        s = connect(port)
+        try:
+            s.sendall(request + follow)
+        except OSError:
+            pass
+        data, closed = read_all(s, timeout=5)
+        s.close()
+        got = responses(data)
+        statuses = [r[0] for r in got]
+        closes = len(got) == 1 and got[0][1].get("connection", "").lower() == "close"
+        check(f"framing error answered once and closed: {name} → {'/'.join(map(str, sorted(expect)))}",
+              len(got) == 1 and statuses[0] in expect and closes and closed,
+              f"responses {statuses}, {'Connection: close' if closes else 'no Connection: close'}, "
+              f"{'closed' if closed else 'left open'}, {len(data)} bytes")
+
+
 def flood(binary, work):
     """A second server with max_connections 50: 300 connections at once."""
     os.makedirs(work, exist_ok=True)
@@ -481,6 +551,7 @@ def main():
 
             http_limits(port)
             smuggling(port)
+            framing_errors(port)
             websocket_cases(port)
             subscription_hoard(port, pid)
             ping_flood(port, pid)
