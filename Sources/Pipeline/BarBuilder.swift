@@ -7,8 +7,8 @@ import Contracts
 public struct BarBuilder: Sendable {
     public let symbol: String
     public let interval: BarInterval
-    private var open: Bar?
-    private var flow = 0.0   // Σ price·volume of the open bar
+    var open: Bar?
+    var flow = 0.0   // Σ price·volume of the open bar
 
     public init(symbol: String, interval: BarInterval) {
         self.symbol = symbol

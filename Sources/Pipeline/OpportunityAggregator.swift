@@ -31,39 +31,14 @@ public struct OpportunityAggregator: Sendable {
     }
 
     public var settings: AggregatorSettings
-    private var open: [String: Episode] = [:]       // key: symbol + "|" + direction
-    private var cooldownUntil: [String: Int64] = [:]
+    var open: [String: Episode] = [:]       // key: symbol + "|" + direction
+    var cooldownUntil: [String: Int64] = [:]
 
     public init(settings: AggregatorSettings = AggregatorSettings()) { self.settings = settings }
 
     private static func key(_ symbol: String, _ direction: Direction) -> String { symbol + "|" + direction.rawValue }
 
-    /// What a warm restart keeps: open episodes with their per-strategy strengths, and the
-    /// cool-downs still running.
-    public struct Saved: Sendable, Equatable {
-        public var open: [(opportunity: Opportunity, strengths: [String: Double])]
-        public var cooldowns: [String: Int64]
-        public init(open: [(opportunity: Opportunity, strengths: [String: Double])], cooldowns: [String: Int64]) {
-            self.open = open
-            self.cooldowns = cooldowns
-        }
-        public static func == (a: Saved, b: Saved) -> Bool {
-            a.cooldowns == b.cooldowns && a.open.count == b.open.count
-                && zip(a.open, b.open).allSatisfy { $0.opportunity == $1.opportunity && $0.strengths == $1.strengths }
-        }
-    }
-
-    public var saved: Saved {
-        Saved(open: open.values.sorted { $0.opportunity.id < $1.opportunity.id }.map { ($0.opportunity, $0.strengths) },
-              cooldowns: cooldownUntil)
-    }
-
-    public mutating func restore(_ saved: Saved) {
-        for (o, strengths) in saved.open { open[Self.key(o.symbol, o.direction)] = Episode(opportunity: o, strengths: strengths) }
-        for (key, until) in saved.cooldowns { cooldownUntil[key] = until }
-    }
-
-    /// Open episodes (for queries and snapshots).
+    /// Open episodes (for queries and checkpoints).
     public var openOpportunities: [Opportunity] { open.values.map(\.opportunity).sorted { $0.id < $1.id } }
 
     /// Applies a signal; returns the opportunity events it causes, in order, without `seq`

@@ -117,12 +117,18 @@ public final class PipelineStats: Sendable {
 }
 
 /// Where sequenced events are made durable before anyone sees them (the Store's journal).
-/// Both calls come on the worker thread: `append` for each sequenced event of a batch, in seq
-/// order, and for each accepted tick when `journalsTicks`; `commit` once at the end of the batch, before the batch's events reach the query
-/// store or any consumer, so no client ever holds an event the journal lacks.
+/// Every call comes on the worker thread: `appendInput` for each engine input when
+/// `journalsInputs` (ticks and acting clock steps, in the order the engine took them), `append`
+/// for each sequenced event of a batch, in seq order; `commit` once at the end of the batch —
+/// inputs first, then events — before the batch's events reach the query store or any consumer,
+/// so no client ever holds an event the journal lacks, and an event the journal holds always has
+/// its inputs on disk too.
 public protocol EventJournal: AnyObject {
-    /// Accepted ticks are journaled too (to rebuild indicators after a cold start).
-    var journalsTicks: Bool { get }
+    /// Engine inputs are journaled (exact recovery: checkpoint + the inputs after it).
+    var journalsInputs: Bool { get }
+    /// The number of the last input appended (0 = none yet).
+    var inputSeq: UInt64 { get }
+    func appendInput(_ input: EngineInput)
     func append(_ event: PipelineEvent)
     func commit()
 }
@@ -156,6 +162,17 @@ public final class PipelineWorker: @unchecked Sendable {
     private var batchHadTicks = false
     private let pendingStrategies = PThreadLocked<StrategyRegistry?>(nil)
     private var thread: WorkerThread?
+    /// Recovery: sequenced events up to this seq are in the journal already (not made again).
+    private var recoveredThrough: UInt64?
+    private var recoveredNew = 0
+    /// Set before `start`: every `checkpointIntervalMs` (0 = never) of activity, the engine's state
+    /// is handed to `onCheckpoint` on the worker thread, between two batches (after the commit, so
+    /// the state includes exactly the inputs up to its `inputSeq`). The handler must not block.
+    public var checkpointIntervalMs: Int64 = 0
+    public var onCheckpoint: (@Sendable (EngineCheckpoint) -> Void)?
+    /// Whether `stop` closes every open bar (end of input). Off when a checkpoint keeps them open
+    /// across a restart, so a clean restart goes on exactly as an uninterrupted run.
+    public var closesBarsAtStop = true
 
     public init(settings: EngineSettings, strategies: StrategyRegistry, store: EventStore, barGraceMs: Int64 = 250,
                 lastSeq: UInt64 = 0) {
@@ -179,17 +196,38 @@ public final class PipelineWorker: @unchecked Sendable {
         return output
     }
 
-    /// Open opportunity episodes: restore before `start`, read after `stop`.
-    public var aggregatorState: OpportunityAggregator.Saved {
-        get { engine.aggregatorState }
-        set { engine.aggregatorState = newValue }
+    /// The engine's whole state with the input journal's position (after `stop`, or on the
+    /// worker thread between batches).
+    public func checkpoint() -> EngineCheckpoint {
+        var c = engine.checkpoint()
+        c.inputSeq = journal?.inputSeq ?? 0
+        return c
     }
 
-    /// Warm restart (before `start`): bars to the engine's indicators, features to the store.
-    public func warm(with bars: [Bar]) {
-        for bar in bars { store.record(.bar(bar)) }
-        for features in engine.warm(with: bars) { store.record(.features(features)) }
+    /// Recovery, before `start`: the engine state of `checkpoint` (nil: an empty engine), then
+    /// `inputs` fed again as the worker fed them. Sequenced events up to `journaledThrough` are in
+    /// the journal (and the store) already and are dropped; later ones — their inputs reached the
+    /// disk, they did not — are journaled and recorded now, under the seqs the engine gives them
+    /// again. Bars and features go to the store. With `publishNew` false (inputs without a state
+    /// to start from) every sequenced event is dropped: the indicators warm up, nothing is said.
+    /// Returns the number of events journaled anew.
+    @discardableResult
+    public func recover(from checkpoint: EngineCheckpoint?, inputs: [EngineInput], journaledThrough: UInt64,
+                        publishNew: Bool = true) -> Int {
+        if let checkpoint { engine.restore(checkpoint) }
+        recoveredThrough = publishNew ? journaledThrough : .max
+        recoveredNew = 0
+        for input in inputs { engine.replay(input) }
+        flushOutputs()
+        let made = recoveredNew
+        recoveredThrough = nil
+        engine.advanceSeq(to: journaledThrough)
+        stats.lastSeq.store(engine.seq, ordering: .relaxed)
+        return made
     }
+
+    /// After recovery, before `start`: see `SignalEngine.resume(wallMs:holdMs:)`.
+    public func resume(wallMs: Int64, holdMs: Int64) { engine.resume(wallMs: wallMs, holdMs: holdMs) }
 
     /// Replaces the strategies between two batches; indicator state is kept. Any thread.
     public func updateStrategies(_ registry: StrategyRegistry) {
@@ -216,6 +254,9 @@ public final class PipelineWorker: @unchecked Sendable {
 
     private func run() {
         var lastClock = dfl_monotonic_ms()
+        var lastCheckpoint = lastClock
+        var checkpointedInput = journal?.inputSeq ?? 0
+        let journalsInputs = journal?.journalsInputs ?? false
         var taken = [Int](repeating: 0, count: inputs.count)
         while true {
             let active = running.load(ordering: .acquiring)
@@ -227,7 +268,9 @@ public final class PipelineWorker: @unchecked Sendable {
             for (i, input) in inputs.enumerated() {
                 let n = input.ring.drain(limit: 4096) { item, _ in
                     originNs = item.receivedNs
-                    if case .outOfOrder = engine.process(item.tick, wallMs: wallClockMs()) {
+                    let wallMs = wallClockMs()
+                    if journalsInputs { journal?.appendInput(.tick(item.tick, wallMs: wallMs)) }
+                    if case .outOfOrder = engine.process(item.tick, wallMs: wallMs) {
                         stats.outOfOrder.wrappingAdd(1, ordering: .relaxed)
                     }
                 }
@@ -238,7 +281,11 @@ public final class PipelineWorker: @unchecked Sendable {
             let now = dfl_monotonic_ms()
             if now - lastClock >= 100 {
                 lastClock = now
-                engine.tickClock(wallMs: wallClockMs(), graceMs: barGraceMs)
+                let wallMs = wallClockMs()
+                // A step that changed nothing is no input: an idle server journals nothing.
+                if engine.tickClock(wallMs: wallMs, graceMs: barGraceMs), journalsInputs {
+                    journal?.appendInput(.clock(wallMs: wallMs, graceMs: barGraceMs))
+                }
                 stats.latency.flushPending(nowNs: dfl_monotonic_ns())
             }
             flushOutputs()
@@ -246,21 +293,29 @@ public final class PipelineWorker: @unchecked Sendable {
                 inputs[i].committed.wrappingAdd(n, ordering: .relaxed)
                 taken[i] = 0
             }
+            if checkpointIntervalMs > 0, let onCheckpoint, now - lastCheckpoint >= checkpointIntervalMs {
+                lastCheckpoint = now
+                let inputSeq = journal?.inputSeq ?? 0
+                if inputSeq != checkpointedInput {
+                    checkpointedInput = inputSeq
+                    onCheckpoint(checkpoint())
+                }
+            }
             if !active && drained == 0 { break }
         }
         originNs = 0  // bars closed at shutdown were not made by a tick's arrival
-        engine.finish()
-        flushOutputs()
+        if closesBarsAtStop {
+            engine.finish()
+            flushOutputs()
+        }
     }
 
     fileprivate func emit(_ event: PipelineEvent) {
-        if let journal {
-            if event.seq != nil {
-                journal.append(event)
-            } else if case .tick = event, journal.journalsTicks {
-                journal.append(event)
-            }
+        if let through = recoveredThrough, let seq = event.seq {
+            if seq <= through { return }
+            recoveredNew += 1
         }
+        if let journal, event.seq != nil { journal.append(event) }
         batch.append(StampedEvent(event: event, originNs: originNs))
         // Ticks and bars may pile up in a large batch; publish early when nothing needs a commit.
         if batch.count >= 8192 { publishBatch() }

@@ -44,9 +44,9 @@ public struct RiskGuard: Sendable {
     }
 
     public var settings: RiskSettings
-    private var symbols: [String: SymbolState] = [:]
-    private var globalSignals = MovingWindow(size: 1024)
-    private var globalLastAlert: Int64 = .min
+    var symbols: [String: SymbolState] = [:]
+    var globalSignals = MovingWindow(size: 1024)
+    var globalLastAlert: Int64 = .min
 
     public init(settings: RiskSettings = RiskSettings()) { self.settings = settings }
 
@@ -129,10 +129,13 @@ public struct RiskGuard: Sendable {
     }
 
     /// Stale feeds (live only): symbols without a tick for `staleFeedMs` of wall time.
-    public mutating func staleFeeds(wallMs: Int64, marketMs: Int64) -> [RiskAlert] {
+    /// `found` turns true when some symbol is stale (its hold is extended even when the alert
+    /// itself is not repeated).
+    public mutating func staleFeeds(wallMs: Int64, marketMs: Int64, found: inout Bool) -> [RiskAlert] {
         var alerts: [RiskAlert] = []
         for symbol in symbols.keys.sorted() {
             guard let state = symbols[symbol], let last = state.lastTickWallMs, wallMs - last > settings.staleFeedMs else { continue }
+            found = true
             emit(&alerts, state, marketMs, symbol, "stale_feed", .critical,
                  "no tick for \((wallMs - last) / 1000) s", Double(wallMs - last), Double(settings.staleFeedMs))
         }
@@ -191,9 +194,9 @@ public struct RiskGuard: Sendable {
 /// Running mean and deviation of the last `size` tick returns (window sums: returns are small
 /// and centred near zero, so the sums do not cancel badly; a heuristic threshold, not a feature).
 struct ReturnStats: Sendable {
-    private var window: MovingWindow
-    private var total = 0.0
-    private var squares = 0.0
+    var window: MovingWindow
+    var total = 0.0
+    var squares = 0.0
 
     init(size: Int) { window = MovingWindow(size: size) }
 

@@ -49,13 +49,13 @@ public final class SignalEngine {
 
     public let settings: EngineSettings
     public var strategies: StrategyRegistry
-    public private(set) var seq: UInt64
-    public private(set) var counters = EngineCounters()
+    public internal(set) var seq: UInt64
+    public internal(set) var counters = EngineCounters()
     /// The latest market time seen (max tick ts).
-    public private(set) var marketTime: Int64 = .min
-    private var symbols: [String: SymbolPipeline] = [:]
-    private var aggregator: OpportunityAggregator
-    private var risk: RiskGuard
+    public internal(set) var marketTime: Int64 = .min
+    var symbols: [String: SymbolPipeline] = [:]
+    var aggregator: OpportunityAggregator
+    var risk: RiskGuard
     private unowned let sink: EngineSink
 
     public init(settings: EngineSettings, strategies: StrategyRegistry, sink: EngineSink, lastSeq: UInt64 = 0) {
@@ -101,41 +101,28 @@ public final class SignalEngine {
     /// had no tick for the grace period either (so a batch of past-dated ticks — history posted
     /// over REST — is never cut mid-way by a clock close between two of its parts), and reports
     /// stale feeds.
-    public func tickClock(wallMs: Int64, graceMs: Int64) {
+    /// Returns whether the step changed anything (closed a bar or found a stale feed): only such
+    /// steps are engine inputs worth journaling.
+    @discardableResult
+    public func tickClock(wallMs: Int64, graceMs: Int64) -> Bool {
+        var acted = false
         for symbol in symbols.keys.sorted() {
             guard let state = symbols[symbol], state.lastWallMs == .min || wallMs - state.lastWallMs >= graceMs,
                   let bar = state.builder.closeIfDue(nowMs: wallMs, graceMs: graceMs) else { continue }
+            acted = true
             closed(bar, state)
         }
-        publish(risk.staleFeeds(wallMs: wallMs, marketMs: marketTime))
+        let stale = risk.staleFeeds(wallMs: wallMs, marketMs: marketTime, found: &acted)
+        publish(stale)
+        return acted
     }
 
-    /// Warm restart: feeds closed bars (oldest first per symbol) to the indicators, the recent-bar
-    /// windows and the risk guard's volatility windows, without running strategies or publishing
-    /// anything, so features are ready at once. Returns the features computed, for the store.
-    @discardableResult
-    public func warm(with bars: [Bar]) -> [Features] {
-        var out: [Features] = []
-        out.reserveCapacity(bars.count)
-        for bar in bars where bar.interval == settings.interval.description {
-            let state = pipeline(for: bar.symbol)
-            guard bar.start >= state.lastTs else { continue }
-            _ = risk.bar(bar)
-            let features = state.calculator.update(bar)
-            state.recent.append(bar)
-            state.previousFeatures = features
-            state.previousBar = bar
-            state.lastTs = bar.start
-            if bar.start > marketTime { marketTime = bar.start }
-            out.append(features)
+    /// Feeds one journaled input again (recovery): exactly what the worker did with it.
+    public func replay(_ input: EngineInput) {
+        switch input {
+        case .tick(let tick, let wallMs): process(tick, wallMs: wallMs)
+        case .clock(let wallMs, let graceMs): tickClock(wallMs: wallMs, graceMs: graceMs)
         }
-        return out
-    }
-
-    /// The opportunity aggregator's episodes, for a warm-restart snapshot (call between batches).
-    public var aggregatorState: OpportunityAggregator.Saved {
-        get { aggregator.saved }
-        set { aggregator.restore(newValue) }
     }
 
     /// The bar being built for a symbol (queries).

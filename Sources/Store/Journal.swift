@@ -172,6 +172,20 @@ public final class Journal: @unchecked Sendable {
         return (out, oldest)
     }
 
+    /// Deletes the closed segments whose records are all at or below `seq` (a checkpoint covers
+    /// them). Any thread; the active segment is never deleted.
+    public func deleteSegments(through seq: UInt64) {
+        shared.file.withLock { active in
+            let paths = Self.segments(in: settings.directory)
+            for (i, path) in paths.enumerated() where i + 1 < paths.count && path != active?.path {
+                let nextFirst = UInt64((paths[i + 1] as NSString).lastPathComponent.dropFirst("journal-".count).prefix(20)) ?? 0
+                guard nextFirst > 0, nextFirst <= seq + 1 else { break }
+                try? FileManager.default.removeItem(atPath: path)
+            }
+            stats.segments.store(Self.segments(in: settings.directory).count, ordering: .relaxed)
+        }
+    }
+
     // MARK: - Segments
 
     public static func segmentName(firstSeq: UInt64) -> String { String(format: "journal-%020llu.dfj", firstSeq) }

@@ -4,36 +4,42 @@ import Pipeline
 
 /// The journal as the pipeline's `EventJournal`: each sequenced event is stored as the same
 /// JSON envelope clients receive (`{"type","seq","payload"}`), so a record can be replayed to a
-/// WebSocket client as is, and decoded back for the query store at recovery.
+/// WebSocket client as is, and decoded back for the query store at recovery. Engine inputs go to
+/// their own journal (`data_dir/inputs`) in the checkpoint codec's binary form (~50 bytes a tick),
+/// numbered from 1; a batch commits its inputs before its events.
 public final class JournalWriter: EventJournal, @unchecked Sendable {
     public let journal: Journal
-    /// Accepted ticks, numbered from 1 in their own journal (`journal.ticks`); nil = not kept.
-    public let ticks: Journal?
-    private var tickNumber: UInt64
+    /// Engine inputs since the last checkpoint (`journal.inputs`); nil = not kept.
+    public let inputs: Journal?
+    public private(set) var inputSeq: UInt64
     private var json = JSONWriter(capacity: 1024)
+    private var binary = CheckpointWriter(capacity: 256)
 
-    public init(journal: Journal, ticks: Journal? = nil) {
+    public init(journal: Journal, inputs: Journal? = nil) {
         self.journal = journal
-        self.ticks = ticks
-        tickNumber = ticks?.lastSeq ?? 0
+        self.inputs = inputs
+        inputSeq = inputs?.lastSeq ?? 0
     }
 
-    public var journalsTicks: Bool { ticks != nil }
+    public var journalsInputs: Bool { inputs != nil }
+
+    public func appendInput(_ input: EngineInput) {
+        guard let inputs else { return }
+        inputSeq += 1
+        binary.reset()
+        input.write(&binary)
+        binary.bytes.withUnsafeBytes { inputs.append(seq: inputSeq, payload: $0) }
+    }
 
     public func append(_ event: PipelineEvent) {
+        guard let seq = event.seq else { return }
         json.reset()
-        if let seq = event.seq {
-            event.envelope(&json)
-            json.bytes.withUnsafeBytes { journal.append(seq: seq, payload: $0) }
-        } else if case .tick(let t) = event, let ticks {
-            tickNumber += 1
-            PipelineEvent.tick(t).envelope(&json)
-            json.bytes.withUnsafeBytes { ticks.append(seq: tickNumber, payload: $0) }
-        }
+        event.envelope(&json)
+        json.bytes.withUnsafeBytes { journal.append(seq: seq, payload: $0) }
     }
 
     public func commit() {
-        ticks?.commit()
+        inputs?.commit()
         journal.commit()
     }
 }

@@ -18,11 +18,9 @@ public enum JournalRecord {
     }
 
     public static func append(seq: UInt64, payload: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        var crcInput: [UInt8] = []
-        crcInput.reserveCapacity(8)
-        var le = seq.littleEndian
-        withUnsafeBytes(of: &le) { crcInput.append(contentsOf: $0) }
-        var crc = crc32(0, crcInput, 8)
+        // The CRC covers the seq's little-endian bytes, read in place (no array per record).
+        let le = seq.littleEndian
+        var crc = withUnsafeBytes(of: le) { crc32(0, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), 8) }
         if let base = payload.baseAddress, payload.count > 0 {
             crc = crc32(crc, base.assumingMemoryBound(to: UInt8.self), uInt(payload.count))
         }

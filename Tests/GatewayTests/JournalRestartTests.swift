@@ -51,11 +51,11 @@ final class JournalRestartTests: XCTestCase {
 
         let second = try TestServer { $0.dataDir = data }
         defer { second.stop() }
-        // Stopping closes the open bars, which may add a few events after `seqBefore`.
+        // The open bars stay open in the checkpoint: nothing is added at the stop.
         let restored = try XCTUnwrap((second.get("/admin/health").json?["journal"] as? [String: Any])?["last_seq"] as? Int)
         XCTAssertGreaterThanOrEqual(restored, seqBefore)
         XCTAssertLessThan(restored, seqBefore + 50)
-        // Warm start: the indicators come back from the shutdown snapshot, no new warm-up.
+        // Warm start: the engine comes back from the shutdown checkpoint, no new warm-up.
         let pipeline = try XCTUnwrap(second.get("/admin/health").json?["pipeline"] as? [String: Any])
         XCTAssertEqual(pipeline["start"] as? String, "warm", "\(pipeline)")
         let features = try XCTUnwrap(second.get("/api/v1/symbols/600519.SH/features?limit=1").json?["items"] as? [[String: Any]])
@@ -154,28 +154,30 @@ final class JournalRestartTests: XCTestCase {
         XCTAssertEqual(health.json?["status"] as? String, "ok", "the pipelined request is answered after the deferred one")
     }
 
-    /// Without a snapshot (a crash), journaled ticks rebuild the indicators; without those either,
-    /// the start is cold and says why.
-    func testJournaledTicksRebuildIndicatorsWhenThereIsNoSnapshot() throws {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-ticks-\(UUID().uuidString)").path
+    /// Without a checkpoint (deleted, or unreadable), the journaled inputs warm the indicators;
+    /// without those either, the start is cold and says why.
+    func testJournaledInputsWarmIndicatorsWhenThereIsNoCheckpoint() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-inputs-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let first = try TestServer { $0.dataDir = data; $0.journal.ticks = true }
+        let checkpoint = (data as NSString).appendingPathComponent("checkpoint.dfc")
+        let first = try TestServer { $0.dataDir = data }
         XCTAssertEqual(try post(first, RESTAPITests.ndjson(count: 3000)).status, 202)
         _ = try settle(first, ticks: 3000)
         first.stop()
-        try FileManager.default.removeItem(atPath: (data as NSString).appendingPathComponent("snapshot.json"))
-        let second = try TestServer { $0.dataDir = data; $0.journal.ticks = true }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint), "a clean stop writes the checkpoint")
+        try FileManager.default.removeItem(atPath: checkpoint)
+        let second = try TestServer { $0.dataDir = data }
         let pipeline = try XCTUnwrap(second.get("/admin/health").json?["pipeline"] as? [String: Any])
         XCTAssertEqual(pipeline["start"] as? String, "warm")
-        XCTAssertTrue((pipeline["start_reason"] as? String ?? "").contains("rebuilt from 3000 journaled ticks"), "\(pipeline)")
+        XCTAssertTrue((pipeline["start_reason"] as? String ?? "").contains("3000 journaled inputs warmed the indicators"), "\(pipeline)")
         let features = try XCTUnwrap(second.get("/api/v1/symbols/600519.SH/features?limit=1").json?["items"] as? [[String: Any]])
         XCTAssertNotNil(features.last?["ema_50"] as? Double)
         second.stop()
-        try FileManager.default.removeItem(atPath: (data as NSString).appendingPathComponent("snapshot.json"))
-        let third = try TestServer { $0.dataDir = data; $0.journal.ticks = false }
+        try FileManager.default.removeItem(atPath: checkpoint)
+        let third = try TestServer { $0.dataDir = data; $0.journal.inputs = false }
         defer { third.stop() }
         let cold = try XCTUnwrap(third.get("/admin/health").json?["pipeline"] as? [String: Any])
-        XCTAssertEqual(cold["start"] as? String, "cold", "no snapshot, and journal.ticks off")
-        XCTAssertTrue((cold["start_reason"] as? String ?? "").contains("no snapshot"), "\(cold)")
+        XCTAssertEqual(cold["start"] as? String, "cold", "no checkpoint, and journal.inputs off")
+        XCTAssertTrue((cold["start_reason"] as? String ?? "").contains("no checkpoint"), "\(cold)")
     }
 }

@@ -55,8 +55,11 @@ final class RiskGuardTests: XCTestCase {
         XCTAssertEqual(rate.map(\.kind), ["signal_rate"])
         XCTAssertEqual(rate.first?.value, 13)
         _ = guardian.tick(tick(200_000, close), wallMs: 1_000_000)
-        XCTAssertTrue(guardian.staleFeeds(wallMs: 1_005_000, marketMs: 200_000).isEmpty)
-        let stale = guardian.staleFeeds(wallMs: 1_011_000, marketMs: 200_000)
+        var found = false
+        XCTAssertTrue(guardian.staleFeeds(wallMs: 1_005_000, marketMs: 200_000, found: &found).isEmpty)
+        XCTAssertFalse(found)
+        let stale = guardian.staleFeeds(wallMs: 1_011_000, marketMs: 200_000, found: &found)
+        XCTAssertTrue(found)
         XCTAssertEqual(stale.map(\.kind), ["stale_feed"])
         XCTAssertEqual(stale.first?.severity, .critical)
     }

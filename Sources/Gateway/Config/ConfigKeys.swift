@@ -74,7 +74,8 @@ enum ConfigKeys {
         int("journal.segment_mb", \.journal.segmentMB, 1...4096, "Journal segment size before a new one is started."),
         int("journal.retention_mb", \.journal.retentionMB, 1...1_048_576, "Oldest journal segments are deleted past this total size."),
         int("journal.retention_hours", \.journal.retentionHours, 0...87_600, "Journal segments older than this are deleted (0 = keep by size only)."),
-        bool("journal.ticks", \.journal.ticks, "Also journal accepted ticks (data_dir/ticks): without a snapshot, the newest 200 000 rebuild the indicators at start."),
+        bool("journal.inputs", \.journal.inputs, "Journal the engine's inputs (data_dir/inputs: each tick with its wall time, each clock step that closed a bar) after the last checkpoint, so a restart after a crash replays them onto the checkpoint and goes on exactly where the engine was."),
+        int("journal.checkpoint_interval_s", \.journal.checkpointIntervalS, 1...3600, "Seconds between engine checkpoints (data_dir/checkpoint.dfc: indicators, open bars, opportunity episodes, risk holds), written off the pipeline thread while ticks arrive; a restart replays the inputs journaled since the last one."),
 
         optional("redis.url", alias: "DFP_REDIS_URL", \.redis.url, "Redis for the Streams bridge, redis://host:port; unset = no Redis (the embedded default needs none)."),
         int("redis.stream_maxlen", \.redis.streamMaxLength, 1_000...100_000_000, "Approximate length cap (XADD MAXLEN ~) of the dfp:strategy_signals and dfp:opportunities streams."),

@@ -223,8 +223,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var retentionMB = 1024
         /// ...or past this age, hours; 0 = no age limit (`journal.retention_hours`).
         public var retentionHours = 168
-        /// Journal accepted ticks too, to rebuild indicators when there is no snapshot (`journal.ticks`).
-        public var ticks = false
+        /// Journal the engine's inputs after the last checkpoint, for an exact restart (`journal.inputs`).
+        public var inputs = true
+        /// Seconds between engine checkpoints (`journal.checkpoint_interval_s`).
+        public var checkpointIntervalS = 5
         /// The defaults.
         public init() {}
     }

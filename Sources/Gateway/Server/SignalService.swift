@@ -19,6 +19,11 @@ public final class SignalService: @unchecked Sendable {
     public let journal: Journal?
     /// "warm" or "cold", and why: how the indicators started (`/admin/health`).
     public private(set) var startMode = ("cold", "")
+    /// Writes the engine checkpoints (nil when the journal is off).
+    public let checkpointer: Checkpointer?
+    /// Each symbol's last price when the engine was restored: the simulator goes on from there.
+    let resumePrices: [String: Double]
+    private let logger: Logger
     private let dataDir: String
     private let intervalLabel: String
     /// The primary bar interval: strategies run on each closed bar of it.
@@ -34,8 +39,8 @@ public final class SignalService: @unchecked Sendable {
         settings.aggregator = AggregatorSettings(ttlMs: Int64(config.pipeline.opportunityTTLSeconds * 1000),
                                                  cooldownMs: Int64(config.pipeline.cooldownSeconds * 1000))
         journal = try Self.openJournal(config, tail: 3 * config.pipeline.historyEvents, logger: logger)
-        let tickJournal = config.journal.enabled && config.journal.ticks
-            ? try Self.openJournal(config, tail: Self.rebuildTicks, logger: logger, subdirectory: "ticks") : nil
+        let inputs = config.journal.enabled && config.journal.inputs
+            ? try Self.openJournal(config, tail: 0, logger: logger, subdirectory: "inputs", segmentMB: 8) : nil
         var lastSeq: UInt64 = 0
         if let journal {
             // Restore the query store and the resume history from the newest records, and
@@ -49,33 +54,28 @@ public final class SignalService: @unchecked Sendable {
         }
         worker = PipelineWorker(settings: settings, strategies: strategies, store: store,
                                 barGraceMs: Int64(config.pipeline.barGraceMs), lastSeq: lastSeq)
-        if let journal { worker.journal = JournalWriter(journal: journal, ticks: tickJournal) }
+        if let journal { worker.journal = JournalWriter(journal: journal, inputs: inputs) }
         dataDir = config.dataDir
         intervalLabel = interval.description
         self.interval = interval
-        switch Snapshot.read(from: config.dataDir, interval: interval.description) {
-        case .bars(let bars, let aggregator):
-            worker.warm(with: bars)
-            if let aggregator { worker.aggregatorState = aggregator }
-            let symbols = Set(bars.map(\.symbol)).count
-            startMode = ("warm", "\(bars.count) bars of \(symbols) symbols from the snapshot")
-            // A snapshot is good for the restart right after the shutdown that wrote it only.
-            try? FileManager.default.removeItem(atPath: (config.dataDir as NSString).appendingPathComponent(Snapshot.fileName))
-            logger.info("warm start: indicators restored from \(bars.count) bars of \(symbols) symbols")
-        case .cold(let reason):
-            let ticks = tickJournal?.recoveredTail.compactMap { record -> Tick? in
-                if case .tick(let t)? = JournalEvents.decode(record.payload) { t } else { nil }
-            } ?? []
-            if ticks.isEmpty {
-                startMode = ("cold", reason)
-                logger.notice("cold start (\(reason); no journaled ticks\(tickJournal == nil ? ": journal.ticks is off" : "")): indicators warm up from new bars")
-            } else {
-                let bars = Self.bars(from: ticks, interval: interval)
-                worker.warm(with: bars)
-                startMode = ("warm", "rebuilt from \(ticks.count) journaled ticks (\(bars.count) bars); \(reason)")
-                logger.info("warm start: indicators rebuilt from \(ticks.count) journaled ticks (\(bars.count) bars)")
-            }
+        if config.journal.enabled {
+            checkpointer = Checkpointer(directory: config.dataDir, sync: config.journal.fsync != "never", store: store, inputs: inputs)
+        } else {
+            checkpointer = nil
         }
+        let recovered = Self.recover(worker: worker, store: store, settings: settings, dataDir: config.dataDir,
+                                     inputs: inputs, lastSeq: lastSeq, logger: logger)
+        startMode = recovered.mode
+        resumePrices = recovered.prices
+        if let checkpointer {
+            worker.closesBarsAtStop = false
+            worker.checkpointIntervalMs = Int64(config.journal.checkpointIntervalS * 1000)
+            worker.onCheckpoint = { checkpointer.schedule($0) }
+        }
+        // The feeds were away, not gone: each symbol gets the stale-feed time to come back before
+        // its open bar is closed by the clock or it is flagged stale.
+        worker.resume(wallMs: Int64(Date().timeIntervalSince1970 * 1000), holdMs: settings.risk.staleFeedMs)
+        self.logger = logger
         feedName = config.feed
         strategiesFile = config.pipeline.strategiesFile
         for loop in 0..<config.server.loops {
@@ -83,30 +83,68 @@ public final class SignalService: @unchecked Sendable {
         }
         if config.feed == "simulator" {
             let input = worker.makeInput(name: "simulator", policy: .block)
-            feed = SimulatorFeed(input: input, instruments: Self.instruments(config.simulator.symbols),
+            feed = SimulatorFeed(input: input, instruments: Self.instruments(config.simulator.symbols, from: resumePrices),
                                  ticksPerSecond: config.simulator.ticksPerSecond, seed: UInt64(config.simulator.seed))
         }
         logger.info("pipeline: \(interval) bars, \(strategies.enabled.count) strategies enabled, feed \(config.feed)")
     }
 
-    /// Ticks kept for a rebuild: enough for the longest indicator window at busy rates.
-    static let rebuildTicks = 200_000
-
-    /// Closed bars of journaled ticks, per symbol in time order (the last, open bar is closed too).
-    static func bars(from ticks: [Tick], interval: BarInterval) -> [Bar] {
-        var builders: [String: BarBuilder] = [:]
-        var bars: [Bar] = []
-        for tick in ticks {
-            var builder = builders[tick.symbol] ?? BarBuilder(symbol: tick.symbol, interval: interval)
-            if let bar = builder.add(tick) { bars.append(bar) }
-            builders[tick.symbol] = builder
+    /// Crash or clean restart alike: the newest checkpoint, then the engine inputs journaled after
+    /// it, fed again in order. With both, the engine is exactly where it was when the process
+    /// ended; events those inputs made that never reached the journal are journaled now. Without
+    /// a usable checkpoint, whatever inputs the journal holds only warm the indicators.
+    static func recover(worker: PipelineWorker, store: EventStore, settings: EngineSettings, dataDir: String,
+                        inputs: Journal?, lastSeq: UInt64, logger: Logger)
+        -> (mode: (String, String), prices: [String: Double]) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var checkpoint: CheckpointFile.Loaded?
+        var why = ""
+        switch CheckpointFile.read(from: dataDir, settings: settings) {
+        case .loaded(let loaded): checkpoint = loaded
+        case .missing(let reason): why = reason
+        case .unusable(let reason):
+            why = reason
+            logger.warning("checkpoint not used: \(reason)")
         }
-        for symbol in builders.keys.sorted() { if var b = builders[symbol], let bar = b.flush() { bars.append(bar) } }
-        return bars
+        let after = checkpoint?.engine.inputSeq ?? 0
+        var records: [(seq: UInt64, payload: [UInt8])] = []
+        var oldest: UInt64?
+        if let inputs { (records, oldest) = inputs.read(after: after, limit: .max) }
+        var replay: [EngineInput] = []
+        replay.reserveCapacity(records.count)
+        var unreadable = 0
+        for record in records {
+            if let input = try? EngineInput(bytes: record.payload) { replay.append(input) } else { unreadable += 1 }
+        }
+        // Exact only when the inputs go on right after the checkpoint (none lost in between).
+        let contiguous = records.first.map { $0.seq == after + 1 } ?? ((oldest ?? 0) <= after + 1)
+        let ms = { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6 }
+        if let checkpoint {
+            for bar in checkpoint.bars { store.record(.bar(bar)) }
+            for f in checkpoint.features { store.record(.features(f)) }
+            let made = worker.recover(from: checkpoint.engine, inputs: replay, journaledThrough: lastSeq)
+            let age = max(0, Int64(Date().timeIntervalSince1970 * 1000) - checkpoint.takenMs)
+            let exact = contiguous && unreadable == 0
+            let detail = "checkpoint of \(checkpoint.engine.symbolNames.count) symbols taken \(age / 1000) s ago + "
+                + "\(replay.count) journaled inputs replayed\(made > 0 ? ", \(made) events journaled that had not been" : "")"
+                + (exact ? "" : " (inputs \(after + 1)…\(records.first.map { $0.seq - 1 } ?? after) missing\(unreadable > 0 ? ", \(unreadable) unreadable" : ""): not exact)")
+                + String(format: " in %.0f ms", ms())
+            logger.info("warm start: \(detail); \(checkpoint.engine.blockedSymbols.count) symbol(s) blocked, \(checkpoint.engine.openOpportunities.count) open opportunities")
+            return (("warm", detail), worker.checkpoint().lastPrices)
+        }
+        if !replay.isEmpty {
+            worker.recover(from: nil, inputs: replay, journaledThrough: lastSeq, publishNew: false)
+            let detail = "\(why); \(replay.count) journaled inputs warmed the indicators" + String(format: " in %.0f ms", ms())
+            logger.notice("warm start without a checkpoint: \(detail)")
+            return (("warm", detail), worker.checkpoint().lastPrices)
+        }
+        let reason = "\(why); no journaled inputs\(inputs == nil ? " (journal.inputs is off)" : "")"
+        logger.notice("cold start (\(reason)): indicators warm up from new bars")
+        return (("cold", reason), [:])
     }
 
-    static func openJournal(_ config: GatewayConfig, tail: Int, logger: Logger,
-                            subdirectory: String = "journal") throws(GatewayError) -> Journal? {
+    static func openJournal(_ config: GatewayConfig, tail: Int, logger: Logger, subdirectory: String = "journal",
+                            segmentMB: Int? = nil) throws(GatewayError) -> Journal? {
         guard config.journal.enabled else {
             logger.notice("journal disabled (journal.enabled = false): seq restarts at 0 and history is lost on restart")
             return nil
@@ -114,7 +152,7 @@ public final class SignalService: @unchecked Sendable {
         var settings = JournalSettings(directory: (config.dataDir as NSString).appendingPathComponent(subdirectory))
         settings.fsync = FsyncPolicy(rawValue: config.journal.fsync) ?? .interval
         settings.fsyncIntervalMs = config.journal.fsyncIntervalMs
-        settings.segmentBytes = config.journal.segmentMB << 20
+        settings.segmentBytes = min(config.journal.segmentMB, segmentMB ?? .max) << 20
         settings.retentionBytes = Int64(config.journal.retentionMB) << 20
         settings.retentionSeconds = Int64(config.journal.retentionHours) * 3600
         do {
@@ -125,11 +163,16 @@ public final class SignalService: @unchecked Sendable {
     }
 
     /// "*" → the built-in eight; else the named symbols, with built-in parameters when known.
-    static func instruments(_ list: String) -> [MarketSimulator.Instrument] {
-        guard list != "*" else { return MarketSimulator.defaultInstruments }
-        return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { symbol in
-            MarketSimulator.defaultInstruments.first { $0.symbol == symbol }
-                ?? MarketSimulator.Instrument(symbol: symbol, price: 100, volatility: 0.0012, lot: 100)
+    /// A symbol the restored engine knows starts at its last price (a restart is no price jump).
+    static func instruments(_ list: String, from prices: [String: Double] = [:]) -> [MarketSimulator.Instrument] {
+        let chosen = list == "*" ? MarketSimulator.defaultInstruments
+            : list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { symbol in
+                MarketSimulator.defaultInstruments.first { $0.symbol == symbol }
+                    ?? MarketSimulator.Instrument(symbol: symbol, price: 100, volatility: 0.0012, lot: 100)
+            }
+        return chosen.map { i in
+            guard let price = prices[i.symbol], price > 0, price.isFinite else { return i }
+            return MarketSimulator.Instrument(symbol: i.symbol, price: price, volatility: i.volatility, lot: i.lot)
         }
     }
 
@@ -160,18 +203,20 @@ public final class SignalService: @unchecked Sendable {
         feed?.start()
     }
 
-    /// Stops the feed, then the worker (which drains what is queued and closes open bars).
+    /// Stops the feed, then the worker (which drains what is queued), then writes the final
+    /// checkpoint (open bars stay open in it) so the next start goes on exactly from here.
     public func stop() {
         feed?.stop()
         worker.stop()
-        journal?.close()
-        (worker.journal as? JournalWriter)?.ticks?.close()
-        // Warm-restart snapshot: each symbol's recent bars, as the store holds them.
-        var bars: [Bar] = []
-        for symbol in store.symbols { bars += store.bars(symbol, limit: store.perSymbolHistory) }
-        if !bars.isEmpty {
-            try? Snapshot.write(bars: bars, interval: intervalLabel, aggregator: worker.aggregatorState, to: dataDir)
+        if let checkpointer {
+            do {
+                try checkpointer.saveNow(worker.checkpoint())
+            } catch {
+                logger.error("final checkpoint not written: \(error); the next start replays the journaled inputs")
+            }
         }
+        journal?.close()
+        (worker.journal as? JournalWriter)?.inputs?.close()
     }
 
     /// The pipeline part of `/admin/health`.
@@ -202,6 +247,17 @@ public final class SignalService: @unchecked Sendable {
         w.int("truncated_bytes", j.truncatedBytes.load(ordering: .relaxed))
         w.int("corrupt_records", j.corruptRecords.load(ordering: .relaxed))
         w.int("write_errors", j.writeErrors.load(ordering: .relaxed))
+        if let inputs = (worker.journal as? JournalWriter)?.inputs {
+            w.uint64("inputs_last_seq", inputs.stats.lastSeq.load(ordering: .relaxed))
+            w.int("inputs_segments", inputs.stats.segments.load(ordering: .relaxed))
+        }
+        if let c = checkpointer {
+            w.int("checkpoints", c.written.load(ordering: .relaxed))
+            w.int("checkpoints_failed", c.failed.load(ordering: .relaxed))
+            w.int("checkpoint_bytes", c.lastBytes.load(ordering: .relaxed))
+            w.int("checkpoint_us", c.lastMicros.load(ordering: .relaxed))
+            w.uint64("checkpoint_input_seq", c.lastInputSeq.load(ordering: .relaxed))
+        }
         w.endObject()
     }
 }

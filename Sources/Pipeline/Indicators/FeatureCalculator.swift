@@ -3,25 +3,25 @@ import Contracts
 /// Every feature of DESIGN.md §2 for one symbol's bar series, updated in O(1) per bar with no
 /// allocation (each indicator owns a fixed ring).
 public struct FeatureCalculator: Sendable {
-    private var sma20 = SMA(period: 20)
-    private var ema12 = EMA(period: 12)
-    private var ema26 = EMA(period: 26)
-    private var ema50 = EMA(period: 50)
-    private var rsi14 = RSI(period: 14)
-    private var macd = MACD(fast: 12, slow: 26, signal: 9)
-    private var bands = BollingerBands(period: 20, up: 2, down: 2)
-    private var atr14 = ATR(period: 14)
-    private var stddev20 = StdDev(period: 20)
-    private var volumeSMA = SMA(period: 20)
-    private var volumeStdDev = StdDev(period: 20)
-    private var flow = MovingWindow(size: 20)   // vwap·volume per bar
-    private var volumes = MovingWindow(size: 20)
-    private var flowTotal = 0.0
-    private var volumeTotal = 0.0
-    private var previousClose: Double?
+    var sma20 = SMA(period: 20)
+    var ema12 = EMA(period: 12)
+    var ema26 = EMA(period: 26)
+    var ema50 = EMA(period: 50)
+    var rsi14 = RSI(period: 14)
+    var macd = MACD(fast: 12, slow: 26, signal: 9)
+    var bands = BollingerBands(period: 20, up: 2, down: 2)
+    var atr14 = ATR(period: 14)
+    var stddev20 = StdDev(period: 20)
+    var volumeSMA = SMA(period: 20)
+    var volumeStdDev = StdDev(period: 20)
+    var flow = MovingWindow(size: 20)   // vwap·volume per bar
+    var volumes = MovingWindow(size: 20)
+    var flowTotal = 0.0
+    var volumeTotal = 0.0
+    var previousClose: Double?
     /// 1 for each of the last 14 closes that differed from the one before (`movedBars14`).
-    private var moves = MovingWindow(size: 14)
-    private var moveCount = 0.0
+    var moves = MovingWindow(size: 14)
+    var moveCount = 0.0
 
     public init() {}
 

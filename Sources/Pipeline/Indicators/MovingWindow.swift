@@ -1,8 +1,8 @@
 /// The last `size` values, in a preallocated ring: O(1) push, no allocation after init.
 struct MovingWindow: Sendable {
-    private var values: [Double]
-    private var next = 0
-    private(set) var count = 0
+    var values: [Double]
+    var next = 0
+    var count = 0
     let size: Int
 
     init(size: Int) {

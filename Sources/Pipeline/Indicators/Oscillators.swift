@@ -8,10 +8,10 @@
 /// the next move then read as a cross back above 30 — a false long.
 public struct RSI: Sendable {
     public let period: Int
-    private var previous: Double?
-    private var changes = 0
-    private var gain = 0.0
-    private var loss = 0.0
+    var previous: Double?
+    var changes = 0
+    var gain = 0.0
+    var loss = 0.0
 
     public init(period: Int) { self.period = period }
 
@@ -54,10 +54,10 @@ public struct MACD: Sendable {
     }
 
     public let fast: Int, slow: Int, signal: Int
-    private var recent: MovingWindow
-    private var slowEMA: EMA
-    private var fastEMA: EMA?
-    private var signalEMA: EMA
+    var recent: MovingWindow
+    var slowEMA: EMA
+    var fastEMA: EMA?
+    var signalEMA: EMA
 
     public init(fast: Int = 12, slow: Int = 26, signal: Int = 9) {
         self.fast = fast

@@ -3,8 +3,8 @@
 /// matches TA-Lib's over any length of series. First value at the n-th input.
 public struct SMA: Sendable {
     public let period: Int
-    private var window: MovingWindow
-    private var total = 0.0
+    var window: MovingWindow
+    var total = 0.0
 
     public init(period: Int) {
         self.period = period
@@ -27,9 +27,9 @@ public struct SMA: Sendable {
 public struct EMA: Sendable {
     public let period: Int
     let k: Double
-    private var seen = 0
-    private var seedTotal = 0.0
-    private(set) var value: Double?
+    var seen = 0
+    var seedTotal = 0.0
+    var value: Double?
 
     public init(period: Int) {
         self.period = period
@@ -66,7 +66,7 @@ public struct EMA: Sendable {
 /// the two sums cancel; TA-Lib itself now returns the exact deviation.
 public struct StdDev: Sendable {
     public let period: Int
-    private var window: MovingWindow
+    var window: MovingWindow
 
     public init(period: Int) {
         self.period = period

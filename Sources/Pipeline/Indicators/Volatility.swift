@@ -9,8 +9,8 @@ public struct BollingerBands: Sendable {
 
     public let period: Int
     public let up: Double, down: Double
-    private var sma: SMA
-    private var deviation: StdDev
+    var sma: SMA
+    var deviation: StdDev
 
     public init(period: Int = 20, up: Double = 2, down: Double = 2) {
         self.period = period
@@ -37,10 +37,10 @@ public struct BollingerBands: Sendable {
 /// the mean of n true ranges (at bar n+1), then Wilder smoothing `(atr·(n−1) + tr)/n`.
 public struct ATR: Sendable {
     public let period: Int
-    private var previousClose: Double?
-    private var ranges = 0
-    private var total = 0.0
-    private var value: Double?
+    var previousClose: Double?
+    var ranges = 0
+    var total = 0.0
+    var value: Double?
 
     public init(period: Int = 14) { self.period = period }
 

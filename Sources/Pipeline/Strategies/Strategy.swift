@@ -17,8 +17,8 @@ public struct StrategyContext {
 
 /// The last `size` bars' highs and lows of one symbol, excluding the bar being evaluated.
 public struct RecentBars: Sendable {
-    private var highs: MovingWindow
-    private var lows: MovingWindow
+    var highs: MovingWindow
+    var lows: MovingWindow
     public static let size = 64
 
     public init() {

@@ -1,0 +1,49 @@
+import Contracts
+
+/// One input of the engine, as the worker fed it: a tick with the wall-clock time it was
+/// processed at, or a clock step that closed a bar or found a stale feed. Journaled before the
+/// events it makes (`EventJournal.appendInput`), so that after a crash the inputs since the last
+/// checkpoint, fed again in order, bring the engine to exactly the state it had: the engine is
+/// a deterministic function of its inputs, wall-clock ones included.
+public enum EngineInput: Sendable, Equatable {
+    case tick(Tick, wallMs: Int64)
+    case clock(wallMs: Int64, graceMs: Int64)
+
+    public func write(_ w: inout CheckpointWriter) {
+        switch self {
+        case .tick(let t, let wallMs):
+            w.u8(1)
+            w.i64(wallMs)
+            w.string(t.symbol)
+            w.i64(t.ts)
+            w.f64(t.price)
+            w.f64(t.volume)
+            w.f64(t.bid)
+            w.f64(t.ask)
+        case .clock(let wallMs, let graceMs):
+            w.u8(2)
+            w.i64(wallMs)
+            w.i64(graceMs)
+        }
+    }
+
+    public init(reading r: inout CheckpointReader) throws(CheckpointError) {
+        switch try r.u8() {
+        case 1:
+            let wallMs = try r.i64()
+            let tick = Tick(symbol: try r.string(), ts: try r.i64(), price: try r.f64(), volume: try r.f64(),
+                            bid: try r.optionalF64(), ask: try r.optionalF64())
+            self = .tick(tick, wallMs: wallMs)
+        case 2:
+            self = .clock(wallMs: try r.i64(), graceMs: try r.i64())
+        case let kind:
+            throw CheckpointError("unknown input kind \(kind)")
+        }
+    }
+
+    public init(bytes: [UInt8]) throws(CheckpointError) {
+        var r = CheckpointReader(bytes)
+        try self.init(reading: &r)
+        guard r.atEnd else { throw CheckpointError("\(bytes.count - r.offset) trailing bytes after an input") }
+    }
+}
