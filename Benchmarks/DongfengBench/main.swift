@@ -61,6 +61,11 @@ if CommandLine.arguments.dropFirst().first == "journal" {
     JournalBench.run()
     exit(0)
 }
+// `dongfeng-bench recovery [ticks]`: what exact crash recovery costs (Benchmarks/recovery.sh).
+if CommandLine.arguments.dropFirst().first == "recovery" {
+    RecoveryBench.run(count: Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000)
+    exit(0)
+}
 // `dongfeng-bench pipeline [ticks]`: the engine alone (Benchmarks/run.sh's pipeline figures).
 if CommandLine.arguments.dropFirst().first == "pipeline" {
     PipelineBench.report(ticks: Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000)

@@ -35,6 +35,11 @@ public final class TickInput: @unchecked Sendable {
     public let rejectedInvalid = CountTable<String>()
     /// Monotonic ns of the last tick submitted (0 = none yet): this source's freshness.
     public let lastReceivedNs = Atomic<Int64>(0)
+    /// Ticks this producer has submitted (its thread only).
+    private var submitted = 0
+    /// Callbacks waiting for `committed` to reach a count (`whenCommitted`).
+    private let waiters = PThreadLocked<[(target: Int, body: @Sendable (Bool) -> Void)]>([])
+    private let hasWaiters = Atomic<Bool>(false)
 
     init(name: String, capacity: Int, policy: FullRingPolicy, doorbell: Doorbell) {
         self.name = name
@@ -49,9 +54,40 @@ public final class TickInput: @unchecked Sendable {
     @discardableResult
     public func submit(_ tick: Tick, receivedNs: Int64 = dfl_monotonic_ns()) -> Bool {
         lastReceivedNs.store(receivedNs, ordering: .relaxed)
-        if ring.push(ReceivedTick(tick: tick, receivedNs: receivedNs), policy: policy, doorbell: doorbell) { return true }
+        if ring.push(ReceivedTick(tick: tick, receivedNs: receivedNs), policy: policy, doorbell: doorbell) {
+            submitted += 1
+            return true
+        }
         rejectedFull.wrappingAdd(1, ordering: .relaxed)
         return false
+    }
+
+    /// Calls `body(true)` once every tick submitted so far has been processed and its inputs and
+    /// events journaled (any thread may run it: keep it short), or `body(false)` if the worker
+    /// stops first. The producer's thread only. REST ingest answers 202 from here, so an accepted
+    /// tick survives a crash right after the answer.
+    public func whenCommitted(_ body: @escaping @Sendable (Bool) -> Void) {
+        let target = submitted
+        if committed.load(ordering: .acquiring) >= target {
+            body(true)
+            return
+        }
+        waiters.withLock { $0.append((target, body)) }
+        hasWaiters.store(true, ordering: .releasing)
+        fireCommitted()  // the worker may have committed in between
+    }
+
+    /// Runs the waiters whose ticks are committed (each exactly once: whoever removes it runs it).
+    func fireCommitted(stopped: Bool = false) {
+        guard hasWaiters.load(ordering: .acquiring) else { return }
+        let done = committed.load(ordering: .acquiring)
+        let ready = waiters.withLock { list -> [(target: Int, body: @Sendable (Bool) -> Void)] in
+            let ready = list.filter { stopped || $0.target <= done }
+            list.removeAll { stopped || $0.target <= done }
+            if list.isEmpty { hasWaiters.store(false, ordering: .releasing) }
+            return ready
+        }
+        for waiter in ready { waiter.body(waiter.target <= done) }
     }
 
     /// Free slots right now (a hint for "would a batch of n fit").
@@ -290,7 +326,8 @@ public final class PipelineWorker: @unchecked Sendable {
             }
             flushOutputs()
             for (i, n) in taken.enumerated() where n > 0 {
-                inputs[i].committed.wrappingAdd(n, ordering: .relaxed)
+                inputs[i].committed.wrappingAdd(n, ordering: .releasing)
+                inputs[i].fireCommitted()
                 taken[i] = 0
             }
             if checkpointIntervalMs > 0, let onCheckpoint, now - lastCheckpoint >= checkpointIntervalMs {
@@ -308,6 +345,7 @@ public final class PipelineWorker: @unchecked Sendable {
             engine.finish()
             flushOutputs()
         }
+        for input in inputs { input.fireCommitted(stopped: true) }
     }
 
     fileprivate func emit(_ event: PipelineEvent) {

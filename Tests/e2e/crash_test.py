@@ -1,5 +1,7 @@
 """Crash durability: the real `dongfeng` binary under a steady simulated tick load is killed with
 SIGKILL at random moments, several rounds, on one data directory. After each restart:
+- the start is warm from the checkpoint and the inputs journaled after it, and the first new signal
+  comes within 3 s of starting the process;
 - every event a WebSocket client received before the crash is served again (REST) with the same seq
   and the same content;
 - seq continues after the journaled ones, never reused;
@@ -57,9 +59,15 @@ def main():
     failures = 0
     with tempfile.TemporaryDirectory(prefix="dongfeng-crash-") as work:
         for round_no in range(1, rounds + 1):
+            started = time.monotonic()
             server = CrashableServer(binary, work)
             try:
                 client = Client(server)
+                pipeline = client.get("/admin/health")["pipeline"]
+                if round_no > 1:
+                    # 0. A crash restart is as warm as a clean one: the checkpoint and the inputs after it.
+                    require(pipeline["start"] == "warm" and "checkpoint" in pipeline["start_reason"],
+                            f"round {round_no}: restart after kill -9 is {pipeline['start']}: {pipeline['start_reason']}")
                 held = all_events(client)
                 # 1. Everything received before the crash is there, same seq, same content.
                 missing = [s for s in received if s not in held]
@@ -75,6 +83,7 @@ def main():
                 stop_at = time.time() + rng.uniform(1.0, 3.0)
                 got = 0
                 new_after_restart = []
+                first_signal = None
                 while time.time() < stop_at:
                     try:
                         m = json.loads(ws.recv(timeout=0.5))
@@ -87,11 +96,18 @@ def main():
                         got += 1
                         if m["seq"] > restored:
                             new_after_restart.append(m["seq"])
+                            if first_signal is None and m["type"] == "signal":
+                                first_signal = time.monotonic() - started
                 server.kill9()
                 ws.__exit__(None, None, None)
                 require(got > 0, f"round {round_no}: no events in the window")
-                print(f"PASS round {round_no}: restart restored seq {restored} ({len(held)} events held, all "
-                      f"{len(received) - got} received earlier intact); received {got} more up to seq {last_seq}; killed -9")
+                if round_no > 1:
+                    require(first_signal is not None and first_signal <= 3.0,
+                            f"round {round_no}: first signal {first_signal} s after the restart (warm: within 3 s)")
+                print(f"PASS round {round_no}: {pipeline['start']} start ({pipeline['start_reason']}), first new signal "
+                      f"{first_signal if first_signal is None else round(first_signal, 2)} s after starting; restored seq {restored} "
+                      f"({len(held)} events held, all {len(received) - got} received earlier intact); received {got} more "
+                      f"up to seq {last_seq}; killed -9")
             except CheckFailed as e:
                 failures += 1
                 print(f"FAIL round {round_no}: {e}")
@@ -104,9 +120,15 @@ def main():
                 break
         # 3. After the last crash: no gap — the client's seqs are exactly the server's.
         if failures == 0:
+            started = time.monotonic()
             server = CrashableServer(binary, work)
             try:
                 client = Client(server)
+                pipeline = client.get("/admin/health")["pipeline"]
+                if round_no > 1:
+                    # 0. A crash restart is as warm as a clean one: the checkpoint and the inputs after it.
+                    require(pipeline["start"] == "warm" and "checkpoint" in pipeline["start_reason"],
+                            f"round {round_no}: restart after kill -9 is {pipeline['start']}: {pipeline['start_reason']}")
                 held = all_events(client)
                 upto = {s for s in held if s <= last_seq}
                 gaps = sorted(upto - set(received))

@@ -90,7 +90,7 @@ enum ConfigKeys {
         bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),
 
         choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none"], "Market data source: the built-in simulator, or none."),
-        string("data_dir", alias: "DFP_DATA_DIR", \.dataDir, "Data directory (journal, snapshots)."),
+        string("data_dir", alias: "DFP_DATA_DIR", \.dataDir, "Data directory (journal, engine inputs, checkpoint)."),
     ]
 
     // MARK: - Row builders

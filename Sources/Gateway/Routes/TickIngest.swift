@@ -6,7 +6,8 @@ import Pipeline
 /// validated here (the 202 lists each rejected one with its index and reason); the valid ones go
 /// into this loop's ring as a whole or not at all: when the ring lacks room for the batch the
 /// answer is 503 with Retry-After, counted, and nothing is half-accepted. Order checks
-/// (`out_of_order`) happen in the engine and surface as risk alerts.
+/// (`out_of_order`) happen in the engine and surface as risk alerts. The 202 is sent once the
+/// worker has processed the batch and journaled it: "accepted" means durable.
 enum TickIngest {
     static func accept(_ context: RequestContext, inputs: [TickInput], guard ingestGuard: IngestGuard) -> Response {
         if let denied = ingestGuard.check(context.request.headers) { return denied.response }
@@ -49,6 +50,16 @@ enum TickIngest {
         w.endArray()
         if let documentError = result.documentError { w.string("warning", "input ended early: \(documentError)") }
         w.endObject()
-        return .json(202, w.bytes)
+        // 202 once the worker has processed the ticks and journaled their inputs and events
+        // (tens of µs): an accepted tick survives a crash right after the answer.
+        let accepted = Response.json(202, w.bytes)
+        var response = Response(status: 202)
+        response.deferred = { done in
+            input.whenCommitted { committed in
+                done(committed ? accepted
+                     : .error(503, code: "pipeline_stopped", message: "the server stopped before these ticks were processed"))
+            }
+        }
+        return response
     }
 }

@@ -68,6 +68,13 @@ public final class SignalService: @unchecked Sendable {
         startMode = recovered.mode
         resumePrices = recovered.prices
         if let checkpointer {
+            // The recovered state is written at once: a crash before the first periodic checkpoint
+            // still restarts exactly, and a crash loop never replays an ever longer input tail.
+            do {
+                try checkpointer.saveNow(worker.checkpoint())
+            } catch {
+                logger.error("checkpoint after recovery not written: \(error)")
+            }
             worker.closesBarsAtStop = false
             worker.checkpointIntervalMs = Int64(config.journal.checkpointIntervalS * 1000)
             worker.onCheckpoint = { checkpointer.schedule($0) }
@@ -107,17 +114,8 @@ public final class SignalService: @unchecked Sendable {
             logger.warning("checkpoint not used: \(reason)")
         }
         let after = checkpoint?.engine.inputSeq ?? 0
-        var records: [(seq: UInt64, payload: [UInt8])] = []
-        var oldest: UInt64?
-        if let inputs { (records, oldest) = inputs.read(after: after, limit: .max) }
-        var replay: [EngineInput] = []
-        replay.reserveCapacity(records.count)
-        var unreadable = 0
-        for record in records {
-            if let input = try? EngineInput(bytes: record.payload) { replay.append(input) } else { unreadable += 1 }
-        }
         // Exact only when the inputs go on right after the checkpoint (none lost in between).
-        let contiguous = records.first.map { $0.seq == after + 1 } ?? ((oldest ?? 0) <= after + 1)
+        let (replay, contiguous, unreadable) = inputs.map { JournalWriter.inputs(in: $0, after: after) } ?? ([], true, 0)
         let ms = { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6 }
         if let checkpoint {
             for bar in checkpoint.bars { store.record(.bar(bar)) }
@@ -127,7 +125,7 @@ public final class SignalService: @unchecked Sendable {
             let exact = contiguous && unreadable == 0
             let detail = "checkpoint of \(checkpoint.engine.symbolNames.count) symbols taken \(age / 1000) s ago + "
                 + "\(replay.count) journaled inputs replayed\(made > 0 ? ", \(made) events journaled that had not been" : "")"
-                + (exact ? "" : " (inputs \(after + 1)…\(records.first.map { $0.seq - 1 } ?? after) missing\(unreadable > 0 ? ", \(unreadable) unreadable" : ""): not exact)")
+                + (exact ? "" : " (inputs after \(after) partly missing\(unreadable > 0 ? ", \(unreadable) records unreadable" : ""): not exact)")
                 + String(format: " in %.0f ms", ms())
             logger.info("warm start: \(detail); \(checkpoint.engine.blockedSymbols.count) symbol(s) blocked, \(checkpoint.engine.openOpportunities.count) open opportunities")
             return (("warm", detail), worker.checkpoint().lastPrices)

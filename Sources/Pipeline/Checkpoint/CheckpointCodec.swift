@@ -10,28 +10,30 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
 /// bit patterns (a restored indicator is bit for bit the one that was saved), strings as a
 /// length and UTF-8. A pure codec, no I/O.
 public struct CheckpointWriter: Sendable {
-    public private(set) var bytes: [UInt8] = []
+    /// What was written (callers read it; writing goes through the methods).
+    public var bytes: [UInt8] = []
 
     public init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
 
-    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+    @inlinable public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
 
-    @inline(__always) public mutating func u8(_ v: UInt8) { bytes.append(v) }
-    @inline(__always) public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
-    @inline(__always) public mutating func u64(_ v: UInt64) {
+    // Inlinable: the input journal encodes a tick per call on the pipeline worker.
+    @inlinable public mutating func u8(_ v: UInt8) { bytes.append(v) }
+    @inlinable public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+    @inlinable public mutating func u64(_ v: UInt64) {
         withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
-    @inline(__always) public mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
-    @inline(__always) public mutating func int(_ v: Int) { i64(Int64(v)) }
-    @inline(__always) public mutating func f64(_ v: Double) { u64(v.bitPattern) }
-    public mutating func string(_ s: String) {
+    @inlinable public mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    @inlinable public mutating func int(_ v: Int) { i64(Int64(v)) }
+    @inlinable public mutating func f64(_ v: Double) { u64(v.bitPattern) }
+    @inlinable public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
             u64(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(utf8))
         }
     }
-    public mutating func f64(_ v: Double?) {
+    @inlinable public mutating func f64(_ v: Double?) {
         bool(v != nil)
         if let v { f64(v) }
     }

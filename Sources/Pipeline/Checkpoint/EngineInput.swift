@@ -9,6 +9,7 @@ public enum EngineInput: Sendable, Equatable {
     case tick(Tick, wallMs: Int64)
     case clock(wallMs: Int64, graceMs: Int64)
 
+    @inlinable
     public func write(_ w: inout CheckpointWriter) {
         switch self {
         case .tick(let t, let wallMs):
@@ -45,5 +46,13 @@ public enum EngineInput: Sendable, Equatable {
         var r = CheckpointReader(bytes)
         try self.init(reading: &r)
         guard r.atEnd else { throw CheckpointError("\(bytes.count - r.offset) trailing bytes after an input") }
+    }
+
+    /// Every input of a journal record (a batch of inputs written one after the other).
+    public static func all(in bytes: [UInt8]) throws(CheckpointError) -> [EngineInput] {
+        var r = CheckpointReader(bytes)
+        var out: [EngineInput] = []
+        while !r.atEnd { out.append(try EngineInput(reading: &r)) }
+        return out
     }
 }
