@@ -130,6 +130,32 @@ final class StrategyTests: XCTestCase {
         }
     }
 
+    /// A parsed rule keeps its parts with their source text, each evaluating as in the whole.
+    func testRuleTermsKeepTheirTextAndValues() throws {
+        let rule = try RuleExpression("rsi_14 < 40 && ( ema_12 > ema_26 || !crosses_below(macd, macd_signal) ) && close > open * 1.01")
+        let term = rule.term
+        XCTAssertEqual(term.kind, .and)
+        XCTAssertEqual(term.text, rule.source)
+        XCTAssertEqual(term.operands.map(\.text), ["rsi_14 < 40 && ( ema_12 > ema_26 || !crosses_below(macd, macd_signal) )",
+                                                   "close > open * 1.01"])
+        let or = term.operands[0].operands[1]
+        XCTAssertEqual(or.kind, .or)
+        XCTAssertEqual(or.text, "ema_12 > ema_26 || !crosses_below(macd, macd_signal)", "without its parentheses")
+        XCTAssertEqual(or.operands[1].kind, .not)
+        XCTAssertEqual(or.operands[1].operands[0].kind, .cross(above: false))
+        XCTAssertEqual(or.operands[1].operands[0].operands.map(\.text), ["macd", "macd_signal"])
+        XCTAssertEqual(term.operands[1].operands.map(\.kind), [.name("close"), .arithmetic("*")])
+        XCTAssertEqual(term.names, ["rsi_14", "ema_12", "ema_26", "macd", "macd_signal", "close", "open"])
+        let now = features(close: 102) { $0.rsi14 = 35; $0.ema12 = 101; $0.ema26 = 100 }
+        let bar = Bar(symbol: "A", interval: "1m", start: 0, open: 100, high: 102, low: 100, close: 102, volume: 100, vwap: 101, trades: 4)
+        let i = RuleInput(features: now, previous: nil, bar: bar, previousBar: nil)
+        XCTAssertEqual(term.operands[1].value(i), 1, "102 > 100 · 1.01 (open is the bar's)")
+        XCTAssertEqual(term.operands[0].operands[0].value(i), 1)
+        XCTAssertEqual(or.operands[1].value(i), nil, "no previous bar: the cross is missing, and so its negation")
+        XCTAssertEqual(term.value(i), 1)
+        XCTAssertTrue(rule.holds(i))
+    }
+
     func testRegistryErrorsNameTheKey() {
         let cases: [(String, String)] = [
             (#"{"strategies":{"rsi_reversal":{"oversold":"low"}}}"#, "strategies.rsi_reversal.oversold"),

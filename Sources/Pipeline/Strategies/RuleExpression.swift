@@ -30,16 +30,20 @@ public struct RuleParseError: Error, Equatable, Sendable, CustomStringConvertibl
 /// missing, so a rule never fires on incomplete data.
 public struct RuleExpression: Sendable {
     public let source: String
+    /// The parsed rule, part by part (what `dongfeng trigger` reports on when a rule cannot be met).
+    public let term: RuleTerm
     let evaluate: @Sendable (RuleInput) -> Double?
 
     public init(_ source: String) throws(RuleParseError) {
         self.source = source
-        var parser = RuleParser(tokens: try RuleLexer.tokens(source), end: source.count + 1)
+        let characters = Array(source)
+        var parser = RuleParser(tokens: try RuleLexer.tokens(source), source: characters)
         let tree = try parser.parseOr()
         if let extra = parser.peek {
             throw RuleParseError(position: extra.position, message: "unexpected \(extra.text.debugDescription)")
         }
-        evaluate = tree
+        term = tree
+        evaluate = tree.evaluate
     }
 
     /// True when the rule holds on this bar.
@@ -81,8 +85,49 @@ public struct RuleExpression: Sendable {
     }
 }
 
+/// One part of a parsed rule — a comparison, an `&&`, a feature name… — with the text it was
+/// written as and its own evaluation (the closure the rule itself runs), so a part can be
+/// evaluated apart from the whole with exactly the rule's semantics.
+public struct RuleTerm: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case or, and, not
+        /// `<`, `<=`, `>`, `>=`, `==` or `!=` between the two operands.
+        case comparison(String)
+        /// `crosses_above(a, b)` (true) or `crosses_below(a, b)`; the operands are the two names.
+        case cross(above: Bool)
+        /// `+`, `-`, `*` or `/`.
+        case arithmetic(String)
+        case negate
+        case name(String)
+        case number(Double)
+    }
+
+    public let kind: Kind
+    /// The source text of this part (without enclosing parentheses).
+    public let text: String
+    public let operands: [RuleTerm]
+    let evaluate: @Sendable (RuleInput) -> Double?
+
+    /// This part's value on a bar: 1/0 for conditions, nil when an input is missing.
+    public func value(_ input: RuleInput) -> Double? { evaluate(input) }
+
+    /// True when this part holds on a bar (as `RuleExpression.holds` for the whole).
+    public func holds(_ input: RuleInput) -> Bool { (evaluate(input) ?? 0) != 0 }
+
+    /// The feature and bar-field names this part reads, in order of first use.
+    public var names: [String] {
+        var seen: [String] = []
+        func walk(_ t: RuleTerm) {
+            if case .name(let n) = t.kind, !seen.contains(n) { seen.append(n) }
+            t.operands.forEach(walk)
+        }
+        walk(self)
+        return seen
+    }
+}
+
 struct RuleToken {
-    enum Kind { case number(Double), name(String), op(String), lparen, rparen, comma }
+    enum Kind: Equatable { case number(Double), name(String), op(String), lparen, rparen, comma }
     let kind: Kind
     let text: String
     let position: Int
@@ -138,7 +183,7 @@ enum RuleLexer {
 struct RuleParser {
     typealias Node = @Sendable (RuleInput) -> Double?
     let tokens: [RuleToken]
-    let end: Int
+    let source: [Character]
     var index = 0
     /// Parsing recurses once per nesting level (parentheses, `!`, unary `-`) and evaluation once
     /// per node, so both are bounded: without it a rule of a few thousand `(` overflowed the
@@ -156,11 +201,12 @@ struct RuleParser {
         }
     }
 
-    init(tokens: [RuleToken], end: Int) {
+    init(tokens: [RuleToken], source: [Character]) {
         self.tokens = tokens
-        self.end = end
+        self.source = source
     }
 
+    var end: Int { source.count + 1 }
     var peek: RuleToken? { index < tokens.count ? tokens[index] : nil }
 
     mutating func takeOp(_ ops: [String]) -> String? {
@@ -168,39 +214,54 @@ struct RuleParser {
         return nil
     }
 
-    mutating func parseOr() throws(RuleParseError) -> Node {
+    /// The part made of the tokens from `start` up to the current one.
+    private func term(_ kind: RuleTerm.Kind, from start: Int, _ operands: [RuleTerm], _ evaluate: @escaping Node) -> RuleTerm {
+        let first = tokens[start], last = tokens[index - 1]
+        let lower = min(source.count, first.position - 1)
+        let upper = max(lower, min(source.count, last.position - 1 + last.text.count))
+        return RuleTerm(kind: kind, text: String(source[lower..<upper]), operands: operands, evaluate: evaluate)
+    }
+
+    mutating func parseOr() throws(RuleParseError) -> RuleTerm {
+        let start = index
         var left = try parseAnd()
         while takeOp(["||"]) != nil {
-            let l = left, r = try parseAnd()
-            left = { ((l($0) ?? 0) != 0 || (r($0) ?? 0) != 0) ? 1 : 0 }
+            let a = left, b = try parseAnd()
+            let l = a.evaluate, r = b.evaluate
+            left = term(.or, from: start, [a, b]) { ((l($0) ?? 0) != 0 || (r($0) ?? 0) != 0) ? 1 : 0 }
         }
         return left
     }
 
-    mutating func parseAnd() throws(RuleParseError) -> Node {
+    mutating func parseAnd() throws(RuleParseError) -> RuleTerm {
+        let start = index
         var left = try parseNot()
         while takeOp(["&&"]) != nil {
-            let l = left, r = try parseNot()
-            left = { ((l($0) ?? 0) != 0 && (r($0) ?? 0) != 0) ? 1 : 0 }
+            let a = left, b = try parseNot()
+            let l = a.evaluate, r = b.evaluate
+            left = term(.and, from: start, [a, b]) { ((l($0) ?? 0) != 0 && (r($0) ?? 0) != 0) ? 1 : 0 }
         }
         return left
     }
 
-    mutating func parseNot() throws(RuleParseError) -> Node {
+    mutating func parseNot() throws(RuleParseError) -> RuleTerm {
+        let start = index
         let at = peek?.position ?? end
         if takeOp(["!"]) != nil {
             try enter(at: at)
-            let inner = try parseNot()
+            let operand = try parseNot()
             depth -= 1
-            return { input in inner(input).map { $0 == 0 ? 1 : 0 } }
+            let inner = operand.evaluate
+            return term(.not, from: start, [operand]) { input in inner(input).map { $0 == 0 ? 1 : 0 } }
         }
         return try parseComparison()
     }
 
-    mutating func parseComparison() throws(RuleParseError) -> Node {
-        let left = try parseAdditive()
-        guard let op = takeOp(["<", "<=", ">", ">=", "==", "!="]) else { return left }
-        let right = try parseAdditive()
+    mutating func parseComparison() throws(RuleParseError) -> RuleTerm {
+        let start = index
+        let a = try parseAdditive()
+        guard let op = takeOp(["<", "<=", ">", ">=", "==", "!="]) else { return a }
+        let b = try parseAdditive()
         let compare: @Sendable (Double, Double) -> Bool = switch op {
         case "<": { $0 < $1 }
         case "<=": { $0 <= $1 }
@@ -209,52 +270,60 @@ struct RuleParser {
         case "==": { $0 == $1 }
         default: { $0 != $1 }
         }
-        return { input in
-            guard let a = left(input), let b = right(input) else { return nil }
-            return compare(a, b) ? 1 : 0
+        let left = a.evaluate, right = b.evaluate
+        return term(.comparison(op), from: start, [a, b]) { input in
+            guard let x = left(input), let y = right(input) else { return nil }
+            return compare(x, y) ? 1 : 0
         }
     }
 
-    mutating func parseAdditive() throws(RuleParseError) -> Node {
+    mutating func parseAdditive() throws(RuleParseError) -> RuleTerm {
+        let start = index
         var left = try parseMultiplicative()
         while let op = takeOp(["+", "-"]) {
-            let l = left, r = try parseMultiplicative()
+            let a = left, b = try parseMultiplicative()
+            let l = a.evaluate, r = b.evaluate
             let subtract = op == "-"
-            left = { (i: RuleInput) -> Double? in
-                guard let a = l(i), let b = r(i) else { return nil }
-                return subtract ? a - b : a + b
+            left = term(.arithmetic(op), from: start, [a, b]) { (i: RuleInput) -> Double? in
+                guard let x = l(i), let y = r(i) else { return nil }
+                return subtract ? x - y : x + y
             }
         }
         return left
     }
 
-    mutating func parseMultiplicative() throws(RuleParseError) -> Node {
+    mutating func parseMultiplicative() throws(RuleParseError) -> RuleTerm {
+        let start = index
         var left = try parseUnary()
         while let op = takeOp(["*", "/"]) {
-            let l = left, r = try parseUnary()
+            let a = left, b = try parseUnary()
+            let l = a.evaluate, r = b.evaluate
             let divide = op == "/"
-            left = { (i: RuleInput) -> Double? in
-                guard let a = l(i), let b = r(i) else { return nil }
-                if divide { return b == 0 ? nil : a / b }  // x/0 is missing, not ±inf
-                return a * b
+            left = term(.arithmetic(op), from: start, [a, b]) { (i: RuleInput) -> Double? in
+                guard let x = l(i), let y = r(i) else { return nil }
+                if divide { return y == 0 ? nil : x / y }  // x/0 is missing, not ±inf
+                return x * y
             }
         }
         return left
     }
 
-    mutating func parseUnary() throws(RuleParseError) -> Node {
+    mutating func parseUnary() throws(RuleParseError) -> RuleTerm {
+        let start = index
         let at = peek?.position ?? end
         if takeOp(["-"]) != nil {
             try enter(at: at)
-            let inner = try parseUnary()
+            let operand = try parseUnary()
             depth -= 1
-            return { inner($0).map { -$0 } }
+            let inner = operand.evaluate
+            return term(.negate, from: start, [operand]) { inner($0).map { -$0 } }
         }
         return try parsePrimary()
     }
 
-    mutating func parsePrimary() throws(RuleParseError) -> Node {
+    mutating func parsePrimary() throws(RuleParseError) -> RuleTerm {
         guard let token = peek else { throw RuleParseError(position: end, message: "unexpected end of rule") }
+        let start = index
         index += 1
         terms += 1
         guard terms <= Self.maxTerms else {
@@ -262,7 +331,7 @@ struct RuleParser {
         }
         switch token.kind {
         case .number(let v):
-            return { _ in v }
+            return term(.number(v), from: start, []) { _ in v }
         case .lparen:
             try enter(at: token.position)
             let inner = try parseOr()
@@ -272,12 +341,12 @@ struct RuleParser {
         case .name(let name):
             if let next = peek, case .lparen = next.kind {
                 index += 1
-                return try call(name, at: token.position)
+                return try call(name, from: start)
             }
             guard let read = RuleExpression.accessor(name) else {
                 throw RuleParseError(position: token.position, message: "unknown name \(name) (known: \(RuleExpression.names.joined(separator: ", ")))")
             }
-            return { read($0.features, $0.bar) }
+            return term(.name(name), from: start, []) { read($0.features, $0.bar) }
         default:
             throw RuleParseError(position: token.position, message: "unexpected \(token.text.debugDescription)")
         }
@@ -292,22 +361,25 @@ struct RuleParser {
     }
 
     /// crosses_above(a, b): a was ≤ b on the previous bar and is > b now (and the mirror).
-    private mutating func call(_ name: String, at position: Int) throws(RuleParseError) -> Node {
+    private mutating func call(_ name: String, from start: Int) throws(RuleParseError) -> RuleTerm {
+        let position = tokens[start].position
         guard name == "crosses_above" || name == "crosses_below" else {
             throw RuleParseError(position: position, message: "unknown function \(name) (known: crosses_above, crosses_below)")
         }
-        guard let a = peek, case .name(let first) = a.kind, let readA = RuleExpression.accessor(first) else {
-            throw RuleParseError(position: peek?.position ?? end, message: "\(name) takes two feature names")
+        var operands: [RuleTerm] = []
+        var reads: [RuleExpression.Accessor] = []
+        for separator in [RuleToken.Kind.comma, .rparen] {
+            guard let t = peek, case .name(let field) = t.kind, let read = RuleExpression.accessor(field) else {
+                throw RuleParseError(position: peek?.position ?? end, message: "\(name) takes two feature names")
+            }
+            index += 1
+            operands.append(term(.name(field), from: index - 1, []) { read($0.features, $0.bar) })
+            reads.append(read)
+            try expect(separator, separator == .comma ? "," : ")")
         }
-        index += 1
-        try expect(.comma, ",")
-        guard let b = peek, case .name(let second) = b.kind, let readB = RuleExpression.accessor(second) else {
-            throw RuleParseError(position: peek?.position ?? end, message: "\(name) takes two feature names")
-        }
-        index += 1
-        try expect(.rparen, ")")
+        let readA = reads[0], readB = reads[1]
         let above = name == "crosses_above"
-        return { input in
+        return term(.cross(above: above), from: start, operands) { input in
             guard let prev = input.previous,
                   let a0 = readA(prev, input.previousBar), let b0 = readB(prev, input.previousBar),
                   let a1 = readA(input.features, input.bar), let b1 = readB(input.features, input.bar) else { return nil }
