@@ -130,6 +130,42 @@ final class StrategyTests: XCTestCase {
         }
     }
 
+    /// A built-in lists every parameter in force, given or not (GET /api/v1/strategies), and a
+    /// registry parsed back from those settings is the same.
+    func testBuiltinSettingsIncludeTheirDefaults() throws {
+        let registry = try StrategyRegistry.parse(Data(#"{"strategies":{"rsi_reversal":{"oversold":25}}}"#.utf8))
+        let settings = Dictionary(uniqueKeysWithValues: registry.entries.map { ($0.strategy.name, $0.settings) })
+        XCTAssertEqual(settings["rsi_reversal"], ["oversold": .int(25), "overbought": .double(70)], "as given, then the defaults")
+        XCTAssertEqual(settings["macd_cross"], [:])
+        XCTAssertEqual(settings["bollinger"], ["mode": .string("mean_reversion")])
+        XCTAssertEqual(settings["momentum_breakout"], ["lookback": .int(20)])
+        XCTAssertEqual(settings["volume_spike"], ["threshold": .double(3)])
+        XCTAssertEqual(settings["vwap_deviation"], ["threshold": .double(0.005)])
+        var w = JSONWriter()
+        w.beginObject()
+        w.beginObject("strategies")
+        for (name, s) in settings.sorted(by: { $0.key < $1.key }) {
+            w.beginObject(name)
+            for (k, v) in s.sorted(by: { $0.key < $1.key }) {
+                switch v {
+                case .int(let i): w.int(k, i)
+                case .double(let d): w.double(k, d)
+                case .string(let t): w.string(k, t)
+                default: XCTFail("\(k): \(v)")
+                }
+            }
+            w.endObject()
+        }
+        w.endObject()
+        w.endObject()
+        let again = try StrategyRegistry.parse(Data(w.bytes))
+        func values(_ r: StrategyRegistry) -> [[String: String]] {
+            r.entries.map { $0.settings.mapValues { $0.number.map { String($0) } ?? String(describing: $0) } }
+        }
+        XCTAssertEqual(values(again), values(registry))
+        XCTAssertEqual((again.entries[0].strategy as? RSIReversal)?.oversold, 25)
+    }
+
     /// A parsed rule keeps its parts with their source text, each evaluating as in the whole.
     func testRuleTermsKeepTheirTextAndValues() throws {
         let rule = try RuleExpression("rsi_14 < 40 && ( ema_12 > ema_26 || !crosses_below(macd, macd_signal) ) && close > open * 1.01")

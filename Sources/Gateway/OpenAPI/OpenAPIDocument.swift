@@ -145,7 +145,7 @@ enum OpenAPIDocument {
                 ] as Object],
                 description: "Each tick is validated; the valid ones enter the pipeline as one batch or not at all (503 + Retry-After when the ring is full). Order is checked by the engine (out_of_order risk alerts).")],
             "/api/v1/strategies": ["get": operation("Strategies and their settings", tag: "strategies",
-                                                    ok: json(ref("StrategyList"), "All strategies."))],
+                                                    ok: json(ref("StrategyList"), "All strategies, in the order they run on each bar."))],
             "/api/v1/strategies/{name}": [
                 "get": operation("One strategy", tag: "strategies", ok: json(ref("Strategy"), "Found."), errors: [404],
                                  parameters: strategyName),

@@ -78,6 +78,7 @@ extension OpenAPIDocument {
                     required: ["accepted", "rejected"]),
                 "Strategy": object(["name": string, "enabled": ["type": "boolean"], "kind": ["enum": ["builtin", "rule"]],
                                     "settings": ["type": "object",
+                                                 "description": "A built-in's parameters in force, defaults included (none for macd_cross); a rule's when, direction and strength. With enabled and the list's order, what a client needs to run the same strategies (dongfeng trigger does).",
                                                  "additionalProperties": ["type": ["number", "boolean", "string", "null"]]]]),
                 "StrategyList": object(["items": array(ref("Strategy")), "interval": string,
                                         "interval_ms": ["type": "integer", "minimum": 1]]),

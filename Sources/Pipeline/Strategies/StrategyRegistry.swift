@@ -15,7 +15,9 @@ public struct StrategyRegistry: Sendable {
     public struct Entry: Sendable {
         public var strategy: any Strategy
         public var enabled: Bool
-        /// The settings as given, for `GET /api/v1/strategies`.
+        /// For `GET /api/v1/strategies`: a built-in's parameters as given, and every one not
+        /// given at its default (so a client can rebuild the registry the server runs — `dongfeng
+        /// trigger` does); a rule's `when`, `direction` and `strength`.
         public var settings: [String: JSONValue]
     }
 
@@ -107,6 +109,7 @@ public struct StrategyRegistry: Sendable {
         var allowed: Set<String> = ["enabled"]
         let enabled = try bool(s, "enabled", key: key, default: true)
         let strategy: any Strategy
+        let effective: [String: JSONValue]
         switch name {
         case "rsi_reversal":
             allowed.formUnion(["oversold", "overbought"])
@@ -115,8 +118,10 @@ public struct StrategyRegistry: Sendable {
             x.overbought = try number(s, "overbought", key: key, default: 70, range: 0...100)
             guard x.oversold < x.overbought else { throw StrategyConfigError(key: "\(key).oversold", message: "must be below overbought") }
             strategy = x
+            effective = ["oversold": .double(x.oversold), "overbought": .double(x.overbought)]
         case "macd_cross":
             strategy = MACDCross()
+            effective = [:]
         case "bollinger":
             allowed.insert("mode")
             var x = BollingerStrategy()
@@ -130,26 +135,31 @@ public struct StrategyRegistry: Sendable {
             }
             x.mode = m
             strategy = x
+            effective = ["mode": .string(m.rawValue)]
         case "momentum_breakout":
             allowed.insert("lookback")
             var x = MomentumBreakout()
             x.lookback = Int(try number(s, "lookback", key: key, default: 20, range: 2...Double(RecentBars.size)))
             strategy = x
+            effective = ["lookback": .int(x.lookback)]
         case "volume_spike":
             allowed.insert("threshold")
             var x = VolumeSpike()
             x.threshold = try number(s, "threshold", key: key, default: 3, range: 0.5...20)
             strategy = x
+            effective = ["threshold": .double(x.threshold)]
         default:
             allowed.insert("threshold")
             var x = VWAPDeviation()
             x.threshold = try number(s, "threshold", key: key, default: 0.005, range: 0.0001...0.5)
             strategy = x
+            effective = ["threshold": .double(x.threshold)]
         }
         for k in s.keys where !k.hasPrefix("_") && !allowed.contains(k) {
             throw StrategyConfigError(key: "\(key).\(k)", message: "unknown setting (allowed: \(allowed.sorted().joined(separator: ", ")))")
         }
-        return Entry(strategy: strategy, enabled: enabled, settings: s.filter { $0.key != "enabled" && !$0.key.hasPrefix("_") })
+        let given = s.filter { $0.key != "enabled" && !$0.key.hasPrefix("_") }
+        return Entry(strategy: strategy, enabled: enabled, settings: given.merging(effective) { given, _ in given })
     }
 
     private static func ruleEntry(_ r: [String: JSONValue], key: String) throws(StrategyConfigError) -> Entry {
