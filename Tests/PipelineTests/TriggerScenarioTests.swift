@@ -119,6 +119,20 @@ final class TriggerScenarioTests: XCTestCase {
         XCTAssertNil(TriggerScenario.make(strategy: "macd_cross", symbol: "TRIG.SH", startTs: Self.start, intervalMs: .max / 10))
     }
 
+    /// Placing moves every tick by the same whole number of bars and keeps what fires.
+    func testPlacedAtAnotherBoundary() throws {
+        let scenario = try XCTUnwrap(TriggerScenario.make(strategy: "macd_cross", symbol: "TRIG.SH", startTs: 0))
+        let boundary: Int64 = 1_764_000_123_000
+        let placed = try XCTUnwrap(scenario.placed(closingAt: boundary))
+        XCTAssertEqual(placed.closing.ts, boundary)
+        XCTAssertEqual(zip(placed.setup, scenario.setup).map { $0.ts - $1.ts }, Array(repeating: boundary - scenario.closing.ts, count: scenario.setup.count))
+        XCTAssertEqual(placed.setup.map(\.price), scenario.setup.map(\.price))
+        try assertFires(placed)
+        XCTAssertNil(scenario.placed(closingAt: scenario.closing.ts - scenario.setup[0].ts - 1000), "a tick before 1970")
+        XCTAssertNil(scenario.placed(closingAt: -1))
+        XCTAssertNotNil(scenario.placed(closingAt: .max / 2))
+    }
+
     /// Two symbols get the same prices and times under their own names, and fed interleaved
     /// into one engine each fires on its own.
     func testSymbolsAreIndependent() throws {

@@ -1,8 +1,9 @@
 import Contracts
 
-/// Ticks that make one built-in strategy fire on a fresh symbol (for `dongfeng trigger`).
+/// Ticks that make one strategy fire on a fresh symbol (for `dongfeng trigger`): the hand-made
+/// paths of the built-ins below, or whatever `TriggerSearch` finds for any strategy.
 ///
-/// Each scenario is a short, fixed price path around 100.00 (prices in whole cents, bid/ask one
+/// Each hand-made scenario is a short, fixed price path around 100.00 (prices in whole cents, bid/ask one
 /// cent either side, a constant 100 per bar except where volume is the point) designed against
 /// the built-ins' default parameters so that, on a symbol with no history:
 /// - no strategy fires before the firing bar closes, and on it only the target does, so the
@@ -23,6 +24,29 @@ public struct TriggerScenario: Sendable {
     /// The one tick that opens the next bar and so closes the firing bar: the moment the signal is made.
     public let closing: Tick
     public let expectedDirection: Direction
+
+    public init(strategy: String, setup: [Tick], closing: Tick, expectedDirection: Direction) {
+        self.strategy = strategy
+        self.setup = setup
+        self.closing = closing
+        self.expectedDirection = expectedDirection
+    }
+
+    /// The same ticks moved in time so the closing tick is at `closingTs` — a bar boundary, as
+    /// the closing tick is, so every tick stays in its bar. Indicators, the aggregator and the
+    /// risk guard see only differences of times, so the scenario fires wherever it is placed.
+    /// nil when a tick's time would leave 0…Int64.max.
+    public func placed(closingAt closingTs: Int64) -> TriggerScenario? {
+        let (shift, overflow) = closingTs.subtractingReportingOverflow(closing.ts)
+        let first = setup.first?.ts ?? closing.ts
+        guard !overflow, closingTs >= 0, !first.addingReportingOverflow(shift).overflow, first + shift >= 0 else { return nil }
+        func move(_ t: Tick) -> Tick {
+            var t = t
+            t.ts += shift
+            return t
+        }
+        return TriggerScenario(strategy: strategy, setup: setup.map(move), closing: move(closing), expectedDirection: expectedDirection)
+    }
 
     /// The scenario for a built-in strategy on `symbol`. Bars are `intervalMs` long (the server's
     /// bar interval) and aligned as the engine aligns them: the first tick is at the first bar
