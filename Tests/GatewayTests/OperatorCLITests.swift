@@ -109,32 +109,55 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertTrue(unreachable.stderr.contains("cannot connect"), unreachable.stderr)
     }
 
-    func testTriggerFiresEveryBuiltinStrategyAndReportsItsLatency() throws {
-        let server = try TestServer()
+    /// Every strategy the server lists — the built-ins and the rules of the shipped strategies file.
+    func testTriggerFiresEveryListedStrategyAndReportsItsLatency() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Config/strategies.json").path
+        let server = try TestServer { $0.pipeline.strategiesFile = shipped }
         defer { server.stop() }
-        let builtins = ["rsi_reversal", "macd_cross", "bollinger", "momentum_breakout", "volume_spike", "vwap_deviation"]
-        for strategy in builtins {
+        let listed = try XCTUnwrap(server.get("/api/v1/strategies").json?["items"] as? [[String: Any]])
+        let names = listed.filter { $0["enabled"] as? Bool == true }.compactMap { $0["name"] as? String }
+        XCTAssertTrue(listed.contains { $0["kind"] as? String == "rule" }, "the shipped file has rules: \(names)")
+        for strategy in names {
             let run = try runDongfeng(["trigger", "--strategy", strategy, "--json"] + target(server))
             XCTAssertEqual(run.status, 0, "\(strategy): \(run.stdout) \(run.stderr)")
+            guard run.status == 0 else { continue }
             let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout)
             let latency = try XCTUnwrap(result["latency_ms"] as? Double)
             XCTAssertTrue(latency > 0 && latency < 10_000, "\(strategy) latency \(latency) ms")
             let opportunity = try XCTUnwrap((result["opportunity"] as? [String: Any])?["payload"] as? [String: Any])
             XCTAssertTrue((opportunity["strategies"] as? [String] ?? []).contains(strategy), "\(strategy): \(opportunity)")
-            XCTAssertEqual(opportunity["status"] as? String, "new")
+            XCTAssertEqual(opportunity["status"] as? String, "new", strategy)
             XCTAssertEqual((result["signal"] as? [String: Any]).flatMap { $0["payload"] as? [String: Any] }?["strategy"] as? String, strategy)
+            let search = try XCTUnwrap(result["search"] as? [String: Any], strategy)
+            XCTAssertLessThan(search["cpu_ms"] as? Double ?? .infinity, 3000, strategy)
             // The opportunity is the server's own: REST has it under the same id.
             let id = try XCTUnwrap(opportunity["id"] as? String)
             XCTAssertEqual(try server.get("/api/v1/opportunities/\(id)").status, 200)
         }
-        // The readable form names the strategy and the latency.
-        let text = try runDongfeng(["trigger", "--strategy", "bollinger", "--symbol", "TRIG.TEXT"] + target(server))
+        // The readable form names the strategy, how the path was found and the latency.
+        let text = try runDongfeng(["trigger", "--strategy", "pullback_in_uptrend", "--symbol", "TRIG.TEXT"] + target(server))
         XCTAssertEqual(text.status, 0, text.stderr)
-        XCTAssertTrue(text.stdout.contains("opportunity") && text.stdout.contains("TRIG.TEXT") && text.stdout.contains("latency:"), text.stdout)
-        // Unknown strategies are refused with the list of those that can be triggered.
+        XCTAssertTrue(text.stdout.contains("opportunity") && text.stdout.contains("TRIG.TEXT") && text.stdout.contains("latency:")
+                      && text.stdout.contains("path: searched"), text.stdout)
+        // Unknown strategies are refused with the list of those the server runs.
         let unknown = try runDongfeng(["trigger", "--strategy", "astrology"] + target(server))
         XCTAssertNotEqual(unknown.status, 0)
-        XCTAssertTrue(unknown.stderr.contains("rsi_reversal"), unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("rsi_reversal") && unknown.stderr.contains("ema_trend_cross_down"), unknown.stderr)
+    }
+
+    /// A rule that can never hold fails within the budget, naming the part and the closest value.
+    func testTriggerExplainsARuleThatCannotFire() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let body = #"{"when":"rsi_14 > 100 && ema_12 > ema_26"}"#
+        XCTAssertEqual(try server.request("PUT /api/v1/strategies/pullback_in_uptrend HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)").status, 200)
+        let started = Date()
+        let run = try runDongfeng(["trigger", "--strategy", "pullback_in_uptrend", "--budget", "0.5"] + target(server))
+        XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        XCTAssertTrue(run.stderr.contains("`rsi_14 > 100` was never true; closest: rsi_14 = "), run.stderr)
+        XCTAssertFalse(run.stderr.contains("`ema_12 > ema_26` was never true"), run.stderr)
     }
 
     func testTriggerSaysWhenTheStrategyIsDisabled() throws {
