@@ -257,7 +257,8 @@ public final class PipelineWorker: @unchecked Sendable {
         flushOutputs()
         let made = recoveredNew
         recoveredThrough = nil
-        engine.advanceSeq(to: journaledThrough)
+        // Warm-up only: the seqs it gave its unsaid events are taken back (no gap in the sequence).
+        if !publishNew { engine.seq = journaledThrough } else { engine.advanceSeq(to: journaledThrough) }
         stats.lastSeq.store(engine.seq, ordering: .relaxed)
         return made
     }

@@ -170,6 +170,9 @@ final class JournalRestartTests: XCTestCase {
         let pipeline = try XCTUnwrap(second.get("/admin/health").json?["pipeline"] as? [String: Any])
         XCTAssertEqual(pipeline["start"] as? String, "warm")
         XCTAssertTrue((pipeline["start_reason"] as? String ?? "").contains("3000 journaled inputs warmed the indicators"), "\(pipeline)")
+        // The warm-up says nothing and takes no seq: the sequence goes on from the journal's last.
+        let journaled = try XCTUnwrap((second.get("/admin/health").json?["journal"] as? [String: Any])?["last_seq"] as? Int)
+        XCTAssertEqual(pipeline["last_seq"] as? Int, journaled)
         let features = try XCTUnwrap(second.get("/api/v1/symbols/600519.SH/features?limit=1").json?["items"] as? [[String: Any]])
         XCTAssertNotNil(features.last?["ema_50"] as? Double)
         second.stop()
