@@ -29,6 +29,10 @@ quantile() {  # metrics-file stage quantile → microseconds
 }
 
 trial() {  # scrape(yes|no) → prints one result line, appends "e2e tick opp" to $work/$1
+  # A fresh server each time: a restart on the last trial's folder would restore its market time,
+  # ahead of the past-dated ticks the load generator posts, and expire their episodes at once.
+  dfp_stop
+  rm -rf "$work/data"
   dfp_start "$bin/dongfeng" "$work" DFP_FEED=none DFP_PIPELINE_INTERVAL=1ms DFP_PIPELINE_STRATEGIES_FILE=Benchmarks/e2e-strategies.json DFP_PIPELINE_COOLDOWN_S=0 \
     DFP_ADMIN_TOKEN=$token -- >/dev/null || exit 1
   local port=$dfp_port

@@ -193,6 +193,10 @@ esac
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$dfp_pid/status"; }
 
 say "end to end: HTTPS POST tick → WSS opportunity"
+# A fresh data folder: the load generator posts past-dated ticks on a new symbol, and a restart on
+# the earlier stages' folder would bring back their (live) market time, which expires its episodes.
+dfp_stop
+rm -rf "$work/data"
 dfp_start "$bin" "$work" DFP_FEED=none DFP_PIPELINE_INTERVAL=1ms DFP_PIPELINE_STRATEGIES_FILE=Benchmarks/e2e-strategies.json \
   DFP_PIPELINE_COOLDOWN_S=0 -- >/dev/null
 for rate in $e2e_rates; do

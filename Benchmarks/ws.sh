@@ -22,6 +22,7 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
 
 secs=10; $quick && secs=3
 echo "== end-to-end: HTTPS POST tick → WSS opportunity (1 ms bars, Benchmarks/e2e-strategies.json)"
+rm -rf "$work/data"  # past-dated ticks on a fresh symbol: no market time restored from elsewhere
 serve DFP_FEED=none DFP_PIPELINE_INTERVAL=1ms DFP_PIPELINE_STRATEGIES_FILE=Benchmarks/e2e-strategies.json DFP_PIPELINE_COOLDOWN_S=0
 for rate in 1000 10000 50000; do
   "$bin/dongfeng-wsload" e2e --port "$port" --rate "$rate" --seconds "$secs" --warmup 500
