@@ -68,19 +68,21 @@ public final class TickInput: @unchecked Sendable {
     /// tick survives a crash right after the answer.
     public func whenCommitted(_ body: @escaping @Sendable (Bool) -> Void) {
         let target = submitted
-        if committed.load(ordering: .acquiring) >= target {
+        if committed.load(ordering: .sequentiallyConsistent) >= target {
             body(true)
             return
         }
         waiters.withLock { $0.append((target, body)) }
-        hasWaiters.store(true, ordering: .releasing)
+        // Sequentially consistent with the worker's add and load (a store then a load on each
+        // side): one of the two always sees the other, so no waiter is left behind.
+        hasWaiters.store(true, ordering: .sequentiallyConsistent)
         fireCommitted()  // the worker may have committed in between
     }
 
     /// Runs the waiters whose ticks are committed (each exactly once: whoever removes it runs it).
     func fireCommitted(stopped: Bool = false) {
-        guard hasWaiters.load(ordering: .acquiring) else { return }
-        let done = committed.load(ordering: .acquiring)
+        guard hasWaiters.load(ordering: .sequentiallyConsistent) else { return }
+        let done = committed.load(ordering: .sequentiallyConsistent)
         let ready = waiters.withLock { list -> [(target: Int, body: @Sendable (Bool) -> Void)] in
             let ready = list.filter { stopped || $0.target <= done }
             list.removeAll { stopped || $0.target <= done }
@@ -246,25 +248,34 @@ public final class PipelineWorker: @unchecked Sendable {
     /// disk, they did not — are journaled and recorded now, under the seqs the engine gives them
     /// again. Bars and features go to the store. With `publishNew` false (inputs without a state
     /// to start from) every sequenced event is dropped: the indicators warm up, nothing is said.
-    /// Returns the number of events journaled anew.
+    /// Returns the number of events journaled anew, and the seq the replay reached (below
+    /// `journaledThrough`: the journal holds events whose inputs were not replayed).
     @discardableResult
     public func recover(from checkpoint: EngineCheckpoint?, inputs: [EngineInput], journaledThrough: UInt64,
-                        publishNew: Bool = true) -> Int {
+                        publishNew: Bool = true) -> (made: Int, reached: UInt64) {
         if let checkpoint { engine.restore(checkpoint) }
         recoveredThrough = publishNew ? journaledThrough : .max
         recoveredNew = 0
         for input in inputs { engine.replay(input) }
         flushOutputs()
         let made = recoveredNew
+        let reached = engine.seq
         recoveredThrough = nil
         // Warm-up only: the seqs it gave its unsaid events are taken back (no gap in the sequence).
         if !publishNew { engine.seq = journaledThrough } else { engine.advanceSeq(to: journaledThrough) }
         stats.lastSeq.store(engine.seq, ordering: .relaxed)
-        return made
+        return (made, reached)
     }
 
-    /// After recovery, before `start`: see `SignalEngine.resume(wallMs:holdMs:)`.
-    public func resume(wallMs: Int64, holdMs: Int64) { engine.resume(wallMs: wallMs, holdMs: holdMs) }
+    /// After recovery, before `start`: see `SignalEngine.resume(wallMs:holdMs:)`. An input like any
+    /// other (journaled), so a crash soon after a restart replays through it exactly.
+    public func resume(wallMs: Int64, holdMs: Int64) {
+        if journal?.journalsInputs == true {
+            journal?.appendInput(.resume(wallMs: wallMs, holdMs: holdMs))
+            journal?.commit()
+        }
+        engine.resume(wallMs: wallMs, holdMs: holdMs)
+    }
 
     /// Replaces the strategies between two batches; indicator state is kept. Any thread.
     public func updateStrategies(_ registry: StrategyRegistry) {
@@ -292,14 +303,16 @@ public final class PipelineWorker: @unchecked Sendable {
     private func run() {
         var lastClock = dfl_monotonic_ms()
         var lastCheckpoint = lastClock
-        var checkpointedInput = journal?.inputSeq ?? 0
         let journalsInputs = journal?.journalsInputs ?? false
+        var checkpointedInput = journalsInputs ? journal?.inputSeq ?? 0
+            : UInt64(engine.counters.ticks &+ engine.counters.outOfOrder &+ engine.counters.bars &+ engine.counters.alerts)
         var taken = [Int](repeating: 0, count: inputs.count)
         while true {
             let active = running.load(ordering: .acquiring)
             doorbell.wait(timeoutMs: 100) { [inputs] in !active || inputs.contains { !$0.ring.isEmpty } }
             if let registry = pendingStrategies.withLock({ p -> StrategyRegistry? in defer { p = nil }; return p }) {
                 engine.strategies = registry
+                if journalsInputs { journal?.appendInput(.strategies(registry.fileJSON)) }
             }
             var drained = 0
             for (i, input) in inputs.enumerated() {
@@ -327,15 +340,17 @@ public final class PipelineWorker: @unchecked Sendable {
             }
             flushOutputs()
             for (i, n) in taken.enumerated() where n > 0 {
-                inputs[i].committed.wrappingAdd(n, ordering: .releasing)
+                inputs[i].committed.wrappingAdd(n, ordering: .sequentiallyConsistent)
                 inputs[i].fireCommitted()
                 taken[i] = 0
             }
             if checkpointIntervalMs > 0, let onCheckpoint, now - lastCheckpoint >= checkpointIntervalMs {
                 lastCheckpoint = now
-                let inputSeq = journal?.inputSeq ?? 0
-                if inputSeq != checkpointedInput {
-                    checkpointedInput = inputSeq
+                // Progress since the last one: journaled inputs, or (inputs off) what the engine did.
+                let progress = journalsInputs ? journal?.inputSeq ?? 0
+                    : UInt64(engine.counters.ticks &+ engine.counters.outOfOrder &+ engine.counters.bars &+ engine.counters.alerts)
+                if progress != checkpointedInput {
+                    checkpointedInput = progress
                     onCheckpoint(checkpoint())
                 }
             }
@@ -362,7 +377,10 @@ public final class PipelineWorker: @unchecked Sendable {
 
     /// Commits the journal, then records and fans out the batch's events in order.
     private func publishBatch() {
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else {
+            journal?.commit()  // inputs that made no event (a repeated alert held back) are journaled too
+            return
+        }
         journal?.commit()
         let now = dfl_monotonic_ns()
         stats.latency.record(nowNs: now) { add in

@@ -129,15 +129,18 @@ public struct RiskGuard: Sendable {
     }
 
     /// Stale feeds (live only): symbols without a tick for `staleFeedMs` of wall time.
-    /// `found` turns true when some symbol is stale (its hold is extended even when the alert
-    /// itself is not repeated).
+    /// `found` turns true when a stale symbol's state changed (an alert, or its hold extended
+    /// even when the alert itself is not repeated).
     public mutating func staleFeeds(wallMs: Int64, marketMs: Int64, found: inout Bool) -> [RiskAlert] {
         var alerts: [RiskAlert] = []
         for symbol in symbols.keys.sorted() {
             guard let state = symbols[symbol], let last = state.lastTickWallMs, wallMs - last > settings.staleFeedMs else { continue }
-            found = true
+            let before = (state.blockUntil, state.activeKinds["stale_feed"], state.lastAlert["stale_feed"])
             emit(&alerts, state, marketMs, symbol, "stale_feed", .critical,
                  "no tick for \((wallMs - last) / 1000) s", Double(wallMs - last), Double(settings.staleFeedMs))
+            // Only a change is worth reporting: with market time standing still, a feed that stays
+            // stale changes nothing (and an idle server journals nothing).
+            if before != (state.blockUntil, state.activeKinds["stale_feed"], state.lastAlert["stale_feed"]) { found = true }
         }
         return alerts
     }

@@ -1,4 +1,5 @@
 import Contracts
+import Foundation
 
 /// Where the engine's outputs go, in the order they happen. Called on the engine's thread.
 public protocol EngineSink: AnyObject {
@@ -122,6 +123,8 @@ public final class SignalEngine {
         switch input {
         case .tick(let tick, let wallMs): process(tick, wallMs: wallMs)
         case .clock(let wallMs, let graceMs): tickClock(wallMs: wallMs, graceMs: graceMs)
+        case .strategies(let json): if let registry = try? StrategyRegistry.parse(Data(json)) { strategies = registry }
+        case .resume(let wallMs, let holdMs): resume(wallMs: wallMs, holdMs: holdMs)
         }
     }
 

@@ -175,15 +175,18 @@ public final class Journal: @unchecked Sendable {
     /// Deletes the closed segments whose records are all at or below `seq` (a checkpoint covers
     /// them). Any thread; the active segment is never deleted.
     public func deleteSegments(through seq: UInt64) {
-        shared.file.withLock { active in
-            let paths = Self.segments(in: settings.directory)
-            for (i, path) in paths.enumerated() where i + 1 < paths.count && path != active?.path {
-                let nextFirst = UInt64((paths[i + 1] as NSString).lastPathComponent.dropFirst("journal-".count).prefix(20)) ?? 0
-                guard nextFirst > 0, nextFirst <= seq + 1 else { break }
-                try? FileManager.default.removeItem(atPath: path)
-            }
-            stats.segments.store(Self.segments(in: settings.directory).count, ordering: .relaxed)
+        // The directory is listed outside the writer's lock; only the active segment's name is
+        // read under it (a segment rolled meanwhile is newer than every one deleted here).
+        let paths = Self.segments(in: settings.directory)
+        let active = shared.file.withLock { $0?.path }
+        var deleted = 0
+        for (i, path) in paths.enumerated() where i + 1 < paths.count && path != active {
+            let nextFirst = UInt64((paths[i + 1] as NSString).lastPathComponent.dropFirst("journal-".count).prefix(20)) ?? 0
+            guard nextFirst > 0, nextFirst <= seq + 1 else { break }
+            try? FileManager.default.removeItem(atPath: path)
+            deleted += 1
         }
+        if deleted > 0 { stats.segments.store(paths.count - deleted, ordering: .relaxed) }
     }
 
     // MARK: - Segments
@@ -310,7 +313,9 @@ public final class Journal: @unchecked Sendable {
             }
             if lastSeq == 0, let last = records.last { lastSeq = last.0 }
             tail.insert(contentsOf: records.suffix(max(0, tailLimit - tail.count)), at: 0)
-            if tail.count >= tailLimit { break }
+            // Go on past an empty newest segment (created, then the process died before a whole
+            // record reached it) until the last seq is known, whatever the tail limit.
+            if tail.count >= tailLimit && lastSeq != 0 { break }
         }
         recoveredTail = tail.map { (seq: $0.0, payload: $0.1) }
         stats.lastSeq.store(lastSeq, ordering: .relaxed)

@@ -41,11 +41,18 @@ public final class JournalWriter: EventJournal, @unchecked Sendable {
         json.bytes.withUnsafeBytes { journal.append(seq: seq, payload: $0) }
     }
 
+    /// Inputs first, then events; when the inputs cannot be written the events wait too (both
+    /// stay buffered and are retried with the next commit), so the journal never holds an event
+    /// whose inputs it lacks.
     public func commit() {
         flushInputs()
-        inputs?.commit()
+        if let inputs, !inputs.commit() { return }
         journal.commit()
     }
+
+    /// Input numbers go on after `seq` (the checkpoint's, when the input journal has lost its
+    /// newest records): a number is never given twice.
+    public func continueInputs(after seq: UInt64) { inputSeq = max(inputSeq, seq) }
 
     private func flushInputs() {
         guard let inputs, !batch.bytes.isEmpty else { return }
@@ -68,9 +75,11 @@ public final class JournalWriter: EventJournal, @unchecked Sendable {
                 continue
             }
             let first = record.seq &- UInt64(batch.count) &+ 1
-            if first != expected { contiguous = false }
+            // A record reaching back to or before `after` holds inputs the state already has.
+            let skip = first <= after ? Int(after - first + 1) : 0
+            if max(first, after + 1) != expected { contiguous = false }
             expected = record.seq + 1
-            out += batch
+            out += batch.dropFirst(skip)
         }
         if records.isEmpty, let oldest, oldest > after + 1 { contiguous = false }
         return (out, contiguous, unreadable)

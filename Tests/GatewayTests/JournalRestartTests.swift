@@ -154,6 +154,34 @@ final class JournalRestartTests: XCTestCase {
         XCTAssertEqual(health.json?["status"] as? String, "ok", "the pipelined request is answered after the deferred one")
     }
 
+    /// A restart keeps the strategies as they were running (a live PUT included), since the
+    /// inputs after the checkpoint ran under them; an edited strategies file applies at the next start.
+    func testLiveStrategyChangesSurviveARestartAndAnEditedFileApplies() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-strategies-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let file = (folder as NSString).appendingPathComponent("strategies.json")
+        try Data(#"{"strategies":{"macd_cross":{"enabled":true}}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let data = (folder as NSString).appendingPathComponent("data")
+        func enabled(_ server: TestServer, _ name: String) throws -> Bool? {
+            let items = try XCTUnwrap(server.get("/api/v1/strategies").json?["items"] as? [[String: Any]])
+            return items.first { $0["name"] as? String == name }?["enabled"] as? Bool
+        }
+        let first = try TestServer { $0.dataDir = data; $0.pipeline.strategiesFile = file }
+        let body = #"{"enabled":false}"#
+        XCTAssertEqual(try first.request("PUT /api/v1/strategies/macd_cross HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)").status, 200)
+        XCTAssertEqual(try post(first, RESTAPITests.ndjson(count: 200)).status, 202)
+        first.stop()
+        let second = try TestServer { $0.dataDir = data; $0.pipeline.strategiesFile = file }
+        XCTAssertEqual(try enabled(second, "macd_cross"), false, "the live change is kept across the restart")
+        second.stop()
+        try Data(#"{"strategies":{"macd_cross":{"enabled":true},"volume_spike":{"enabled":false}}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let third = try TestServer { $0.dataDir = data; $0.pipeline.strategiesFile = file }
+        defer { third.stop() }
+        XCTAssertEqual(try enabled(third, "macd_cross"), true, "the edited file applies")
+        XCTAssertEqual(try enabled(third, "volume_spike"), false)
+    }
+
     /// Without a checkpoint (deleted, or unreadable), the journaled inputs warm the indicators;
     /// without those either, the start is cold and says why.
     func testJournaledInputsWarmIndicatorsWhenThereIsNoCheckpoint() throws {
@@ -169,7 +197,7 @@ final class JournalRestartTests: XCTestCase {
         let second = try TestServer { $0.dataDir = data }
         let pipeline = try XCTUnwrap(second.get("/admin/health").json?["pipeline"] as? [String: Any])
         XCTAssertEqual(pipeline["start"] as? String, "warm")
-        XCTAssertTrue((pipeline["start_reason"] as? String ?? "").contains("3000 journaled inputs warmed the indicators"), "\(pipeline)")
+        XCTAssertTrue((pipeline["start_reason"] as? String ?? "").contains("journaled inputs warmed the indicators"), "\(pipeline)")
         // The warm-up says nothing and takes no seq: the sequence goes on from the journal's last.
         let journaled = try XCTUnwrap((second.get("/admin/health").json?["journal"] as? [String: Any])?["last_seq"] as? Int)
         XCTAssertEqual(pipeline["last_seq"] as? Int, journaled)

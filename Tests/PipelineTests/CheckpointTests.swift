@@ -18,8 +18,13 @@ final class CheckpointTests: XCTestCase {
     static func inputs(count: Int, seed: UInt64) -> [EngineInput] {
         var out: [EngineInput] = []
         var wall: Int64 = 1_732_500_000_000
+        // Half way, the strategies change (a PUT): rsi_reversal off, a rule on; later a restart.
+        var changed = StrategyRegistry.defaults
+        try? changed.update("rsi_reversal", with: ["enabled": .bool(false), "oversold": .int(25)])
         for (i, tick) in EngineTests.ticks(count: count, seed: seed).enumerated() {
             wall = max(wall + 1, tick.ts + 40)
+            if i == count / 2 { out.append(.strategies(changed.fileJSON)) }
+            if i == count * 3 / 4 { out.append(.resume(wallMs: wall, holdMs: 10_000)) }
             out.append(.tick(tick, wallMs: wall))
             // Every so often the feed goes quiet and the clock closes the open bars.
             if i % 97 == 96 {
@@ -123,6 +128,24 @@ final class CheckpointTests: XCTestCase {
             var torn = CheckpointReader(Array(w.bytes[..<cut]))
             XCTAssertThrowsError(try EngineCheckpoint(reading: &torn, settings: Self.settings), "cut at \(cut)")
         }
+    }
+
+    /// The strategies in force go into the checkpoint and the input journal in the file's form:
+    /// parsing it gives the same strategies, parameters and order.
+    func testRegistryFileFormRoundTrips() throws {
+        var registry = try StrategyRegistry.parse(Data(#"{"strategies":{"bollinger":{"mode":"breakout"},"volume_spike":{"enabled":false}},"rules":[{"name":"dip","when":"rsi_14 < 35 && close > ema_50","direction":"long","strength":0.7}]}"#.utf8))
+        try registry.update("momentum_breakout", with: ["lookback": .int(30)])
+        let back = try StrategyRegistry.parse(Data(registry.fileJSON))
+        XCTAssertEqual(back.entries.map(\.strategy.name), registry.entries.map(\.strategy.name))
+        XCTAssertEqual(back.entries.map(\.enabled), registry.entries.map(\.enabled))
+        // The same settings (70 and 70.0 are one number), and a fixed point from the first round on.
+        for (a, b) in zip(back.entries, registry.entries) {
+            XCTAssertEqual(a.settings.mapValues { $0.number ?? .nan }.filter { !$0.value.isNaN },
+                           b.settings.mapValues { $0.number ?? .nan }.filter { !$0.value.isNaN }, a.strategy.name)
+            XCTAssertEqual(Set(a.settings.keys), Set(b.settings.keys), a.strategy.name)
+        }
+        XCTAssertEqual(try StrategyRegistry.parse(Data(back.fileJSON)).fileJSON, back.fileJSON)
+        XCTAssertEqual(back.entries.first { $0.strategy.name == "momentum_breakout" }?.settings["lookback"]?.number, 30)
     }
 
     /// Inputs round-trip through their binary form.

@@ -12,6 +12,7 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ws_e2e  # noqa: E402
@@ -93,18 +94,36 @@ def post(client, batch):
     client.post_ticks(batch)  # 202 with every tick accepted, or it raises
 
 
+def put_strategy(client, name, settings):
+    """PUT /api/v1/strategies/{name} (admin: loopback)."""
+    req = urllib.request.Request(f"https://127.0.0.1:{client.port}/api/v1/strategies/{name}", method="PUT",
+                                 data=json.dumps(settings).encode(), headers={"Content-Type": "application/json"})
+    with client.http.open(req, timeout=10) as r:
+        if r.status != 200:
+            raise RuntimeError(f"PUT {name}: {r.status}")
+
+
+# A live strategy change between two batches, in both runs: the restarts must replay it in place.
+CHANGES = {"rsi_reversal": {"enabled": False}, "bollinger": {"mode": "breakout"}}
+
+
 def main():
     binary = sys.argv[1]
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
     rng = random.Random(seed)
     work_batches = batches(seed)
     total = sum(len(b) for b in work_batches)
+    plan = sorted(rng.sample(range(10, len(work_batches) - 5), 3))
+    change_at = rng.randint(plan[0] + 1, plan[1])  # after the first restart, at or before the second
     with tempfile.TemporaryDirectory(prefix="dongfeng-equal-") as work:
         # 1. The uninterrupted run.
         server = start(binary, os.path.join(work, "a"))
         try:
             client = Client(server)
-            for batch in work_batches:
+            for i, batch in enumerate(work_batches):
+                if i == change_at:
+                    for name, settings in CHANGES.items():
+                        put_strategy(client, name, settings)
                 post(client, batch)
             settle(client, total)
             reference = events(client)
@@ -116,7 +135,6 @@ def main():
         blocked = [e for k, e in reference.values() if k == "opportunity" and e["status"] == "blocked"]
 
         # 2. The same ticks with three restarts.
-        plan = sorted(rng.sample(range(10, len(work_batches) - 5), 3))
         how = {plan[0]: "kill -9 at once", plan[1]: "SIGTERM", plan[2]: "kill -9 after a pause"}
         folder = os.path.join(work, "b")
         server = start(binary, folder)
@@ -124,6 +142,9 @@ def main():
         try:
             client = Client(server)
             for i, batch in enumerate(work_batches):
+                if i == change_at:
+                    for name, settings in CHANGES.items():
+                        put_strategy(client, name, settings)
                 post(client, batch)
                 if i in how:
                     if how[i] == "SIGTERM":
@@ -155,7 +176,8 @@ def main():
         if changed:
             s = changed[0]
             detail += f"; {len(changed)} differ, first seq {s}: {json.dumps(reference[s][1])} vs {json.dumps(after[s][1])}"
-        check(f"restarts at batches {plan} ({', '.join(how[i] for i in plan)}) change no event, seq or id",
+        check(f"restarts at batches {plan} ({', '.join(how[i] for i in plan)}), strategies changed live at {change_at}, "
+              "change no event, seq or id",
               not missing and not extra and not changed, detail)
         check("some opportunities were blocked by the risk guard (its holds carried across)", len(blocked) > 0,
               f"{len(blocked)} blocked opportunity events")

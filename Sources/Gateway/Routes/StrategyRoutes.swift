@@ -38,6 +38,7 @@ enum StrategyRoutes {
             do throws(GatewayError) {
                 let registry = try SignalService.reloadStrategies(service.strategiesFile)
                 service.worker.updateStrategies(registry)
+                service.noteLoadedFromFile(registry)
                 var w = JSONWriter()
                 w.beginObject()
                 w.string("reloaded", service.strategiesFile)

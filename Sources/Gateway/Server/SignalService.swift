@@ -63,11 +63,14 @@ public final class SignalService: @unchecked Sendable {
         } else {
             checkpointer = nil
         }
-        let recovered = Self.recover(worker: worker, store: store, settings: settings, dataDir: config.dataDir,
-                                     inputs: inputs, lastSeq: lastSeq, logger: logger)
-        startMode = recovered.mode
-        resumePrices = recovered.prices
         if let checkpointer {
+            let recovered = Self.recover(worker: worker, store: store, settings: settings, dataDir: config.dataDir,
+                                         inputs: inputs, lastSeq: lastSeq, logger: logger)
+            startMode = recovered.mode
+            resumePrices = recovered.prices
+            // The feeds were away, not gone: each symbol gets the stale-feed time to come back
+            // before its open bar is closed by the clock or it is flagged stale. Journaled.
+            worker.resume(wallMs: Int64(Date().timeIntervalSince1970 * 1000), holdMs: settings.risk.staleFeedMs)
             // The recovered state is written at once: a crash before the first periodic checkpoint
             // still restarts exactly, and a crash loop never replays an ever longer input tail.
             do {
@@ -78,10 +81,22 @@ public final class SignalService: @unchecked Sendable {
             worker.closesBarsAtStop = false
             worker.checkpointIntervalMs = Int64(config.journal.checkpointIntervalS * 1000)
             worker.onCheckpoint = { checkpointer.schedule($0) }
+            // A checkpoint brings back the strategies in force (live changes included) and the
+            // inputs replay under them: a restart keeps them, unless the strategies file changed
+            // since it was last loaded — then the file applies (journaled, before the first tick).
+            let loadedPath = (config.dataDir as NSString).appendingPathComponent(Self.loadedStrategiesFile)
+            let lastLoaded = FileManager.default.contents(atPath: loadedPath).map { [UInt8]($0) }
+            if !recovered.fromCheckpoint || lastLoaded != strategies.fileJSON {
+                worker.updateStrategies(strategies)
+                if recovered.fromCheckpoint { logger.info("strategies file \(config.pipeline.strategiesFile) changed since it was loaded: applied") }
+                try? Data(strategies.fileJSON).write(to: URL(fileURLWithPath: loadedPath), options: .atomic)
+            } else if worker.strategies.fileJSON != strategies.fileJSON {
+                logger.info("strategies as they were running kept (changed live since \(config.pipeline.strategiesFile) was loaded; POST /admin/reload applies the file)")
+            }
+        } else {
+            startMode = ("cold", "the journal is off (journal.enabled = false): nothing is kept across restarts")
+            resumePrices = [:]
         }
-        // The feeds were away, not gone: each symbol gets the stale-feed time to come back before
-        // its open bar is closed by the clock or it is flagged stale.
-        worker.resume(wallMs: Int64(Date().timeIntervalSince1970 * 1000), holdMs: settings.risk.staleFeedMs)
         self.logger = logger
         feedName = config.feed
         strategiesFile = config.pipeline.strategiesFile
@@ -102,7 +117,7 @@ public final class SignalService: @unchecked Sendable {
     /// a usable checkpoint, whatever inputs the journal holds only warm the indicators.
     static func recover(worker: PipelineWorker, store: EventStore, settings: EngineSettings, dataDir: String,
                         inputs: Journal?, lastSeq: UInt64, logger: Logger)
-        -> (mode: (String, String), prices: [String: Double]) {
+        -> (mode: (String, String), prices: [String: Double], fromCheckpoint: Bool) {
         let started = DispatchTime.now().uptimeNanoseconds
         var checkpoint: CheckpointFile.Loaded?
         var why = ""
@@ -115,30 +130,49 @@ public final class SignalService: @unchecked Sendable {
         }
         let after = checkpoint?.engine.inputSeq ?? 0
         // Exact only when the inputs go on right after the checkpoint (none lost in between).
-        let (replay, contiguous, unreadable) = inputs.map { JournalWriter.inputs(in: $0, after: after) } ?? ([], true, 0)
+        let (replay, contiguous, unreadable) = inputs.map { JournalWriter.inputs(in: $0, after: after) } ?? ([], false, 0)
+        (worker.journal as? JournalWriter)?.continueInputs(after: after)
         let ms = { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6 }
         if let checkpoint {
             for bar in checkpoint.bars { store.record(.bar(bar)) }
             for f in checkpoint.features { store.record(.features(f)) }
-            let made = worker.recover(from: checkpoint.engine, inputs: replay, journaledThrough: lastSeq)
+            let (made, reached) = worker.recover(from: checkpoint.engine, inputs: replay, journaledThrough: lastSeq)
             let age = max(0, Int64(Date().timeIntervalSince1970 * 1000) - checkpoint.takenMs)
-            let exact = contiguous && unreadable == 0
+            // The journal holding events past what the replay made again means inputs were lost
+            // (journal.inputs off, or a machine crash that kept the events but not their inputs).
+            let behind = reached < lastSeq
+            let exact = contiguous && unreadable == 0 && !behind
+            var notExact: [String] = []
+            if inputs == nil { notExact.append("journal.inputs is off") } else if !contiguous { notExact.append("inputs after \(after) partly missing") }
+            if unreadable > 0 { notExact.append("\(unreadable) input records unreadable") }
+            if behind { notExact.append("the journal holds events up to seq \(lastSeq), the replay reached \(reached)") }
             let detail = "checkpoint of \(checkpoint.engine.symbolNames.count) symbols taken \(age / 1000) s ago + "
                 + "\(replay.count) journaled inputs replayed\(made > 0 ? ", \(made) events journaled that had not been" : "")"
-                + (exact ? "" : " (inputs after \(after) partly missing\(unreadable > 0 ? ", \(unreadable) records unreadable" : ""): not exact)")
+                + (exact ? "" : " (not exact: \(notExact.joined(separator: "; ")))")
                 + String(format: " in %.0f ms", ms())
             logger.info("warm start: \(detail); \(checkpoint.engine.blockedSymbols.count) symbol(s) blocked, \(checkpoint.engine.openOpportunities.count) open opportunities")
-            return (("warm", detail), worker.checkpoint().lastPrices)
+            return (("warm", detail), worker.checkpoint().lastPrices, true)
         }
         if !replay.isEmpty {
             worker.recover(from: nil, inputs: replay, journaledThrough: lastSeq, publishNew: false)
             let detail = "\(why); \(replay.count) journaled inputs warmed the indicators" + String(format: " in %.0f ms", ms())
             logger.notice("warm start without a checkpoint: \(detail)")
-            return (("warm", detail), worker.checkpoint().lastPrices)
+            return (("warm", detail), worker.checkpoint().lastPrices, false)
         }
         let reason = "\(why); no journaled inputs\(inputs == nil ? " (journal.inputs is off)" : "")"
         logger.notice("cold start (\(reason)): indicators warm up from new bars")
-        return (("cold", reason), [:])
+        return (("cold", reason), [:], false)
+    }
+
+    /// The strategies file's registry as last loaded, in `data_dir` (see the start in `init`).
+    static let loadedStrategiesFile = "strategies.loaded.json"
+
+    /// `POST /admin/reload` applied the file: remembered, off the loop, for the next start.
+    func noteLoadedFromFile(_ registry: StrategyRegistry) {
+        guard checkpointer != nil else { return }
+        let path = (dataDir as NSString).appendingPathComponent(Self.loadedStrategiesFile)
+        let bytes = registry.fileJSON
+        DispatchQueue.global(qos: .utility).async { try? Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) }
     }
 
     static func openJournal(_ config: GatewayConfig, tail: Int, logger: Logger, subdirectory: String = "journal",
@@ -153,6 +187,11 @@ public final class SignalService: @unchecked Sendable {
         settings.segmentBytes = min(config.journal.segmentMB, segmentMB ?? .max) << 20
         settings.retentionBytes = Int64(config.journal.retentionMB) << 20
         settings.retentionSeconds = Int64(config.journal.retentionHours) * 3600
+        if subdirectory == "inputs" {
+            // Only a checkpoint may drop inputs (the ones it covers): no size or age limit here.
+            settings.retentionBytes = .max
+            settings.retentionSeconds = 0
+        }
         do {
             return try Journal(settings: settings, tailLimit: tail)
         } catch {

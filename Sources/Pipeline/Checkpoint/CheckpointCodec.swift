@@ -1,4 +1,5 @@
 import Contracts
+import Foundation
 
 /// Why a checkpoint could not be read: it is then ignored and the server says why.
 public struct CheckpointError: Error, CustomStringConvertible, Sendable {
@@ -101,6 +102,12 @@ public struct CheckpointReader {
         guard offset + n <= bytes.count else { throw CheckpointError("truncated string at byte \(offset)") }
         defer { offset += n }
         return String(decoding: bytes[offset..<(offset + n)], as: UTF8.self)
+    }
+    public mutating func byteArray() throws(CheckpointError) -> [UInt8] {
+        let n = try count()
+        guard offset + n <= bytes.count else { throw CheckpointError("truncated bytes at byte \(offset)") }
+        defer { offset += n }
+        return Array(bytes[offset..<(offset + n)])
     }
     public mutating func optionalF64() throws(CheckpointError) -> Double? { try bool() ? try f64() : nil }
     public mutating func optionalI64() throws(CheckpointError) -> Int64? { try bool() ? try i64() : nil }
@@ -529,6 +536,8 @@ public struct EngineCheckpoint: @unchecked Sendable {
     let symbols: [(name: String, state: SignalEngine.SymbolPipeline)]
     let aggregator: OpportunityAggregator
     let risk: RiskGuard
+    /// The strategies in force, in the strategies file's form.
+    let strategies: [UInt8]
     /// The last engine input (the input journal's seq) this state includes; 0 = none.
     public var inputSeq: UInt64 = 0
 
@@ -576,6 +585,8 @@ public struct EngineCheckpoint: @unchecked Sendable {
         }
         aggregator.write(&w)
         risk.write(&w)
+        w.u64(UInt64(strategies.count))
+        w.bytes.append(contentsOf: strategies)
     }
 
     /// Reads a checkpoint for an engine running `interval` bars with these aggregator and risk
@@ -618,10 +629,13 @@ public struct EngineCheckpoint: @unchecked Sendable {
         var risk = RiskGuard(settings: settings.risk)
         try risk.read(&r)
         self.risk = risk
+        strategies = try r.byteArray()
     }
 
     init(interval: String, seq: UInt64, marketTime: Int64, counters: EngineCounters,
-         symbols: [(name: String, state: SignalEngine.SymbolPipeline)], aggregator: OpportunityAggregator, risk: RiskGuard) {
+         symbols: [(name: String, state: SignalEngine.SymbolPipeline)], aggregator: OpportunityAggregator, risk: RiskGuard,
+         strategies: [UInt8]) {
+        self.strategies = strategies
         self.interval = interval
         self.seq = seq
         self.marketTime = marketTime
@@ -653,7 +667,7 @@ extension SignalEngine {
     public func checkpoint() -> EngineCheckpoint {
         EngineCheckpoint(interval: settings.interval.description, seq: seq, marketTime: marketTime, counters: counters,
                          symbols: symbols.keys.sorted().map { ($0, symbols[$0]!.copy()) },
-                         aggregator: aggregator, risk: risk.detached())
+                         aggregator: aggregator, risk: risk.detached(), strategies: strategies.fileJSON)
     }
 
     /// Puts the engine back where a checkpoint left it (before any input; replaces all state).
@@ -665,6 +679,8 @@ extension SignalEngine {
         for (name, state) in c.symbols { symbols[name] = state.copy() }
         aggregator = c.aggregator
         risk = c.risk.detached()
+        // The strategies that were running: the inputs after the checkpoint ran under them.
+        if let registry = try? StrategyRegistry.parse(Data(c.strategies)) { strategies = registry }
     }
 
     /// After a restart, wall-clock bookkeeping starts again from `wallMs`: each symbol's feed gets

@@ -8,6 +8,11 @@ import Contracts
 public enum EngineInput: Sendable, Equatable {
     case tick(Tick, wallMs: Int64)
     case clock(wallMs: Int64, graceMs: Int64)
+    /// The strategies in force changed (PUT /api/v1/strategies, a reload, the file at start):
+    /// the registry in the strategies file's form.
+    case strategies([UInt8])
+    /// The process started again: wall-clock bookkeeping restarts (`SignalEngine.resume`).
+    case resume(wallMs: Int64, holdMs: Int64)
 
     @inlinable
     public func write(_ w: inout CheckpointWriter) {
@@ -25,6 +30,14 @@ public enum EngineInput: Sendable, Equatable {
             w.u8(2)
             w.i64(wallMs)
             w.i64(graceMs)
+        case .strategies(let json):
+            w.u8(3)
+            w.u64(UInt64(json.count))
+            w.bytes.append(contentsOf: json)
+        case .resume(let wallMs, let holdMs):
+            w.u8(4)
+            w.i64(wallMs)
+            w.i64(holdMs)
         }
     }
 
@@ -37,6 +50,10 @@ public enum EngineInput: Sendable, Equatable {
             self = .tick(tick, wallMs: wallMs)
         case 2:
             self = .clock(wallMs: try r.i64(), graceMs: try r.i64())
+        case 3:
+            self = .strategies(try r.byteArray())
+        case 4:
+            self = .resume(wallMs: try r.i64(), holdMs: try r.i64())
         case let kind:
             throw CheckpointError("unknown input kind \(kind)")
         }

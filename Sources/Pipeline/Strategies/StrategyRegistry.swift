@@ -37,6 +37,41 @@ public struct StrategyRegistry: Sendable {
 
     public var enabled: [any Strategy] { entries.filter(\.enabled).map(\.strategy) }
 
+    /// This registry in the strategies file's form (`parse` gives it back, entry for entry and in
+    /// order): what the input journal and the engine checkpoint keep of the strategies in force.
+    public var fileJSON: [UInt8] {
+        var w = JSONWriter(capacity: 1024)
+        func value(_ key: String, _ v: JSONValue) {
+            switch v {
+            case .int(let i): w.int(key, i)
+            case .double(let d): w.double(key, d)
+            case .bool(let b): w.bool(key, b)
+            case .string(let s): w.string(key, s)
+            default: w.string(key, v.text)
+            }
+        }
+        w.beginObject()
+        w.beginObject("strategies")
+        for e in entries where Self.builtinNames.contains(e.strategy.name) {
+            w.beginObject(e.strategy.name)
+            w.bool("enabled", e.enabled)
+            for key in e.settings.keys.sorted() { value(key, e.settings[key]!) }
+            w.endObject()
+        }
+        w.endObject()
+        w.beginArray("rules")
+        for e in entries where !Self.builtinNames.contains(e.strategy.name) {
+            w.beginObject()
+            w.string("name", e.strategy.name)
+            w.bool("enabled", e.enabled)
+            for key in e.settings.keys.sorted() { value(key, e.settings[key]!) }
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
     /// Parses the strategies file: `{"strategies": {name: {enabled, params…}}, "rules": [{name, when, direction, strength, enabled}]}`.
     public static func parse(_ data: Data) throws(StrategyConfigError) -> StrategyRegistry {
         let root: [String: JSONValue]
