@@ -2,6 +2,7 @@ import Contracts
 import CLinux
 import HTTP
 import Reactor
+import Store
 
 /// `GET /health`, `/gateway/health` (the seed's aliases, simple form) and `/admin/health`
 /// (detailed; admin-protected).
@@ -121,8 +122,15 @@ enum HealthRoutes {
         }
         if let journal = signals.journal {
             let errors = journal.stats.writeErrors.load(ordering: .relaxed)
-            out.append(errors == 0 ? ("journal", "ok", "fsync \(journal.settings.fsync.rawValue)")
-                                   : ("journal", "degraded", "\(errors) failed write(s); events wait in memory"))
+                + ((signals.worker.journal as? JournalWriter)?.inputs?.stats.writeErrors.load(ordering: .relaxed) ?? 0)
+            let checkpointFailures = signals.checkpointer?.failed.load(ordering: .relaxed) ?? 0
+            if errors > 0 {
+                out.append(("journal", "degraded", "\(errors) failed write(s); events wait in memory"))
+            } else if checkpointFailures > 0 {
+                out.append(("journal", "degraded", "\(checkpointFailures) checkpoint(s) not written; a restart replays more inputs"))
+            } else {
+                out.append(("journal", "ok", "fsync \(journal.settings.fsync.rawValue)"))
+            }
         } else {
             out.append(("journal", "ok", "off (journal.enabled = false)"))
         }

@@ -25,7 +25,6 @@ public final class SignalService: @unchecked Sendable {
     let resumePrices: [String: Double]
     private let logger: Logger
     private let dataDir: String
-    private let intervalLabel: String
     /// The primary bar interval: strategies run on each closed bar of it.
     public let interval: BarInterval
 
@@ -56,7 +55,6 @@ public final class SignalService: @unchecked Sendable {
                                 barGraceMs: Int64(config.pipeline.barGraceMs), lastSeq: lastSeq)
         if let journal { worker.journal = JournalWriter(journal: journal, inputs: inputs) }
         dataDir = config.dataDir
-        intervalLabel = interval.description
         self.interval = interval
         if config.journal.enabled {
             checkpointer = Checkpointer(directory: config.dataDir, sync: config.journal.fsync != "never", store: store, inputs: inputs)
