@@ -107,6 +107,11 @@ def put_strategy(client, name, settings):
 CHANGES = {"rsi_reversal": {"enabled": False}, "bollinger": {"mode": "breakout"}}
 
 
+def change_strategies(client):
+    for name, settings in CHANGES.items():
+        put_strategy(client, name, settings)
+
+
 def main():
     binary = sys.argv[1]
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
@@ -122,8 +127,7 @@ def main():
             client = Client(server)
             for i, batch in enumerate(work_batches):
                 if i == change_at:
-                    for name, settings in CHANGES.items():
-                        put_strategy(client, name, settings)
+                    change_strategies(client)
                 post(client, batch)
             settle(client, total)
             reference = events(client)
@@ -143,8 +147,7 @@ def main():
             client = Client(server)
             for i, batch in enumerate(work_batches):
                 if i == change_at:
-                    for name, settings in CHANGES.items():
-                        put_strategy(client, name, settings)
+                    change_strategies(client)
                 post(client, batch)
                 if i in how:
                     if how[i] == "SIGTERM":
