@@ -48,7 +48,7 @@ enum JournalBench {
                 // Recovery of this 1M-record journal, as the server does it: scan, cut, decode the tail.
                 let r0 = dfl_monotonic_ns()
                 guard let reopened = try? Journal(settings: settings) else { return }
-                let events = reopened.recoveredTail.compactMap { JournalEvents.decode($0.payload) }
+                let events = reopened.recoveredTail.compactMap { EventDecoder.decode($0.payload)?.event }
                 let ms = Double(dfl_monotonic_ns() - r0) / 1e6
                 print(String(format: "recovery of %d records (%.0f MB, %d segments): %.0f ms, last seq %llu, %d newest decoded",
                              count, Double(count * (record.count + 16)) / 1e6, Journal.segments(in: dir).count, ms,

@@ -104,4 +104,18 @@ public enum EventEncoder {
         body(&w)
         w.endObject()
     }
+
+    /// `"rejected":[{"index","error","field"?}]`: the refused ticks of an ingest answer (REST
+    /// 202 and the WebSocket `ack` write the same list).
+    public static func rejected(_ list: [TickRejection], _ w: inout JSONWriter) {
+        w.beginArray("rejected")
+        for r in list {
+            w.beginObject()
+            w.int("index", r.index)
+            w.string("error", r.description)
+            if let field = r.field { w.string("field", field) }
+            w.endObject()
+        }
+        w.endArray()
+    }
 }

@@ -89,41 +89,17 @@ enum TickCSV {
     private static func row(_ buf: UnsafeBufferPointer<UInt8>, _ f: [Range<Int>], ts: Int, symbol: Int, price: Int,
                             volume: Int, bid: Int?, ask: Int?) -> Result<Tick, TickFieldError>
     {
-        func cell(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-            var lo = f[i].lowerBound, hi = f[i].upperBound
-            while lo < hi, buf[lo] == 32 || buf[lo] == 9 { lo += 1 }
-            while hi > lo, buf[hi - 1] == 32 || buf[hi - 1] == 9 { hi -= 1 }
-            return UnsafeBufferPointer(rebasing: buf[lo..<hi])
+        var fields = TickFields()
+        func cell(_ field: TickFields.Field, _ i: Int?) {
+            if let i { fields.setText(field, UnsafeBufferPointer(rebasing: buf[f[i]])) }
         }
-        func number(_ i: Int, _ name: String, optional: Bool = false) -> Result<Double?, TickFieldError> {
-            let c = cell(i)
-            if c.isEmpty {
-                return optional ? .success(nil) : .failure(TickFieldError(field: name, message: "is empty"))
-            }
-            guard let v = DecimalParser.parse(c) else {
-                return .failure(TickFieldError(field: name, message: "must be a number (got \(String(decoding: c, as: UTF8.self).debugDescription))"))
-            }
-            return .success(v)
-        }
-        let tsCell = cell(ts)
-        let time: Int64
-        if let v = TickObject.integer(tsCell) {
-            time = v
-        } else {
-            switch Timestamp.parseISO8601(tsCell) {
-            case .success(let v): time = v
-            case .failure(let e): return .failure(e)
-            }
-        }
-        let p: Double?, v: Double?, b: Double?, a: Double?
-        switch number(price, "price") { case .success(let x): p = x; case .failure(let e): return .failure(e) }
-        switch number(volume, "volume") { case .success(let x): v = x; case .failure(let e): return .failure(e) }
-        if let bid { switch number(bid, "bid", optional: true) { case .success(let x): b = x; case .failure(let e): return .failure(e) } } else { b = nil }
-        if let ask { switch number(ask, "ask", optional: true) { case .success(let x): a = x; case .failure(let e): return .failure(e) } } else { a = nil }
-        let tick = Tick(symbol: String(decoding: cell(symbol), as: UTF8.self), ts: time, price: p ?? 0, volume: v ?? 0,
-                        bid: b, ask: a)
-        if let problem = tick.validate() { return .failure(problem) }
-        return .success(tick)
+        cell(.ts, ts)
+        cell(.symbol, symbol)
+        cell(.price, price)
+        cell(.volume, volume)
+        cell(.bid, bid)
+        cell(.ask, ask)
+        return fields.tick()
     }
 
     /// Splits records and fields, honouring quotes (a quoted field may hold commas, newlines

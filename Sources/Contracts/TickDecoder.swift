@@ -59,6 +59,22 @@ public enum TickDecoder {
         bytes.withUnsafeBytes { decode($0, format: format) }
     }
 
+    /// One JSON tick object and nothing else (a Redis entry's `data` field): unreadable JSON
+    /// or another value is refused as field `record`.
+    public static func decodeObject(_ bytes: UnsafeRawBufferPointer) -> Result<Tick, TickFieldError> {
+        var scanner = JSONScanner(bytes.bindMemory(to: UInt8.self))
+        scanner.skipWhitespace()
+        guard scanner.peek == UInt8(ascii: "{") else { return .failure(TickFieldError(field: "record", message: "must be a JSON object")) }
+        do {
+            let decoded = try TickObject.decode(&scanner)
+            scanner.skipWhitespace()
+            guard scanner.atEnd else { return .failure(TickFieldError(field: "record", message: "unexpected data after the object")) }
+            return decoded
+        } catch {
+            return .failure(TickFieldError(field: "record", message: "invalid JSON at byte \(error.position): \(error.message)"))
+        }
+    }
+
     static func decodeJSON(_ bytes: UnsafeBufferPointer<UInt8>, into result: inout TickDecodeResult) {
         var scanner = JSONScanner(bytes)
         do {

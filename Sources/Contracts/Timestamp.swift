@@ -1,3 +1,5 @@
+import Glibc
+
 /// ISO-8601 / RFC 3339 date-times → Unix milliseconds, without Foundation.
 ///
 /// Accepted: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`, `T` or a space between date and
@@ -91,5 +93,15 @@ public enum Timestamp {
         let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
+    }
+}
+
+/// The one wall-clock reading: milliseconds since the Unix epoch (CLOCK_REALTIME). Event
+/// times, heartbeats and the live feed's pacing all use it.
+public enum WallClock {
+    public static func milliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }

@@ -22,13 +22,7 @@ public final class SimulatorFeed: @unchecked Sendable {
         self.input = input
         self.ticksPerSecond = ticksPerSecond
         simulator = MarketSimulator(instruments: instruments, ticksPerSecond: ticksPerSecond, seed: seed,
-                                    startMs: SimulatorFeed.wallMs())
-    }
-
-    static func wallMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+                                    startMs: WallClock.milliseconds())
     }
 
     public func start() {
@@ -45,7 +39,7 @@ public final class SimulatorFeed: @unchecked Sendable {
     private func run() {
         var next = simulator.next()
         while running.load(ordering: .acquiring) {
-            let now = Self.wallMs()
+            let now = WallClock.milliseconds()
             var sent = 0
             let sending = !paused.load(ordering: .relaxed)
             while next.ts <= now {

@@ -2,41 +2,6 @@ import Locks
 import Contracts
 import Synchronization
 
-/// An engine output as it travels to consumers (reactor loops, journal).
-public enum PipelineEvent: Sendable {
-    case tick(Tick)
-    case bar(Bar)
-    case features(Features)
-    case signal(StrategySignal)
-    case opportunity(Opportunity)
-    case alert(RiskAlert)
-
-    /// The JSON envelope clients receive: `{"type","payload"}`, plus `"seq"` for sequenced events.
-    public func envelope(_ w: inout JSONWriter) {
-        switch self {
-        case .tick(let t): EventEncoder.envelope(type: "tick", &w) { EventEncoder.payload(t, &$0, key: "payload") }
-        case .bar(let b): EventEncoder.envelope(type: "bar", &w) { EventEncoder.payload(b, &$0, key: "payload") }
-        case .features(let f): EventEncoder.envelope(type: "features", &w) { EventEncoder.payload(f, &$0, key: "payload") }
-        case .signal(let s):
-            EventEncoder.sequencedEnvelope(type: "signal", seq: s.seq, &w) { EventEncoder.payload(s, &$0, key: "payload") }
-        case .opportunity(let o):
-            EventEncoder.sequencedEnvelope(type: "opportunity", seq: o.seq, &w) { EventEncoder.payload(o, &$0, key: "payload") }
-        case .alert(let a):
-            EventEncoder.sequencedEnvelope(type: "risk_alert", seq: a.seq, &w) { EventEncoder.payload(a, &$0, key: "payload") }
-        }
-    }
-
-    /// The sequence number of sequenced events (signals, opportunities, alerts).
-    public var seq: UInt64? {
-        switch self {
-        case .signal(let s): s.seq
-        case .opportunity(let o): o.seq
-        case .alert(let a): a.seq
-        default: nil
-        }
-    }
-}
-
 /// The in-memory query store REST reads: the last `capacity` signals, opportunity events and
 /// alerts (in seq order), the latest state of each opportunity by id, and each symbol's latest
 /// bar and features. Written by the pipeline worker, read by reactor threads: one mutex, held

@@ -318,7 +318,7 @@ public final class PipelineWorker: @unchecked Sendable {
             for (i, input) in inputs.enumerated() {
                 let n = input.ring.drain(limit: 4096) { item, _ in
                     originNs = item.receivedNs
-                    let wallMs = wallClockMs()
+                    let wallMs = WallClock.milliseconds()
                     if journalsInputs { journal?.appendInput(.tick(item.tick, wallMs: wallMs)) }
                     if case .outOfOrder = engine.process(item.tick, wallMs: wallMs) {
                         stats.outOfOrder.wrappingAdd(1, ordering: .relaxed)
@@ -331,7 +331,7 @@ public final class PipelineWorker: @unchecked Sendable {
             let now = dfl_monotonic_ms()
             if now - lastClock >= 100 {
                 lastClock = now
-                let wallMs = wallClockMs()
+                let wallMs = WallClock.milliseconds()
                 // A step that changed nothing is no input: an idle server journals nothing.
                 if engine.tickClock(wallMs: wallMs, graceMs: barGraceMs), journalsInputs {
                     journal?.appendInput(.clock(wallMs: wallMs, graceMs: barGraceMs))
@@ -455,12 +455,6 @@ public final class PipelineWorker: @unchecked Sendable {
             output.pending = false
             output.wake()
         }
-    }
-
-    private func wallClockMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 

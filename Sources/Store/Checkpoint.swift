@@ -193,7 +193,7 @@ public final class Checkpointer: @unchecked Sendable {
             history.append((store.bars(symbol, limit: store.perSymbolHistory).filter { $0.start <= through },
                             store.features(symbol, limit: store.perSymbolHistory).filter { $0.ts <= through }))
         }
-        let bytes = CheckpointFile.encode(checkpoint, history: history, takenMs: Int64(Date().timeIntervalSince1970 * 1000))
+        let bytes = CheckpointFile.encode(checkpoint, history: history, takenMs: WallClock.milliseconds())
         do {
             try CheckpointFile.write(bytes, to: directory, sync: sync)
         } catch {

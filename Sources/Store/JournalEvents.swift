@@ -1,5 +1,4 @@
 import Contracts
-import Foundation
 import Pipeline
 
 /// The journal as the pipeline's `EventJournal`: each sequenced event is stored as the same
@@ -83,57 +82,5 @@ public final class JournalWriter: EventJournal, @unchecked Sendable {
         }
         if records.isEmpty, let oldest, oldest > after + 1 { contiguous = false }
         return (out, contiguous, unreadable)
-    }
-}
-
-public enum JournalEvents {
-    /// The event a journal record holds; nil when the payload is not one (reported by callers).
-    public static func decode(_ payload: [UInt8]) -> PipelineEvent? {
-        guard case .success(.object(let envelope)) = JSONValue.parse(Data(payload)),
-              case .string(let type)? = envelope["type"], case .object(let p)? = envelope["payload"] else { return nil }
-        return decode(type: type, payload: p)
-    }
-
-    /// An event from its type and payload object (DESIGN.md §2 field names).
-    public static func decode(type: String, payload p: [String: JSONValue]) -> PipelineEvent? {
-        func string(_ k: String) -> String? { if case .string(let s)? = p[k] { s } else { nil } }
-        func int(_ k: String) -> Int64? { if case .int(let i)? = p[k] { Int64(i) } else { nil } }
-        func seq() -> UInt64? { int("seq").flatMap { $0 > 0 ? UInt64($0) : nil } }
-        func number(_ k: String) -> Double? { p[k]?.number ?? (p[k] == .null ? .nan : nil) }
-        func strings(_ v: JSONValue?) -> [String] {
-            if case .array(let items)? = v { return items.compactMap { if case .string(let s) = $0 { s } else { nil } } }
-            return []
-        }
-        switch type {
-        case "tick":
-            guard let symbol = string("symbol"), let ts = int("ts"), let price = number("price"), let volume = number("volume") else { return nil }
-            return .tick(Tick(symbol: symbol, ts: ts, price: price, volume: volume, bid: p["bid"]?.number, ask: p["ask"]?.number))
-        case "signal":
-            guard let seq = seq(), let ts = int("ts"), let symbol = string("symbol"), let strategy = string("strategy"),
-                  let direction = string("direction").flatMap(Direction.init), let strength = number("strength"),
-                  let price = number("price") else { return nil }
-            return .signal(StrategySignal(seq: seq, ts: ts, symbol: symbol, strategy: strategy, direction: direction,
-                                          strength: strength, price: price, reason: string("reason") ?? ""))
-        case "opportunity":
-            guard let seq = seq(), let id = string("id"), let symbol = string("symbol"),
-                  let direction = string("direction").flatMap(Direction.init),
-                  let status = string("status").flatMap(OpportunityStatus.init), let confidence = number("confidence"),
-                  let price = number("price"), let count = int("signal_count"), let created = int("created_ts"),
-                  let updated = int("updated_ts"), let expires = int("expires_ts"),
-                  case .object(let risk)? = p["risk"], case .string(let riskStatus)? = risk["status"],
-                  let rs = RiskStatus(rawValue: riskStatus) else { return nil }
-            return .opportunity(Opportunity(seq: seq, id: id, symbol: symbol, direction: direction, status: status,
-                                            confidence: confidence, price: price, strategies: strings(p["strategies"]),
-                                            signalCount: Int(count), createdTs: created, updatedTs: updated,
-                                            expiresTs: expires, riskStatus: rs, riskAlerts: strings(risk["alerts"])))
-        case "risk_alert":
-            guard let seq = seq(), let ts = int("ts"), let kind = string("kind"),
-                  let severity = string("severity").flatMap(RiskSeverity.init), let value = number("value"),
-                  let threshold = number("threshold") else { return nil }
-            return .alert(RiskAlert(seq: seq, ts: ts, symbol: string("symbol"), kind: kind, severity: severity,
-                                    message: string("message") ?? "", value: value, threshold: threshold))
-        default:
-            return nil
-        }
     }
 }

@@ -20,18 +20,20 @@ struct Replay: ParsableCommand {
     var interval = "1m"
     @Option(help: "Strategies file (default Config/strategies.json when present, else built-in defaults).")
     var config: String?
-    @Option(help: "Events to write, comma-separated: ticks,bars,features,signals,opportunities,alerts.")
-    var emit = "bars,features,signals,opportunities,alerts"
+    @Option(help: "Events to write, comma-separated channels: ticks,bars,features,signals,opportunities,risk_alerts.")
+    var emit = "bars,features,signals,opportunities,risk_alerts"
     @Option(help: "Output file (default standard output).")
     var output: String?
 
-    static let channels: Set<String> = ["ticks", "bars", "features", "signals", "opportunities", "alerts"]
-
     func run() throws {
         guard let barInterval = BarInterval(interval) else { fail("--interval \(interval.debugDescription) is not an interval like 1s, 1m, 1h") }
-        let wanted = Set(emit.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-        if let unknown = wanted.subtracting(Self.channels).first {
-            fail("--emit: unknown channel \(unknown) (use \(Self.channels.sorted().joined(separator: ",")))")
+        var wanted: Set<Channel> = []
+        for name in emit.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            // "alerts" is the name this option took before it used the stream's channel names.
+            guard let channel = Channel(rawValue: name == "alerts" ? "risk_alerts" : name) else {
+                fail("--emit: unknown channel \(name) (use \(Channel.names))")
+            }
+            wanted.insert(channel)
         }
         guard let format = TickFormat(fileName: input) else { fail("--input: use a .csv, .ndjson, .jsonl or .json file") }
         let registry = loadStrategies()
@@ -155,17 +157,19 @@ final class ChunkedFile {
 /// Writes engine events as NDJSON through one reused buffer.
 final class NDJSONSink: EngineSink {
     private let file: UnsafeMutablePointer<FILE>
-    private let channels: Set<String>
+    private let channels: Set<Channel>
     private var writer = JSONWriter(capacity: 1 << 16)
     private var pending = 0
 
-    init(file: UnsafeMutablePointer<FILE>, channels: Set<String>) {
+    init(file: UnsafeMutablePointer<FILE>, channels: Set<Channel>) {
         self.file = file
         self.channels = channels
     }
 
-    private func line(_ build: (inout JSONWriter) -> Void) {
-        build(&writer)
+    /// One event as a line, when its channel was asked for.
+    private func line(_ event: PipelineEvent) {
+        guard channels.contains(event.channel) else { return }
+        event.envelope(&writer)
         writer.appendNewline()
         pending += 1
         if writer.bytes.count > 1 << 16 { flush() }
@@ -177,33 +181,10 @@ final class NDJSONSink: EngineSink {
         fflush(file)
     }
 
-    func engine(tick: Tick) {
-        guard channels.contains("ticks") else { return }
-        line { w in EventEncoder.envelope(type: "tick", &w) { EventEncoder.payload(tick, &$0, key: "payload") } }
-    }
-
-    func engine(bar: Bar) {
-        guard channels.contains("bars") else { return }
-        line { w in EventEncoder.envelope(type: "bar", &w) { EventEncoder.payload(bar, &$0, key: "payload") } }
-    }
-
-    func engine(features: Features) {
-        guard channels.contains("features") else { return }
-        line { w in EventEncoder.envelope(type: "features", &w) { EventEncoder.payload(features, &$0, key: "payload") } }
-    }
-
-    func engine(signal: StrategySignal) {
-        guard channels.contains("signals") else { return }
-        line { w in EventEncoder.sequencedEnvelope(type: "signal", seq: signal.seq, &w) { EventEncoder.payload(signal, &$0, key: "payload") } }
-    }
-
-    func engine(opportunity: Opportunity) {
-        guard channels.contains("opportunities") else { return }
-        line { w in EventEncoder.sequencedEnvelope(type: "opportunity", seq: opportunity.seq, &w) { EventEncoder.payload(opportunity, &$0, key: "payload") } }
-    }
-
-    func engine(alert: RiskAlert) {
-        guard channels.contains("alerts") else { return }
-        line { w in EventEncoder.sequencedEnvelope(type: "risk_alert", seq: alert.seq, &w) { EventEncoder.payload(alert, &$0, key: "payload") } }
-    }
+    func engine(tick: Tick) { line(.tick(tick)) }
+    func engine(bar: Bar) { line(.bar(bar)) }
+    func engine(features: Features) { line(.features(features)) }
+    func engine(signal: StrategySignal) { line(.signal(signal)) }
+    func engine(opportunity: Opportunity) { line(.opportunity(opportunity)) }
+    func engine(alert: RiskAlert) { line(.alert(alert)) }
 }

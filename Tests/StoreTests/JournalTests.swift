@@ -131,7 +131,7 @@ final class JournalTests: XCTestCase {
         for e in events { writer.append(e) }
         writer.commit()
         journal.close()
-        let decoded = try Journal(settings: settings()).recoveredTail.compactMap { JournalEvents.decode($0.payload) }
+        let decoded = try Journal(settings: settings()).recoveredTail.compactMap { EventDecoder.decode($0.payload)?.event }
         XCTAssertEqual(decoded.count, 3)
         for (a, b) in zip(decoded, events) {
             switch (a, b) {

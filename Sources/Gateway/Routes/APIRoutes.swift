@@ -142,7 +142,7 @@ enum APIRoutes {
                     if records.isEmpty { break }
                     for record in records {
                         cursor = record.seq
-                        if let event = JournalEvents.decode(record.payload), let item = fromJournal(event) {
+                        if let event = EventDecoder.decode(record.payload)?.event, let item = fromJournal(event) {
                             items.append(item)
                             if items.count == limit { break reading }
                         }

@@ -39,15 +39,7 @@ enum TickIngest {
         var w = JSONWriter()
         w.beginObject()
         w.int("accepted", result.ticks.count)
-        w.beginArray("rejected")
-        for r in result.rejected {
-            w.beginObject()
-            w.int("index", r.index)
-            w.string("error", r.description)
-            if let field = r.field { w.string("field", field) }
-            w.endObject()
-        }
-        w.endArray()
+        EventEncoder.rejected(result.rejected, &w)
         if let documentError = result.documentError { w.string("warning", "input ended early: \(documentError)") }
         w.endObject()
         // 202 once the worker has processed the ticks and journaled their inputs and events

@@ -46,7 +46,7 @@ public final class SignalService: @unchecked Sendable {
             // continue the seq after the last one journaled: a seq is never reused.
             var undecodable = 0
             for record in journal.recoveredTail {
-                if let event = JournalEvents.decode(record.payload) { store.record(event) } else { undecodable += 1 }
+                if let event = EventDecoder.decode(record.payload)?.event { store.record(event) } else { undecodable += 1 }
             }
             lastSeq = journal.lastSeq
             logger.info("\(journal.recoveryReport)\(undecodable > 0 ? "; \(undecodable) record(s) not understood" : "")")

@@ -140,7 +140,7 @@ final class Broadcaster: @unchecked Sendable {
     /// The WebSocket frame of an event's JSON envelope.
     func frame(_ event: PipelineEvent, compress: Bool) -> [UInt8] {
         json.reset()
-        Self.envelope(event, &json)
+        event.envelope(&json)
         return json.bytes.withUnsafeBytes { text in
             if compress, let deflater {
                 var body: [UInt8] = []
@@ -151,8 +151,6 @@ final class Broadcaster: @unchecked Sendable {
             return WSFrameWriter.frame(.text, Array(text))
         }
     }
-
-    static func envelope(_ event: PipelineEvent, _ w: inout JSONWriter) { event.envelope(&w) }
 
     func countDrop() { settings.stats.droppedLossy.wrappingAdd(1, ordering: .relaxed) }
     func countSlowClose() { settings.stats.slowClosed.wrappingAdd(1, ordering: .relaxed) }

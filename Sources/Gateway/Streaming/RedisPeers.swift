@@ -1,9 +1,6 @@
 import Contracts
-import Foundation
-import Pipeline
 import Reactor
 import Redis
-import Store
 import Synchronization
 
 /// Multi-instance fan-out: every gateway PUBLISHes its opportunities to `dfp:opportunities:ws`
@@ -34,9 +31,9 @@ final class RedisPeers: @unchecked Sendable {
     private func message(_ value: RESPValue) {
         guard let parts = value.array, parts.count == 3, parts[0].string == "message",
               case .bulk(let payload?) = parts[2] else { return }
-        guard case .success(.object(let envelope)) = JSONValue.parse(Data(payload)),
-              case .string(let origin)? = envelope["instance"], origin != instance,
-              let event = JournalEvents.decode(payload), case .opportunity = event else { return }
+        guard let decoded = EventDecoder.decode(payload), let origin = decoded.instance, origin != instance,
+              case .opportunity = decoded.event else { return }
+        let event = decoded.event
         received.wrappingAdd(1, ordering: .relaxed)
         for broadcaster in broadcasters {
             broadcaster.loop.execute { broadcaster.deliverRemote(event, json: payload) }

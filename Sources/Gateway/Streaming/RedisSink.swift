@@ -60,7 +60,7 @@ final class RedisSink: @unchecked Sendable {
 
     private func append(_ event: PipelineEvent, _ bytes: inout [UInt8], _ replies: inout [(RESPValue) -> Void]) {
         var w = JSONWriter(capacity: 512)
-        Broadcaster.envelope(event, &w)
+        event.envelope(&w)
         let json = w.bytes
         let maxLen = String(maxLength)
         func xadd(_ stream: String, _ seq: UInt64) {
@@ -82,12 +82,7 @@ final class RedisSink: @unchecked Sendable {
             xadd("dfp:opportunities", o.seq)
             // The seed's shape plus the origin instance, so peers skip their own.
             var tagged = JSONWriter(capacity: json.count + 48)
-            tagged.beginObject()
-            tagged.string("type", "opportunity")
-            tagged.uint64("seq", o.seq)
-            tagged.string("instance", instance)
-            EventEncoder.payload(o, &tagged, key: "payload")
-            tagged.endObject()
+            event.envelope(&tagged, instance: instance)
             RESPEncoder.command([Array("PUBLISH".utf8), Array("dfp:opportunities:ws".utf8), tagged.bytes], into: &bytes)
             replies.append { _ in }
         case .alert(let a):
@@ -127,7 +122,7 @@ final class RedisSink: @unchecked Sendable {
         var bytes: [UInt8] = []
         var replies: [(RESPValue) -> Void] = []
         for record in records {
-            if let event = JournalEvents.decode(record.payload) { append(event, &bytes, &replies) }
+            if let event = EventDecoder.decode(record.payload)?.event { append(event, &bytes, &replies) }
         }
         if !replies.isEmpty { client.send(encoded: bytes, replies: replies) }
         if records.count == 10_000, let last = records.last?.seq {

@@ -97,7 +97,12 @@ final class RedisSource: @unchecked Sendable {
         guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { return }
         guard inFlight.insert(stream + " " + id).inserted else { return }
         stats.read.wrappingAdd(1, ordering: .relaxed)
-        held.append((stream, id, Self.tick(pair[1].array ?? [])))
+        switch Self.tick(pair[1].array ?? []) {
+        case .success(let tick): held.append((stream, id, tick))
+        case .failure(let problem):
+            input.countInvalid([problem.field])
+            held.append((stream, id, nil))
+        }
     }
 
     /// Hands held ticks to the ring while it has room; the rest wait for the next timer tick.
@@ -178,27 +183,19 @@ final class RedisSource: @unchecked Sendable {
     }
 
     /// A tick from an entry: a JSON tick in a `data`, `tick` or `payload` field, or flat fields
-    /// `symbol ts price volume [bid ask]`. nil when it is not a valid tick.
-    static func tick(_ fields: [RESPValue]) -> Tick? {
-        var map: [String: String] = [:]
+    /// `symbol ts price volume [bid ask]`, under the same rules as every other ingest path.
+    static func tick(_ fields: [RESPValue]) -> Result<Tick, TickFieldError> {
+        var pairs: [(String, String)] = []
         var i = 0
         while i + 1 < fields.count {
-            if let k = fields[i].string, let v = fields[i + 1].string { map[k] = v }
+            if let k = fields[i].string, let v = fields[i + 1].string { pairs.append((k, v)) }
             i += 2
         }
-        var json: String
-        if let body = map["data"] ?? map["tick"] ?? map["payload"] {
-            json = body
-        } else {
-            guard let symbol = map["symbol"], let ts = map["ts"], let price = map["price"], let volume = map["volume"],
-                  Double(price) != nil, Double(volume) != nil else { return nil }
-            let quotedSymbol = "\"" + symbol.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-            let tsValue = Int64(ts) != nil ? ts : "\"" + ts.replacingOccurrences(of: "\"", with: "") + "\""
-            json = "{\"symbol\":\(quotedSymbol),\"ts\":\(tsValue),\"price\":\(price),\"volume\":\(volume)"
-            for key in ["bid", "ask"] { if let v = map[key], Double(v) != nil { json += ",\"\(key)\":\(v)" } }
-            json += "}"
+        for key in ["data", "tick", "payload"] {
+            if let body = pairs.first(where: { $0.0 == key })?.1 {
+                return Array(body.utf8).withUnsafeBytes { TickDecoder.decodeObject($0) }
+            }
         }
-        let result = TickDecoder.decode(Array(json.utf8), format: .json)
-        return result.ticks.count == 1 && result.rejected.isEmpty ? result.ticks[0] : nil
+        return TickFields.tick(text: pairs)
     }
 }

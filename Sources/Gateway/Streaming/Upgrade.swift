@@ -46,25 +46,11 @@ public final class Streaming: @unchecked Sendable {
         var since: UInt64?
         do {
             let q = try QueryParameters(parsing: request.query)
-            var m: [String: JSONValue] = [:]
-            if let c = q["channels"] { m["channels"] = .string(c) }
-            if let s = q["symbols"] { m["symbols"] = .string(s) }
-            if let c = q["min_confidence"] {
-                guard let v = Double(c) else { return .failure(.parameter("min_confidence", "must be a number from 0 to 1")) }
-                m["min_confidence"] = .double(v)
-            }
-            if let s = q["since_seq"] {
-                guard let v = Int(s), v >= 0 else { return .failure(.parameter("since_seq", "must be a non-negative integer")) }
-                m["since_seq"] = .int(v)
-            }
-            let (channels, symbols, minConfidence, sinceSeq) = try WebSocketSession.parseSubscription(
-                m, maxSymbols: settings.maxSymbols)
-            subscription.channels = channels
-            if request.path == "/ws/opportunities" && channels.isEmpty { subscription.channels = ["opportunities"] }
-            if let symbols { subscription.symbols = symbols.contains("*") ? nil : symbols }
-            if let minConfidence { subscription.minConfidence = minConfidence }
-            since = sinceSeq
-        } catch let e as WebSocketSession.SubscriptionError {
+            let asked = try SubscriptionRequest(query: q["channels"], symbols: q["symbols"], minConfidence: q["min_confidence"],
+                                                sinceSeq: q["since_seq"], maxSymbols: settings.maxSymbols)
+            subscription.apply(asked, defaultChannel: request.path == "/ws/opportunities" ? .opportunities : nil)
+            since = asked.sinceSeq
+        } catch let e as StreamCommand.Failure {
             return .failure(APIError(status: 400, code: "invalid_parameter", message: e.message))
         } catch let e as HTTPQueryError {
             return .failure(.parameter(e.parameter, e.message))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Contracts
 import Foundation
 import Operator
 
@@ -23,9 +24,8 @@ struct Watch: ParsableCommand {
     var count: Int?
 
     func validate() throws {
-        let known: Set<String> = ["opportunities", "signals", "risk_alerts", "ticks", "bars", "features"]
-        for c in channels.split(separator: ",") where !known.contains(String(c)) {
-            throw ValidationError("unknown channel \(c): use \(known.sorted().joined(separator: ", "))")
+        for c in channels.split(separator: ",") where Channel(rawValue: String(c)) == nil {
+            throw ValidationError("unknown channel \(c): use \(Channel.names)")
         }
         if let minConfidence, !(0...1).contains(minConfidence) { throw ValidationError("--min-confidence must be within 0...1") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
@@ -96,7 +96,7 @@ struct Watch: ParsableCommand {
 
 /// One event as a table row (also the recent-alerts lines of `top`).
 enum EventLine {
-    static let eventTypes: Set<String> = ["opportunity", "signal", "risk_alert", "tick", "bar", "features"]
+    static let eventTypes = Set(Channel.allCases.map(\.eventType))
 
     static func time(_ ms: Any?) -> String {
         guard let ms = (ms as? NSNumber)?.int64Value else { return "--:--:--.---" }
