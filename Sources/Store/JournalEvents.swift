@@ -94,7 +94,7 @@ public enum JournalEvents {
         return decode(type: type, payload: p)
     }
 
-    /// An event from its type and payload object (DESIGN.md §2 field names).
+    /// An event from its type and payload object (field names of docs/CONTRACTS.md, "Data contract").
     public static func decode(type: String, payload p: [String: JSONValue]) -> PipelineEvent? {
         func string(_ k: String) -> String? { if case .string(let s)? = p[k] { s } else { nil } }
         func int(_ k: String) -> Int64? { if case .int(let i)? = p[k] { Int64(i) } else { nil } }
