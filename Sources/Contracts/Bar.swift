@@ -1,4 +1,4 @@
-/// A time bar (DESIGN.md §2): bucket = floor(ts / interval) · interval.
+/// A time bar (docs/CONTRACTS.md, "Bar"): bucket = floor(ts / interval) · interval.
 public struct Bar: Sendable, Equatable {
     public var symbol: String
     /// The interval's label, e.g. "1s", "1m".
@@ -65,7 +65,7 @@ public struct Features: Sendable, Equatable {
         self.close = close
     }
 
-    /// The JSON field names of DESIGN.md §2, in order, with their values.
+    /// The JSON field names of docs/CONTRACTS.md, "Features", in order, with their values.
     public var fields: [(name: String, value: Double?)] {
         [("sma_20", sma20), ("ema_12", ema12), ("ema_26", ema26), ("ema_50", ema50), ("rsi_14", rsi14),
          ("macd", macd), ("macd_signal", macdSignal), ("macd_hist", macdHist), ("bb_upper", bbUpper),

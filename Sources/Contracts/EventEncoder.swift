@@ -1,5 +1,6 @@
-/// JSON for every contract type, field names exactly as DESIGN.md §2, without Foundation.
-/// Payloads are written into a caller's `JSONWriter` so hot paths can reuse one buffer.
+/// JSON for every contract type, field names exactly as docs/CONTRACTS.md, "Data contract",
+/// without Foundation. Payloads are written into a caller's `JSONWriter` so hot paths can reuse
+/// one buffer.
 public enum EventEncoder {
     public static func payload(_ bar: Bar, _ w: inout JSONWriter, key: String? = nil) {
         w.beginObject(key)

@@ -3,7 +3,7 @@ public enum Direction: String, Sendable, Equatable, CaseIterable {
     public var opposite: Direction { self == .long ? .short : .long }
 }
 
-/// A strategy's view on one bar (DESIGN.md §2).
+/// A strategy's view on one bar (docs/CONTRACTS.md, "Strategy signal").
 public struct StrategySignal: Sendable, Equatable {
     public var seq: UInt64
     public var ts: Int64

@@ -1,4 +1,4 @@
-/// One market tick (DESIGN.md §2). `ts` is milliseconds since the Unix epoch, UTC.
+/// One market tick (docs/CONTRACTS.md, "Tick"). `ts` is milliseconds since the Unix epoch, UTC.
 public struct Tick: Sendable, Equatable {
     public var symbol: String
     public var ts: Int64

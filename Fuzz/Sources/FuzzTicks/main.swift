@@ -1,7 +1,7 @@
 // libFuzzer target: tick decoding from JSON (object or array), NDJSON and CSV — the bytes of
 // POST /api/v1/ticks and of `dongfeng replay`. Properties: every tick accepted satisfies the
-// data contract (DESIGN.md §2), every rejection has an index inside the input's records, and
-// the accepted and rejected together never exceed the records there are.
+// data contract (docs/CONTRACTS.md, "Tick"), every rejection has an index inside the input's
+// records, and the accepted and rejected together never exceed the records there are.
 import FuzzDriver
 import Glibc
 import Contracts

@@ -109,7 +109,7 @@ public struct GatewayConfig: Sendable, Equatable {
         public init() {}
     }
 
-    /// WebSocket streaming limits (`websocket.*`, DESIGN.md §4).
+    /// WebSocket streaming limits (`websocket.*`, docs/CONTRACTS.md, "WebSocket limits").
     public struct WebSocket: Sendable, Equatable {
         /// A client message at most, after inflating, else close 1009 (`websocket.max_message_bytes`).
         public var maxMessageBytes = 1_048_576

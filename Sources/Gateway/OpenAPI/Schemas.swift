@@ -1,5 +1,5 @@
 /// JSON Schemas (2020-12, as OpenAPI 3.1 uses) of every body the API writes or reads, field
-/// for field as `EventEncoder` and the route handlers write them (DESIGN.md §2).
+/// for field as `EventEncoder` and the route handlers write them (docs/CONTRACTS.md, "Data contract").
 extension OpenAPIDocument {
     enum Schemas {
         static var number: Object { ["type": "number"] }

@@ -4,7 +4,7 @@ import HTTP
 import Pipeline
 import Store
 
-/// The REST API of DESIGN.md §3 over the pipeline's query store and ingest rings.
+/// The REST API (docs/CONTRACTS.md, "REST API") over the pipeline's query store and ingest rings.
 ///
 /// Lists: without `since_seq` they return the newest `limit` matching events (oldest first) and
 /// `next_since_seq` = the newest seq known, so a poller continues from now; with `since_seq`

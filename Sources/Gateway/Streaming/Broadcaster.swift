@@ -156,7 +156,7 @@ final class Broadcaster: @unchecked Sendable {
     func countSlowClose() { settings.stats.slowClosed.wrappingAdd(1, ordering: .relaxed) }
 }
 
-/// Streaming limits (DESIGN.md §4).
+/// Streaming limits (docs/CONTRACTS.md, "WebSocket limits").
 public struct StreamingSettings: Sendable {
     public var maxMessageBytes = 1 << 20
     public var outboundCapBytes = 1 << 20

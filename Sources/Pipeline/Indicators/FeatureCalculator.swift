@@ -1,7 +1,7 @@
 import Contracts
 
-/// Every feature of DESIGN.md §2 for one symbol's bar series, updated in O(1) per bar with no
-/// allocation (each indicator owns a fixed ring).
+/// Every feature of docs/CONTRACTS.md, "Features", for one symbol's bar series, updated in O(1)
+/// per bar with no allocation (each indicator owns a fixed ring).
 public struct FeatureCalculator: Sendable {
     var sma20 = SMA(period: 20)
     var ema12 = EMA(period: 12)
