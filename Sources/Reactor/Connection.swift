@@ -35,9 +35,10 @@ public final class Connection: EventSource {
     }
     /// The listener's label ("https", "http").
     public let listenerName: String
-    public var isTLS: Bool { tls != nil }
+    public var isTLS: Bool { transport.isTLS }
     var handler: ConnectionHandler?
-    private var tls: TLSSession?
+    /// Plain TCP or TLS: the only place the difference lives.
+    private let transport: SocketTransport
     private let limit: ConnectionLimit
     private var maxWriteQueueBytes: Int
     private let handshakeTimeoutMs: Int64
@@ -45,11 +46,14 @@ public final class Connection: EventSource {
     var state: State = .handshaking
     var token: UInt64 = 0
     var listIndex = -1
-    var inTLSPendingList = false
+    /// Queued in the loop's list of connections whose transport holds input epoll will not report.
+    var inBufferedList = false
     private var registeredInterest: UInt32 = 0
     private var readingPaused = false
-    private var tlsWriteWantsRead = false
-    private var tlsReadWantsWrite = false
+    /// The transport (TLS) needs the other readiness to go on: a write waiting for input, a read
+    /// waiting for the socket to take output.
+    private var writeWantsRead = false
+    private var readWantsWrite = false
     private var closeWhenFlushed = false
 
     private var outbound: [UInt8] = []
@@ -67,7 +71,9 @@ public final class Connection: EventSource {
         self.maxWriteQueueBytes = options.maxWriteQueueBytes
         self.handshakeTimeoutMs = options.handshakeTimeoutMs
         if let context = options.tls {
-            tls = TLSSession(context: context, fd: fd, serverName: serverName)
+            transport = TLSSession(context: context, fd: fd, serverName: serverName)
+        } else {
+            transport = PlainTransport(fd: fd, isClient: connecting)
         }
         if connecting {
             state = .connecting
@@ -88,8 +94,8 @@ public final class Connection: EventSource {
         var mask: UInt32 = 0
         if state == .closed { return 0 }
         if state == .connecting { return DFL_EPOLLOUT }
-        if !readingPaused || state != .open || tlsWriteWantsRead { mask |= DFL_EPOLLIN | DFL_EPOLLRDHUP }
-        if queuedBytes > 0 || tlsReadWantsWrite { mask |= DFL_EPOLLOUT }
+        if !readingPaused || state != .open || writeWantsRead { mask |= DFL_EPOLLIN | DFL_EPOLLRDHUP }
+        if queuedBytes > 0 || readWantsWrite { mask |= DFL_EPOLLOUT }
         return mask
     }
 
@@ -102,11 +108,11 @@ public final class Connection: EventSource {
 
     func start() {
         guard state != .connecting else { return }  // started when the connect completes
-        if let tls {
-            tls.attachFD()
+        transport.attach()
+        if transport.needsHandshake {
             state = .handshaking
             deadline = loop.now + handshakeTimeoutMs
-            if tls.isClient { continueHandshake() }  // the client speaks first
+            if transport.isClient { continueHandshake() }  // the client speaks first
         } else {
             state = .open
             deadline = 0
@@ -118,36 +124,44 @@ public final class Connection: EventSource {
 
     /// Sets the deadline `afterMs` from now (0 clears it). Swept at the loop's sweep interval.
     public func setDeadline(afterMs: Int64) {
+        loop.assertInLoop()
         deadline = afterMs > 0 ? loop.now + afterMs : 0
     }
 
     /// Changes this connection's cap on queued outbound bytes (a protocol with larger messages).
-    public func setWriteQueueLimit(_ bytes: Int) { maxWriteQueueBytes = bytes }
+    public func setWriteQueueLimit(_ bytes: Int) {
+        loop.assertInLoop()
+        maxWriteQueueBytes = bytes
+    }
 
     /// Hands the connection to another protocol handler (HTTP → WebSocket after an upgrade).
     /// The new handler's `connectionDidOpen` is called at once.
     public func replaceHandler(_ handler: ConnectionHandler) {
+        loop.assertInLoop()
         self.handler = handler
         handler.connectionDidOpen(self)
     }
 
     /// Stops asking epoll for input (backpressure on a client that sends faster than it reads).
     public func pauseReading() {
+        loop.assertInLoop()
         guard !readingPaused else { return }
         readingPaused = true
         refreshInterest()
     }
 
     public func resumeReading() {
+        loop.assertInLoop()
         guard readingPaused else { return }
         readingPaused = false
         refreshInterest()
-        if let tls, tls.pendingBytes > 0 { loop.markTLSPending(self) }
+        if transport.bufferedBytes > 0 { loop.markBuffered(self) }
     }
 
     /// Closes once the queue has drained, with a lingering close so the client reads the last
     /// response before the socket goes away (closing with unread input would send RST).
     public func closeAfterFlush() {
+        loop.assertInLoop()
         guard state == .open else {
             if state == .handshaking || state == .connecting { close(reason: .requested) }
             return
@@ -158,6 +172,7 @@ public final class Connection: EventSource {
 
     /// Closes at the end of this loop iteration.
     public func close(reason: CloseReason = .requested) {
+        loop.assertInLoop()
         guard state != .closed else { return }
         state = .closed
         pendingCloseReason = reason
@@ -170,6 +185,7 @@ public final class Connection: EventSource {
     /// Writes bytes: straight to the socket, queueing only the remainder.
     @discardableResult
     public func write(_ bytes: UnsafeRawBufferPointer) -> WriteResult {
+        loop.assertInLoop()
         guard state == .open, !closeWhenFlushed else { return .closed }
         if bytes.isEmpty { return queuedBytes == 0 ? .written : .queued }
         if queuedBytes > 0 { return enqueue(bytes) }
@@ -184,10 +200,11 @@ public final class Connection: EventSource {
         bytes.withUnsafeBytes { write($0) }
     }
 
-    /// Writes a head and a body in one go: `writev` on plain sockets, one TLS record (via the
-    /// loop's cork buffer) when they fit together.
+    /// Writes a head and a body in one go: gathered (`writev`) when the transport can, else as
+    /// one write through the loop's cork buffer when they fit together (one TLS record).
     @discardableResult
     public func write(head: [UInt8], body: [UInt8]) -> WriteResult {
+        loop.assertInLoop()
         if body.isEmpty { return write(head) }
         guard state == .open, !closeWhenFlushed else { return .closed }
         if queuedBytes > 0 {
@@ -195,47 +212,33 @@ public final class Connection: EventSource {
             if r == .overflow { return r }
             return body.withUnsafeBytes { enqueue($0) }
         }
-        if tls != nil {
-            let total = head.count + body.count
-            if total <= EventLoop.corkBufferSize {
-                let cork = loop.corkBuffer
-                head.withUnsafeBytes { cork.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                body.withUnsafeBytes {
-                    (cork.baseAddress! + head.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
-                }
-                return write(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(cork)[0..<total]))
+        let gathered = head.withUnsafeBytes { h in body.withUnsafeBytes { b in transport.write(h, b) } }
+        if let gathered {
+            let written: Int
+            switch gathered {
+            case .bytes(let n): written = n
+            case .error(let reason):
+                close(reason: reason)
+                return .closed
+            default: written = 0
             }
+            if written == head.count + body.count { return .written }
+            if written < head.count {
+                let r = head.withUnsafeBytes { enqueue(UnsafeRawBufferPointer(rebasing: $0[written...])) }
+                return r == .overflow ? r : body.withUnsafeBytes { enqueue($0) }
+            }
+            return body.withUnsafeBytes { enqueue(UnsafeRawBufferPointer(rebasing: $0[(written - head.count)...])) }
+        }
+        let total = head.count + body.count
+        guard total <= EventLoop.corkBufferSize else {
             let r = write(head)
             if r == .overflow || r == .closed { return r }
             return write(body)
         }
-        return head.withUnsafeBytes { h in
-            body.withUnsafeBytes { b in writevPlain(h, b) }
-        }
-    }
-
-    private func writevPlain(_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> WriteResult {
-        var iov = (
-            iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
-            iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count)
-        )
-        let n = withUnsafeMutablePointer(to: &iov) {
-            $0.withMemoryRebound(to: iovec.self, capacity: 2) { Glibc.writev(fd, $0, 2) }
-        }
-        if n < 0 {
-            let err = errno
-            if err != EAGAIN && err != EWOULDBLOCK && err != EINTR {
-                close(reason: .ioError(err))
-                return .closed
-            }
-        }
-        let written = max(0, n)
-        if written == head.count + body.count { return .written }
-        if written < head.count {
-            let r = enqueue(UnsafeRawBufferPointer(rebasing: head[written...]))
-            return r == .overflow ? r : enqueue(body)
-        }
-        return enqueue(UnsafeRawBufferPointer(rebasing: body[(written - head.count)...]))
+        let cork = loop.corkBuffer
+        head.withUnsafeBytes { cork.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        body.withUnsafeBytes { (cork.baseAddress! + head.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return write(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(cork)[0..<total]))
     }
 
     private func enqueue(_ bytes: UnsafeRawBufferPointer) -> WriteResult {
@@ -255,31 +258,21 @@ public final class Connection: EventSource {
 
     /// Writes as much as the kernel takes. Returns bytes written, or -1 when the connection broke.
     private func rawWrite(_ bytes: UnsafeRawBufferPointer) -> Int {
-        if let tls {
-            var total = 0
-            while total < bytes.count {
-                switch tls.write(UnsafeRawBufferPointer(rebasing: bytes[total...])) {
-                case .bytes(let n): total += n
-                case .wantWrite: return total
-                case .wantRead:
-                    tlsWriteWantsRead = true
-                    return total
-                case .closed, .error:
-                    close(reason: .tlsError(tls.lastError))
-                    return -1
-                }
-            }
-            return total
-        }
         var total = 0
         while total < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + total, bytes.count - total)
-            if n > 0 { total += n; continue }
-            let err = errno
-            if n < 0 && err == EINTR { continue }
-            if n < 0 && (err == EAGAIN || err == EWOULDBLOCK) { return total }
-            close(reason: .ioError(err))
-            return -1
+            switch transport.write(UnsafeRawBufferPointer(rebasing: bytes[total...])) {
+            case .bytes(let n): total += n
+            case .wantWrite: return total
+            case .wantRead:
+                writeWantsRead = true
+                return total
+            case .closed:
+                close(reason: .peerClosed)
+                return -1
+            case .error(let reason):
+                close(reason: reason)
+                return -1
+            }
         }
         return total
     }
@@ -329,16 +322,16 @@ public final class Connection: EventSource {
             return
         }
         if mask & DFL_EPOLLOUT != 0 {
-            if tlsReadWantsWrite {
-                tlsReadWantsWrite = false
+            if readWantsWrite {
+                readWantsWrite = false
                 refreshInterest()
                 readable()
             }
             flush()
         }
         if mask & (DFL_EPOLLIN | DFL_EPOLLRDHUP | DFL_EPOLLHUP | DFL_EPOLLERR) != 0 && state != .closed {
-            if tlsWriteWantsRead {
-                tlsWriteWantsRead = false
+            if writeWantsRead {
+                writeWantsRead = false
                 flush()
             }
             readable()
@@ -346,8 +339,7 @@ public final class Connection: EventSource {
     }
 
     private func continueHandshake() {
-        guard let tls else { return }
-        switch tls.handshake() {
+        switch transport.handshake() {
         case .done:
             ReactorCounters.bump(loop.counters.tlsHandshakes)
             state = .open
@@ -356,10 +348,10 @@ public final class Connection: EventSource {
             handler?.connectionDidOpen(self)
             if state == .open { readable() }
         case .wantRead:
-            tlsReadWantsWrite = false
+            readWantsWrite = false
             refreshInterest()
         case .wantWrite:
-            tlsReadWantsWrite = true
+            readWantsWrite = true
             refreshInterest()
         case .failed(let message):
             ReactorCounters.bump(loop.counters.tlsHandshakeFailures)
@@ -367,7 +359,8 @@ public final class Connection: EventSource {
         }
     }
 
-    func serveTLSPending() {
+    /// Reads what the transport holds (the loop calls this for connections marked buffered).
+    func serveBuffered() {
         guard state == .open || state == .lingering, !readingPaused || state == .lingering else { return }
         readable()
     }
@@ -376,32 +369,19 @@ public final class Connection: EventSource {
         guard state == .open || state == .lingering else { return }
         if state == .open && readingPaused { return }
         let buffer = loop.readBuffer
-        if let tls {
-            switch tls.read(into: buffer) {
-            case .bytes(let n):
-                deliver(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<n]))
-                if state != .closed && tls.pendingBytes > 0 { loop.markTLSPending(self) }
-            case .wantRead:
-                break
-            case .wantWrite:
-                tlsReadWantsWrite = true
-                refreshInterest()
-            case .closed:
-                peerClosed()
-            case .error:
-                close(reason: state == .lingering ? .lingerTimeout : .tlsError(tls.lastError))
-            }
-            return
-        }
-        let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-        if n > 0 {
+        switch transport.read(into: buffer) {
+        case .bytes(let n):
             deliver(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<n]))
-        } else if n == 0 {
+            if state != .closed && transport.bufferedBytes > 0 { loop.markBuffered(self) }
+        case .wantRead:
+            break
+        case .wantWrite:
+            readWantsWrite = true
+            refreshInterest()
+        case .closed:
             peerClosed()
-        } else {
-            let err = errno
-            if err == EAGAIN || err == EWOULDBLOCK || err == EINTR { return }
-            close(reason: state == .lingering ? .lingerTimeout : .ioError(err))
+        case .error(let reason):
+            close(reason: state == .lingering ? .lingerTimeout : reason)
         }
     }
 
@@ -425,7 +405,7 @@ public final class Connection: EventSource {
     private func beginLinger() {
         guard state == .open else { return }
         state = .lingering
-        tls?.sendCloseNotify()
+        transport.closeOutput()
         Glibc.shutdown(fd, Int32(SHUT_WR))
         readingPaused = false
         deadline = loop.now + 2_000
@@ -460,10 +440,7 @@ public final class Connection: EventSource {
     /// Called by the loop after the iteration in which `close` was requested.
     func finishClose() {
         _ = dfl_epoll_del(loop.epfd, fd)
-        if let tls {
-            if case .ioError = pendingCloseReason {} else { tls.sendCloseNotify() }
-            tls.free()
-        }
+        if case .ioError = pendingCloseReason { transport.finish(socketBroken: true) } else { transport.finish(socketBroken: false) }
         Glibc.close(fd)
         limit.release()
         ReactorCounters.bump(loop.counters.openConnections, by: -1)

@@ -10,17 +10,22 @@ protocol EventSource: AnyObject {
 
 /// One epoll reactor on one thread, in the manner of Redis's `ae.c`.
 ///
-/// Everything except `execute(_:)` and `wakeUp()` is confined to the loop's own thread. The loop
-/// sleeps in `epoll_wait` with an infinite timeout when it has nothing to time out, so an idle
-/// server uses no CPU. Each iteration: dispatch ready events, serve TLS connections that still hold
-/// decrypted bytes (they do not wake epoll), run hand-offs from other threads, free connections
-/// closed during the iteration (deferred close: never while their events are being dispatched),
-/// and, at most every `sweepIntervalMs`, sweep connection deadlines (O(1) per connection).
+/// Everything except `execute(_:)`, `wakeUp()` and `Wakeup.signal()` is confined to the loop's
+/// own thread: `run` records that thread and debug builds assert it on every loop-only entry
+/// point (as NIO's `assertInEventLoop`); before `run`, setup from the starting thread is allowed.
+/// The loop sleeps in `epoll_wait` with an infinite timeout when it has nothing to time out, so
+/// an idle server uses no CPU. Each iteration: dispatch ready events, serve connections whose
+/// transport still holds input (decrypted TLS records do not wake epoll), run hand-offs from
+/// other threads, free connections closed during the iteration (deferred close: never while
+/// their events are being dispatched), and, at most every `sweepIntervalMs`, sweep connection
+/// deadlines (O(1) per connection). The loop knows readiness only; plain or TLS is the
+/// connection's transport's business.
 public final class EventLoop: @unchecked Sendable {
     public let index: Int
     let epfd: Int32
     private let wakeFD: Int32
-    private let tasks = PThreadLocked<[@Sendable () -> Void]>([])
+    /// Hand-offs from other threads; `finished` once the loop has run its last ones.
+    private let tasks = PThreadLocked<(queue: [@Sendable () -> Void], finished: Bool)>(([], false))
     private let hasTasks = Atomic<Bool>(false)
 
     // Registrations are addressed by slot index + generation so a stale event for a freed slot
@@ -31,14 +36,20 @@ public final class EventLoop: @unchecked Sendable {
 
     private(set) var connections: [Connection] = []
     private var pendingClose: [Connection] = []
-    private var tlsPending: [Connection] = []
+    /// Connections whose transport holds input epoll will not report.
+    private var buffered: [Connection] = []
+    /// The eventfds of `makeWakeup`, closed with the loop.
+    private var wakeups: [Wakeup] = []
+    /// The thread running `run` (0 before and after): what loop-only entry points assert.
+    private let thread = Atomic<UInt>(0)
     private var listeners: [Listener] = []
 
     /// One receive buffer per loop, shared by every connection (uSockets' design): a connection
     /// holds bytes only when its codec needs them beyond one read.
     let readBuffer: UnsafeMutableRawBufferPointer
     static let readBufferSize = 64 * 1024
-    /// One cork buffer per loop, used to coalesce a TLS response head and body into one record.
+    /// One cork buffer per loop: a response head and body copied together for a transport that
+    /// cannot gather them (one TLS record instead of two).
     let corkBuffer: UnsafeMutableRawBufferPointer
     static let corkBufferSize = 16 * 1024
 
@@ -67,23 +78,51 @@ public final class EventLoop: @unchecked Sendable {
         guard ev >= 0 else { Glibc.close(ep); throw ReactorError.system("eventfd", -ev) }
         epfd = ep
         wakeFD = ev
+        let added = dfl_epoll_add(ep, ev, DFL_EPOLLIN, UInt64.max)
+        guard added == 0 else {
+            Glibc.close(ev)
+            Glibc.close(ep)
+            throw ReactorError.system("epoll_ctl", -added)
+        }
         readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
         corkBuffer = .allocate(byteCount: Self.corkBufferSize, alignment: 16)
-        _ = dfl_epoll_add(epfd, wakeFD, DFL_EPOLLIN, UInt64.max)
     }
 
     deinit {
         readBuffer.deallocate()
         corkBuffer.deallocate()
+        for wakeup in wakeups { Glibc.close(wakeup.fd) }
         Glibc.close(wakeFD)
         Glibc.close(epfd)
+    }
+
+    // MARK: - Confinement
+
+    /// Whether the caller may touch loop-only state: on the loop's thread while it runs, or any
+    /// single thread setting the loop up before `run` (and tearing down after).
+    public var isLoopThreadOrIdle: Bool {
+        let owner = thread.load(ordering: .acquiring)
+        return owner == 0 || pthread_equal(pthread_t(owner), pthread_self()) != 0
+    }
+
+    /// Traps in debug builds when called off the loop thread of a running loop; free in release.
+    @inline(__always)
+    public func assertInLoop(_ function: StaticString = #function) {
+        assert(isLoopThreadOrIdle, "EventLoop \(index): \(function) called off the loop thread")
     }
 
     // MARK: - Cross-thread hand-off
 
     /// Runs `task` on the loop thread at its next iteration. Safe from any thread.
+    /// A task handed over after the loop ran its last ones is released at once (never run on
+    /// another thread, never kept): the caller's captures are freed.
     public func execute(_ task: @escaping @Sendable () -> Void) {
-        tasks.withLock { $0.append(task) }
+        let accepted = tasks.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            state.queue.append(task)
+            return true
+        }
+        guard accepted else { return }
         hasTasks.store(true, ordering: .releasing)
         wakeUp()
     }
@@ -93,24 +132,52 @@ public final class EventLoop: @unchecked Sendable {
         _ = dfl_eventfd_signal(wakeFD)
     }
 
-    /// Watches another file descriptor (an eventfd from a pipeline ring, a signal fd...) for
-    /// readability; `handler` runs on the loop thread. Call on the loop thread.
-    @discardableResult
-    public func watch(fd: Int32, _ handler: @escaping () -> Void) -> Bool {
+    /// A way for other threads to wake this loop with work waiting (a pipeline ring's
+    /// doorbell): `signal()` from any thread runs `handler` on the loop thread, once per burst
+    /// of signals. Owned by the loop (its eventfd closes with it). Call before `run` or on the
+    /// loop thread.
+    public func makeWakeup(_ handler: @escaping () -> Void) throws(ReactorError) -> Wakeup {
+        assertInLoop()
+        let fd = dfl_eventfd()
+        guard fd >= 0 else { throw ReactorError.system("eventfd", -fd) }
+        let wakeup = Wakeup(fd: fd)
+        do {
+            try watch(fd: fd) {
+                _ = dfl_eventfd_drain(fd)
+                handler()
+            }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        wakeups.append(wakeup)
+        return wakeup
+    }
+
+    /// Watches another file descriptor (a signal fd...) for readability; `handler` runs on the
+    /// loop thread. Call before `run` or on the loop thread.
+    public func watch(fd: Int32, _ handler: @escaping () -> Void) throws(ReactorError) {
+        assertInLoop()
         let watcher = FDWatcher(fd: fd, handler: handler)
         let token = register(watcher)
-        return dfl_epoll_add(epfd, fd, DFL_EPOLLIN, token) == 0
+        let rc = dfl_epoll_add(epfd, fd, DFL_EPOLLIN, token)
+        guard rc == 0 else {
+            unregister(token: token)
+            throw ReactorError.system("epoll_ctl", -rc)
+        }
     }
 
     /// Runs `action` on the loop thread once `afterMs` milliseconds have passed (coarse: at
     /// the next sweep after the deadline). Call on the loop thread.
     public func schedule(afterMs: Int64, _ action: @escaping () -> Void) {
+        assertInLoop()
         timers.append((dfl_monotonic_ms() + afterMs, action))
     }
 
     // MARK: - Registration
 
     func register(_ source: EventSource) -> UInt64 {
+        assertInLoop()
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = free
@@ -124,6 +191,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     func unregister(token: UInt64) {
+        assertInLoop()
         let slot = Int(token & 0xffff_ffff)
         guard slot < sources.count, generations[slot] == UInt32(token >> 32) else { return }
         sources[slot] = nil
@@ -131,17 +199,24 @@ public final class EventLoop: @unchecked Sendable {
         freeSlots.append(slot)
     }
 
-    func addListener(_ listener: Listener) {
-        listeners.append(listener)
+    func addListener(_ listener: Listener) throws(ReactorError) {
         listener.token = register(listener)
-        _ = dfl_epoll_add(epfd, listener.fd, DFL_EPOLLIN, listener.token)
+        let rc = dfl_epoll_add(epfd, listener.fd, DFL_EPOLLIN, listener.token)
+        guard rc == 0 else {
+            unregister(token: listener.token)
+            throw ReactorError.system("epoll_ctl", -rc)
+        }
+        listeners.append(listener)
     }
 
+    /// Takes a new connection into the epoll set; one epoll refuses (out of memory, the
+    /// `max_user_watches` limit) is closed at once, counted as an I/O error.
     func adopt(_ connection: Connection) {
         connection.token = register(connection)
         connection.listIndex = connections.count
         connections.append(connection)
-        _ = dfl_epoll_add(epfd, connection.fd, connection.interest, connection.token)
+        let rc = dfl_epoll_add(epfd, connection.fd, connection.interest, connection.token)
+        if rc != 0 { connection.close(reason: .ioError(-rc)) }
     }
 
     /// Opens an outbound connection (a client of another server: load generators, operator
@@ -153,6 +228,7 @@ public final class EventLoop: @unchecked Sendable {
     public func connect(host: String, port: Int, tls: TLSContext? = nil, serverName: String? = nil,
                         maxWriteQueueBytes: Int = 4 << 20, timeoutMs: Int64 = 10_000,
                         handler: ConnectionHandler) throws(ReactorError) -> Connection {
+        assertInLoop()
         let fd = dfl_connect_tcp_nonblocking(host, Int32(port))
         guard fd >= 0 else { throw ReactorError.system("connect to \(host):\(port)", -fd) }
         _ = outboundLimit.tryAcquire()
@@ -170,18 +246,24 @@ public final class EventLoop: @unchecked Sendable {
     /// Outbound connections are not counted against the listeners' limit.
     private let outboundLimit = ConnectionLimit(maximum: Int.max)
 
+    /// A connection whose interest cannot be changed would wait for events it no longer gets
+    /// (or spin on ones it does not want): it is closed.
     func updateInterest(_ connection: Connection) {
-        _ = dfl_epoll_mod(epfd, connection.fd, connection.interest, connection.token)
+        assertInLoop()
+        let rc = dfl_epoll_mod(epfd, connection.fd, connection.interest, connection.token)
+        if rc != 0 { connection.close(reason: .ioError(-rc)) }
     }
 
-    /// Queues a connection whose TLS layer still holds decrypted bytes: served before sleeping.
-    func markTLSPending(_ connection: Connection) {
-        guard !connection.inTLSPendingList else { return }
-        connection.inTLSPendingList = true
-        tlsPending.append(connection)
+    /// Queues a connection whose transport still holds input: served before sleeping.
+    func markBuffered(_ connection: Connection) {
+        assertInLoop()
+        guard !connection.inBufferedList else { return }
+        connection.inBufferedList = true
+        buffered.append(connection)
     }
 
     func deferClose(_ connection: Connection) {
+        assertInLoop()
         pendingClose.append(connection)
     }
 
@@ -189,6 +271,8 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs until `stop()` or until a drain (graceful shutdown) has closed every connection.
     func run() {
+        thread.store(UInt(pthread_self()), ordering: .releasing)
+        defer { thread.store(0, ordering: .releasing) }
         now = dfl_monotonic_ms()
         nextSweep = now + sweepIntervalMs
         while !stopRequested {
@@ -202,7 +286,7 @@ public final class EventLoop: @unchecked Sendable {
             if n > 0 {
                 for i in 0..<Int(n) { dispatch(token: datas[i], mask: masks[i]) }
             }
-            serveTLSPending()
+            serveBuffered()
             if hasTasks.load(ordering: .acquiring) { runTasks() }
             closeDeferred()
             if now >= nextSweep { sweep() }
@@ -214,13 +298,14 @@ public final class EventLoop: @unchecked Sendable {
         }
         for listener in listeners { listener.close() }
         listeners.removeAll()
+        finishTasks()
         let callbacks = onStopped
         onStopped.removeAll()
         for callback in callbacks { callback() }
     }
 
     private func computeTimeout() -> Int32 {
-        if !tlsPending.isEmpty || hasTasks.load(ordering: .relaxed) || !pendingClose.isEmpty { return 0 }
+        if !buffered.isEmpty || hasTasks.load(ordering: .relaxed) || !pendingClose.isEmpty { return 0 }
         if connections.isEmpty && timers.isEmpty && !draining { return -1 }
         return Int32(max(0, min(nextSweep - dfl_monotonic_ms(), sweepIntervalMs)))
     }
@@ -236,26 +321,43 @@ public final class EventLoop: @unchecked Sendable {
         source.handleEvents(mask)
     }
 
-    private func serveTLSPending() {
+    private func serveBuffered() {
         // Bounded rounds: a connection whose handler keeps data pending is served again next
         // iteration, after epoll had a chance to report other sockets.
-        guard !tlsPending.isEmpty else { return }
-        let batch = tlsPending
-        tlsPending.removeAll(keepingCapacity: true)
+        guard !buffered.isEmpty else { return }
+        let batch = buffered
+        buffered.removeAll(keepingCapacity: true)
         for connection in batch {
-            connection.inTLSPendingList = false
-            connection.serveTLSPending()
+            connection.inBufferedList = false
+            connection.serveBuffered()
         }
     }
 
     private func runTasks() {
         hasTasks.store(false, ordering: .relaxed)
-        let batch = tasks.withLock { queue -> [@Sendable () -> Void] in
-            let taken = queue
-            queue.removeAll(keepingCapacity: true)
+        let batch = tasks.withLock { state -> [@Sendable () -> Void] in
+            let taken = state.queue
+            state.queue.removeAll(keepingCapacity: true)
             return taken
         }
         for task in batch { task() }
+    }
+
+    /// At stop, on the loop thread: runs every task handed over before the loop closed its
+    /// queue (a task may queue more: those run too), then refuses later ones (`execute`).
+    private func finishTasks() {
+        while true {
+            let batch = tasks.withLock { state -> [@Sendable () -> Void] in
+                let taken = state.queue
+                state.queue.removeAll()
+                if taken.isEmpty { state.finished = true }
+                return taken
+            }
+            if batch.isEmpty { break }
+            for task in batch { task() }
+            closeDeferred()
+        }
+        hasTasks.store(false, ordering: .relaxed)
     }
 
     private func closeDeferred() {
@@ -296,6 +398,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Graceful shutdown on the loop thread: stop accepting, ask every connection to finish what
     /// it is doing, and close whatever is left at the deadline.
     func beginDrain(graceMs: Int64) {
+        assertInLoop()
         guard !draining else { return }
         draining = true
         drainDeadline = dfl_monotonic_ms() + graceMs
@@ -317,7 +420,18 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
-    func whenStopped(_ callback: @escaping () -> Void) { onStopped.append(callback) }
+    func whenStopped(_ callback: @escaping () -> Void) {
+        assertInLoop()
+        onStopped.append(callback)
+    }
+}
+
+/// A loop's wake-up for other threads (an eventfd it watches): `signal()` is safe from any
+/// thread and costs one write(2); bursts coalesce into one handler call.
+public final class Wakeup: Sendable {
+    let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    public func signal() { _ = dfl_eventfd_signal(fd) }
 }
 
 /// A plain readable file descriptor with a callback (eventfd wake-ups from other threads).

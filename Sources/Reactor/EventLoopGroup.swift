@@ -12,7 +12,6 @@ public final class EventLoopGroup: @unchecked Sendable {
     /// Redis does for maxclients); below `maxConnections` + headroom the caller should warn.
     public let fileLimit: Int
     private var threads: [pthread_t] = []
-    private var signalFD: Int32 = -1
     private let started = Atomic<Bool>(false)
 
     public init(loopCount: Int, maxConnections: Int, sweepIntervalMs: Int64 = 250) throws(ReactorError) {
@@ -42,7 +41,7 @@ public final class EventLoopGroup: @unchecked Sendable {
             port = Int(bound)
             var perLoop = options
             perLoop.port = port
-            loop.addListener(Listener(fd: fd, options: perLoop, loop: loop, limit: connectionLimit, makeHandler: handler))
+            try loop.addListener(Listener(fd: fd, options: perLoop, loop: loop, limit: connectionLimit, makeHandler: handler))
         }
         return port
     }
@@ -50,14 +49,11 @@ public final class EventLoopGroup: @unchecked Sendable {
     /// SIGTERM / SIGINT start a graceful shutdown with `graceMs` to finish in-flight responses;
     /// a second signal stops at once. SIGPIPE is ignored (broken sockets report EPIPE instead).
     public func installSignalHandlers(graceMs: Int64) throws(ReactorError) {
-        let fd = dfl_eventfd()
-        guard fd >= 0 else { throw ReactorError.system("eventfd", -fd) }
-        signalFD = fd
-        _ = dfl_install_shutdown_signals(fd)
-        loops[0].watch(fd: fd) { [self] in
-            _ = dfl_eventfd_drain(fd)
+        let wakeup = try loops[0].makeWakeup { [self] in
             if dfl_shutdown_signal_count() >= 2 { stopNow() } else { beginShutdown(graceMs: graceMs) }
         }
+        let rc = dfl_install_shutdown_signals(wakeup.fd)
+        if rc != 0 { throw ReactorError.system("sigaction", -rc) }
     }
 
     /// Starts one thread per loop.
@@ -85,10 +81,6 @@ public final class EventLoopGroup: @unchecked Sendable {
     public func waitUntilStopped() {
         for thread in threads { pthread_join(thread, nil) }
         threads.removeAll()
-        if signalFD >= 0 {
-            Glibc.close(signalFD)
-            signalFD = -1
-        }
     }
 
     /// Open connections across all loops.

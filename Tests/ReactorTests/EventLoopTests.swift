@@ -117,6 +117,52 @@ final class EventLoopTests: XCTestCase {
         XCTAssertTrue(ran.load(ordering: .relaxed))
     }
 
+    func testWakeupRunsOnTheLoopThreadAndConfinementIsKnown() throws {
+        let group = try EventLoopGroup(loopCount: 1, maxConnections: 10, sweepIntervalMs: 20)
+        let loop = group.loops[0]
+        XCTAssertTrue(loop.isLoopThreadOrIdle, "setup before run is allowed from the starting thread")
+        let onLoop = Atomic<Int>(0)
+        let calls = Atomic<Int>(0)
+        let wakeup = try loop.makeWakeup {
+            if loop.isLoopThreadOrIdle { onLoop.wrappingAdd(1, ordering: .relaxed) }
+            calls.wrappingAdd(1, ordering: .relaxed)
+        }
+        group.start()
+        defer { group.stopNow(); group.waitUntilStopped() }
+        let started = DispatchSemaphoreLike()
+        loop.execute { started.signal() }
+        XCTAssertTrue(started.wait(seconds: 5))
+        XCTAssertFalse(loop.isLoopThreadOrIdle, "a running loop belongs to its thread")
+        wakeup.signal()
+        for _ in 0..<250 where calls.load(ordering: .relaxed) == 0 { usleep(10_000) }
+        XCTAssertEqual(calls.load(ordering: .relaxed), 1)
+        XCTAssertEqual(onLoop.load(ordering: .relaxed), 1)
+    }
+
+    func testTasksQueuedAtStopRunAndLaterOnesAreReleased() throws {
+        final class Token: Sendable {}
+        let group = try EventLoopGroup(loopCount: 1, maxConnections: 10, sweepIntervalMs: 20)
+        let loop = group.loops[0]
+        let ran = Atomic<Int>(0)
+        // Queued before the loop runs and together with the stop: all of them run.
+        for _ in 0..<3 { loop.execute { ran.wrappingAdd(1, ordering: .relaxed) } }
+        group.start()
+        group.stopNow()
+        loop.execute { ran.wrappingAdd(1, ordering: .relaxed) }
+        group.waitUntilStopped()
+        XCTAssertEqual(ran.load(ordering: .relaxed), 4)
+        XCTAssertTrue(loop.isLoopThreadOrIdle, "a stopped loop has no thread")
+        // After the last iteration a task is not kept: what it captured is freed at once.
+        weak var released: Token?
+        do {
+            let token = Token()
+            released = token
+            loop.execute { _ = token; ran.wrappingAdd(1, ordering: .relaxed) }
+        }
+        XCTAssertNil(released)
+        XCTAssertEqual(ran.load(ordering: .relaxed), 4)
+    }
+
     func testGracefulDrainLetsHandlersFinishThenStops() throws {
         let events = Events()
         let (group, port) = try startGroup { EchoHandler(events: events) }

@@ -53,48 +53,78 @@ public final class GatewayServer: @unchecked Sendable {
     }
 
     /// Binds the listeners, installs the shutdown signal handlers (optional: tests skip them)
-    /// and starts the loops. Returns the HTTPS port.
+    /// and starts the loops, the pipeline and the Redis links. Returns the HTTPS port.
     @discardableResult
     public func start(installSignalHandlers: Bool = true) throws(GatewayError) -> Int {
         let tls = try makeTLSContext()
-        var store: StaticFileStore?
-        if access(config.staticFiles.root, F_OK) == 0 {
-            do {
-                store = try StaticFileStore(root: config.staticFiles.root, assetCacheControl: config.staticFiles.cacheControl,
-                                            maxFileBytes: config.staticFiles.maxFileBytes, gzip: config.staticFiles.gzip)
-            } catch {
-                throw GatewayError("static.root \(config.staticFiles.root): \(error)")
-            }
-            for skipped in store?.skipped ?? [] { logger.warning("static file not served: \(skipped)") }
-        } else {
-            // Running outside the repository (no Public/): the API still works, the page does not.
-            logger.warning("static.root \(config.staticFiles.root) does not exist: no page will be served")
-        }
-
+        let files = try loadStaticFiles()
         let service = try SignalService(config: config, logger: logger)
         signals = service
-        let streaming = makeStreaming(service)
-        redisSink = try makeRedisSink(service, broadcasters: streaming.broadcasters)
-        let httpTelemetry = HTTPTelemetry(loops: group.loops.count)
+        let streaming = try makeStreaming(service)
+        redisSink = try makeRedisLinks(service, broadcasters: streaming.broadcasters)
+        let telemetry = HTTPTelemetry(loops: group.loops.count)
+        let router = makeRouter(service: service, streaming: streaming, telemetry: telemetry, files: files)
+        routeTable = router.table
+        try listen(router: router, streaming: streaming, telemetry: telemetry, tls: tls)
+        if installSignalHandlers {
+            do {
+                try group.installSignalHandlers(graceMs: Int64(config.shutdown.graceSeconds * 1000))
+            } catch {
+                throw GatewayError("\(error)")
+            }
+        }
+        group.start()
+        HeapTrimmer(loop: group.loops[0]).start()
+        service.start()
+        redisSink?.start()
+        redisSource?.start()
+        redisPeers?.start()
+        logStarted()
+        return httpsPort
+    }
+
+    /// The page's files from `static.root`; nil (with a warning) when the folder is absent.
+    private func loadStaticFiles() throws(GatewayError) -> StaticFileStore? {
+        guard access(config.staticFiles.root, F_OK) == 0 else {
+            // Running outside the repository (no Public/): the API still works, the page does not.
+            logger.warning("static.root \(config.staticFiles.root) does not exist: no page will be served")
+            return nil
+        }
+        do {
+            let store = try StaticFileStore(root: config.staticFiles.root, assetCacheControl: config.staticFiles.cacheControl,
+                                            maxFileBytes: config.staticFiles.maxFileBytes, gzip: config.staticFiles.gzip)
+            for skipped in store.skipped { logger.warning("static file not served: \(skipped)") }
+            return store
+        } catch {
+            throw GatewayError("static.root \(config.staticFiles.root): \(error)")
+        }
+    }
+
+    /// Every route: health, REST, metrics, admin, OpenAPI, stream GETs, then static files.
+    private func makeRouter(service: SignalService, streaming: Streaming, telemetry: HTTPTelemetry,
+                            files: StaticFileStore?) -> Router<RouteHandler> {
+        let admin = AdminGuard(token: config.admin.token)
         var router = Router<RouteHandler>()
-        HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs,
-                              admin: AdminGuard(token: config.admin.token), signals: service,
+        HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs, admin: admin, signals: service,
                               streaming: streaming.settings.stats, redis: redisSink, source: redisSource, peers: redisPeers)
-        APIRoutes.register(into: &router, service: service, inputs: service.ingest,
-                           admin: AdminGuard(token: config.admin.token), ingestGuard: IngestGuard(key: config.api.ingestKey))
-        MetricsRoutes.register(into: &router, admin: AdminGuard(token: config.admin.token), group: group, signals: service,
+        APIRoutes.register(into: &router, service: service, inputs: service.ingest, admin: admin,
+                           ingestGuard: IngestGuard(key: config.api.ingestKey))
+        MetricsRoutes.register(into: &router, admin: admin, group: group, signals: service,
                                streaming: streaming.settings.stats, broadcasters: streaming.broadcasters,
-                               http: httpTelemetry, redis: redisSink, source: redisSource, startedAtMs: startedAtMs)
-        AdminRoutes.register(into: &router, admin: AdminGuard(token: config.admin.token), signals: service,
-                             logControl: logControl, logger: logger)
+                               http: telemetry, redis: redisSink, source: redisSource, startedAtMs: startedAtMs)
+        AdminRoutes.register(into: &router, admin: admin, signals: service, logControl: logControl, logger: logger)
         OpenAPIDocument.register(into: &router)
         Streaming.registerPlainGets(into: &router)
-        if let store { StaticRoutes.register(into: &router, store: store, gzip: config.staticFiles.gzip) }
+        if let files { StaticRoutes.register(into: &router, store: files, gzip: config.staticFiles.gzip) }
+        return router
+    }
 
+    /// The HTTPS listener, and the plain one (`http.plain`: serve or redirect) when enabled.
+    private func listen(router: Router<RouteHandler>, streaming: Streaming, telemetry: HTTPTelemetry,
+                        tls: TLSContext) throws(GatewayError) {
         let settings = httpSettings()
-        routeTable = router.table
         let app = GatewayApp(settings: settings, router: router, loops: group.loops.count, logger: logger, streaming: streaming,
-                             telemetry: httpTelemetry)
+                             telemetry: telemetry)
         do {
             httpsPort = try group.listen(
                 ListenerOptions(host: config.server.host, port: config.server.port, reusePort: config.server.reusePort,
@@ -102,32 +132,24 @@ public final class GatewayServer: @unchecked Sendable {
                                 handshakeTimeoutMs: Int64(config.tls.handshakeTimeoutSeconds * 1000),
                                 maxWriteQueueBytes: config.http.maxWriteQueueBytes, name: "https")
             ) { _ in HTTPConnection(app: app) }
-            if config.plainHTTP.enabled {
-                var plainSettings = settings
-                if config.plainHTTP.mode == "redirect" { plainSettings.redirectToHTTPSPort = httpsPort }
-                let plainApp = plainSettings.redirectToHTTPSPort == nil
-                    ? app : GatewayApp(settings: plainSettings, router: router, loops: group.loops.count, logger: logger,
-                                       telemetry: httpTelemetry)
-                if config.testing.websocketEcho { logger.warning("testing.websocket_echo is on: \"/\" echoes WebSocket messages (test-only)") }
-                plainPort = try group.listen(
-                    ListenerOptions(host: config.server.host, port: config.plainHTTP.port,
-                                    reusePort: config.server.reusePort, backlog: config.server.backlog, tls: nil,
-                                    maxWriteQueueBytes: config.http.maxWriteQueueBytes, name: "http")
-                ) { _ in HTTPConnection(app: plainApp) }
-            }
-            if installSignalHandlers {
-                try group.installSignalHandlers(graceMs: Int64(config.shutdown.graceSeconds * 1000))
-            }
+            guard config.plainHTTP.enabled else { return }
+            var plainSettings = settings
+            if config.plainHTTP.mode == "redirect" { plainSettings.redirectToHTTPSPort = httpsPort }
+            let plainApp = plainSettings.redirectToHTTPSPort == nil
+                ? app : GatewayApp(settings: plainSettings, router: router, loops: group.loops.count, logger: logger,
+                                   telemetry: telemetry)
+            if config.testing.websocketEcho { logger.warning("testing.websocket_echo is on: \"/\" echoes WebSocket messages (test-only)") }
+            plainPort = try group.listen(
+                ListenerOptions(host: config.server.host, port: config.plainHTTP.port,
+                                reusePort: config.server.reusePort, backlog: config.server.backlog, tls: nil,
+                                maxWriteQueueBytes: config.http.maxWriteQueueBytes, name: "http")
+            ) { _ in HTTPConnection(app: plainApp) }
         } catch {
             throw GatewayError("\(error)")
         }
-        group.start()
-        let group = group
-        HeapTrimmer(loop: group.loops[0]).start()
-        service.start()
-        redisSink?.start()
-        redisSource?.start()
-        redisPeers?.start()
+    }
+
+    private func logStarted() {
         let shownHost = config.server.host.contains(":") ? "[\(config.server.host)]" : config.server.host
         logger.info("listening on https://\(shownHost):\(httpsPort)")
         if let plainPort {
@@ -136,12 +158,11 @@ public final class GatewayServer: @unchecked Sendable {
         if config.admin.token == nil {
             logger.notice("no admin token set (DFP_ADMIN_TOKEN): /admin/* is reachable from loopback only")
         }
-        return httpsPort
     }
 
-    /// One broadcaster per loop, fed by its own ring from the pipeline worker and woken through
-    /// an eventfd the loop watches (registered before the loops start).
-    private func makeStreaming(_ service: SignalService) -> Streaming {
+    /// One broadcaster per loop, fed by its own ring from the pipeline worker, which rings the
+    /// loop's wake-up after each batch (registered before the loops start).
+    private func makeStreaming(_ service: SignalService) throws(GatewayError) -> Streaming {
         var streamingSettings = StreamingSettings()
         let ws = config.webSocket
         // An origin trusted with the REST API by CORS is trusted with the stream too.
@@ -156,22 +177,29 @@ public final class GatewayServer: @unchecked Sendable {
         streamingSettings.journal = service.journal
         var broadcasters: [Broadcaster] = []
         for loop in group.loops {
-            let fd = dfl_eventfd()
-            let output = service.worker.addOutput { _ = dfl_eventfd_signal(fd) }
-            let broadcaster = Broadcaster(loop: loop, output: output, store: service.store,
+            let ready = Box<Broadcaster>()
+            let wakeup = try wake(loop) { ready.value?.drain() }
+            let broadcaster = Broadcaster(loop: loop, output: service.worker.addOutput { wakeup.signal() }, store: service.store,
                                           ingest: service.ingest.indices.contains(loop.index) ? service.ingest[loop.index] : nil,
                                           settings: streamingSettings)
-            loop.watch(fd: fd) {
-                _ = dfl_eventfd_drain(fd)
-                broadcaster.drain()
-            }
+            ready.value = broadcaster
             broadcasters.append(broadcaster)
         }
         return Streaming(broadcasters: broadcasters, settings: streamingSettings, echo: config.testing.websocketEcho)
     }
 
-    /// The Redis sink on loop 0, fed by its own ring from the worker (eventfd wake-up).
-    private func makeRedisSink(_ service: SignalService, broadcasters: [Broadcaster]) throws(GatewayError) -> RedisSink? {
+    /// A loop's wake-up for a ring's consumer, as a startup error when the kernel refuses one.
+    func wake(_ loop: EventLoop, _ handler: @escaping () -> Void) throws(GatewayError) -> Wakeup {
+        do {
+            return try loop.makeWakeup(handler)
+        } catch {
+            throw GatewayError("cannot create a wake-up for loop \(loop.index): \(error)")
+        }
+    }
+
+    /// The Redis links on loop 0: the sink fed by its own ring from the worker, and — when
+    /// configured — the tick source and the peers' fan-out.
+    private func makeRedisLinks(_ service: SignalService, broadcasters: [Broadcaster]) throws(GatewayError) -> RedisSink? {
         guard let url = config.redis.url else { return nil }
         var rest = Substring(url)
         if rest.hasPrefix("redis://") { rest = rest.dropFirst(8) }
@@ -181,18 +209,16 @@ public final class GatewayServer: @unchecked Sendable {
             throw GatewayError("redis.url \(url) is not redis://host:port")
         }
         let loop = group.loops[0]
-        let fd = dfl_eventfd()
-        let output = service.worker.addOutput { _ = dfl_eventfd_signal(fd) }
+        let ready = Box<RedisSink>()
+        let wakeup = try wake(loop) { ready.value?.drain() }
+        let output = service.worker.addOutput { wakeup.signal() }
         let instance = config.redis.consumer ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let sink = RedisSink(host: String(parts[0]), port: port, loop: loop, output: output, journal: service.journal,
                              startSeq: service.journal?.lastSeq ?? 0, maxLength: config.redis.streamMaxLength, instance: instance)
         if config.redis.peers {
             redisPeers = RedisPeers(host: String(parts[0]), port: port, loop: loop, instance: instance, broadcasters: broadcasters)
         }
-        _ = loop.watch(fd: fd) {
-            _ = dfl_eventfd_drain(fd)
-            sink.drain()
-        }
+        ready.value = sink
         if config.redis.source {
             let partitions = (config.redis.partitions ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let streams = partitions.isEmpty ? ["dfp:clean_ticks"] : partitions.map { "dfp:clean_ticks:\($0)" }
@@ -261,4 +287,9 @@ public final class GatewayServer: @unchecked Sendable {
         signals?.stop()
         logger.info("stopped")
     }
+}
+
+/// Set once during startup, before the loops run; read on the loop thread afterwards.
+private final class Box<T: AnyObject> {
+    var value: T?
 }

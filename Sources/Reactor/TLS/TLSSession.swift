@@ -1,10 +1,9 @@
 import COpenSSL
 
-/// One connection's OpenSSL state. OpenSSL does the socket I/O itself (`SSL_set_fd`) on the
-/// non-blocking descriptor; WANT_READ / WANT_WRITE are mapped to epoll interest by `Connection`.
-final class TLSSession {
-    enum Handshake { case done, wantRead, wantWrite, failed(String) }
-    enum IO { case bytes(Int), wantRead, wantWrite, closed, error }
+/// One connection's OpenSSL state, as its transport. OpenSSL does the socket I/O itself
+/// (`SSL_set_fd`) on the non-blocking descriptor; WANT_READ / WANT_WRITE are mapped to epoll
+/// interest by `Connection`.
+final class TLSSession: SocketTransport {
 
     private var ssl: OpaquePointer?
     private let fd: Int32
@@ -26,7 +25,10 @@ final class TLSSession {
 
     deinit { free() }
 
-    func attachFD() {
+    var isTLS: Bool { true }
+    var needsHandshake: Bool { true }
+
+    func attach() {
         guard let ssl else { return }
         SSL_set_fd(ssl, fd)
         guard isClient else {
@@ -41,7 +43,7 @@ final class TLSSession {
         }
     }
 
-    func handshake() -> Handshake {
+    func handshake() -> TransportHandshake {
         guard let ssl else { return .failed("SSL_new failed") }
         let rc = SSL_do_handshake(ssl)
         if rc == 1 {
@@ -58,26 +60,39 @@ final class TLSSession {
         }
     }
 
-    var pendingBytes: Int {
+    var bufferedBytes: Int {
         guard let ssl else { return 0 }
         return Int(SSL_pending(ssl))
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> IO {
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportIO {
         guard let ssl else { return .closed }
         var n = 0
         if SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &n) == 1 { return .bytes(n) }
         return classify(SSL_get_error(ssl, 0))
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) -> IO {
-        guard let ssl else { return .closed }
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportIO {
+        guard let ssl else { return .error(.tlsError(lastError)) }
         var n = 0
         if SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &n) == 1 { return .bytes(n) }
-        return classify(SSL_get_error(ssl, 0))
+        // A peer gone in the middle of a write is a broken connection, not a polite close.
+        let io = classify(SSL_get_error(ssl, 0))
+        if case .closed = io { return .error(.tlsError(lastError)) }
+        return io
     }
 
-    private func classify(_ code: Int32) -> IO {
+    /// TLS cannot gather: the connection copies both into one record instead.
+    func write(_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> TransportIO? { nil }
+
+    func closeOutput() { sendCloseNotify() }
+
+    func finish(socketBroken: Bool) {
+        if !socketBroken { sendCloseNotify() }
+        free()
+    }
+
+    private func classify(_ code: Int32) -> TransportIO {
         switch code {
         case SSL_ERROR_WANT_READ: return .wantRead
         case SSL_ERROR_WANT_WRITE: return .wantWrite
@@ -88,7 +103,7 @@ final class TLSSession {
             return .closed
         default:
             lastError = TLSContext.lastError()
-            return .error
+            return .error(.tlsError(lastError))
         }
     }
 
