@@ -42,11 +42,11 @@ let package = Package(
             dependencies: ["CLinux", "COpenSSL", "Locks"]
         ),
         // Pure HTTP/1.1 codec and router: values over bytes, no sockets.
-        .target(name: "HTTP"),
+        .target(name: "HTTP", dependencies: ["Contracts"]),
         // zlib wrappers: one-shot gzip (static files) and raw deflate streams (WebSocket).
         .target(name: "Deflate", dependencies: ["CZlib"]),
         // WebSocket codec (RFC 6455 frames, handshake, RFC 7692 negotiation): values over bytes.
-        .target(name: "WebSocket", dependencies: ["Deflate", "COpenSSL"]),
+        .target(name: "WebSocket", dependencies: ["Contracts", "Deflate", "COpenSSL"]),
         // Data contracts (Tick, Bar, events) and their codecs: pure values over bytes.
         .target(name: "Contracts"),
         // Latency histograms and counters read by /admin/metrics without blocking their writers.
@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Reactor", "HTTP", "Deflate", "CLinux", "COpenSSL", "Redis", "Locks",
+                "Gateway", "Reactor", "HTTP", "Deflate", "CLinux", "COpenSSL", "Redis", "Locks", "Operator",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

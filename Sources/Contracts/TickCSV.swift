@@ -9,7 +9,7 @@ enum TickCSV {
         var header: [String]?
         while header == nil, let fields = reader.nextRecord() {
             if fields.count == 1 && fields[0].isEmpty { continue }
-            header = fields.map { String(decoding: $0, as: UTF8.self).trimmingCharacters().lowercased() }
+            header = fields.map { String(decoding: $0, as: UTF8.self).trimmingSpaces().lowercased() }
         }
         guard let header else {
             result.documentError = "empty CSV: expected a header row naming ts,symbol,price,volume[,bid,ask]"

@@ -9,7 +9,7 @@ public enum TickFormat: Sendable, Equatable {
 
     /// From an HTTP Content-Type (parameters ignored); nil when unsupported.
     public init?(contentType: String) {
-        let type = contentType.split(separator: ";").first.map { $0.trimmingCharacters() .lowercased() } ?? ""
+        let type = contentType.split(separator: ";").first.map { $0.trimmingSpaces().lowercased() } ?? ""
         switch type {
         case "application/json", "text/json": self = .json
         case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines": self = .ndjson
@@ -155,7 +155,8 @@ public enum TickDecoder {
 }
 
 extension StringProtocol {
-    func trimmingCharacters() -> String {
+    /// Trims spaces and tabs (HTTP's OWS, CSV cell padding), nothing else: the one trim helper.
+    public func trimmingSpaces() -> String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }

@@ -36,7 +36,7 @@ public enum Timestamp {
         guard let hour = digits(2), expect(58), let minute = digits(2), expect(58), let second = digits(2) else {
             return fail("bad time")
         }
-        guard (1...12).contains(month), (1...daysIn(month, year)).contains(day), hour < 24, minute < 60, second < 61 else {
+        guard (1...12).contains(month), (1...CivilDate.daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 61 else {
             return fail("date or time out of range")
         }
         var millis: Int64 = 0
@@ -67,7 +67,7 @@ public enum Timestamp {
             return fail("missing UTC offset (Z or ±HH:MM)")
         }
         guard i == s.count else { return fail("trailing characters") }
-        let days = daysFromCivil(year, month, day)
+        let days = CivilDate.days(year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetMinutes * 60
         return .success(seconds * 1000 + millis)
     }
@@ -75,24 +75,6 @@ public enum Timestamp {
     public static func parseISO8601(_ text: String) -> Result<Int64, TickFieldError> {
         var copy = text
         return copy.withUTF8 { parseISO8601($0) }
-    }
-
-    static func daysIn(_ month: Int64, _ year: Int64) -> Int64 {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Howard Hinnant's days-from-civil.
-    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }
 

@@ -1,3 +1,4 @@
+import Contracts
 /// Decodes one complete request head (request line + fields + final CRLF) and decides the
 /// body framing. Separate from the incremental machinery so it reads top to bottom.
 enum HeadDecoder {
@@ -157,15 +158,5 @@ enum HeadDecoder {
                                   query: String(query), versionMinor: minor, headers: headers, body: [],
                                   keepAlive: keepAlive, expectsContinue: expects)
         return .success((request, framing))
-    }
-}
-
-extension StringProtocol {
-    /// Trims spaces and tabs (HTTP's OWS), nothing else.
-    public func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
     }
 }

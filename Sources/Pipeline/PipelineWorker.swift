@@ -123,35 +123,33 @@ public final class EventOutput: @unchecked Sendable {
 
 /// Counters readable from any thread (health, metrics).
 public final class PipelineStats: Sendable {
-    public let ticks = Atomic<Int>(0)
-    public let outOfOrder = Atomic<Int>(0)
-    public let bars = Atomic<Int>(0)
-    public let signals = Atomic<Int>(0)
-    public let opportunities = Atomic<Int>(0)
-    public let alerts = Atomic<Int>(0)
     public let lastSeq = Atomic<UInt64>(0)
     /// Monotonic ms when the last batch with ticks was published (0 = none yet): feed freshness.
     public let lastTickMs = Atomic<Int64>(0)
-    /// Labelled counts (signals by strategy, opportunities by status, alerts by kind), kept by
-    /// the worker in plain dictionaries and copied here once per batch when they changed:
-    /// readers never touch the worker's own state, and the worker takes this lock once a batch.
-    private let labelled = PThreadLocked<LabelledCounts>(LabelledCounts())
+    /// What this process published (totals, signals by strategy, opportunities by status,
+    /// alerts by kind), kept by the worker in a plain value and copied here once per batch when
+    /// it changed: readers never touch the worker's own state, and the worker takes this lock
+    /// once a batch.
+    private let published = PThreadLocked<Counts>(Counts())
     public init() {}
 
-    public struct LabelledCounts: Sendable, Equatable {
+    public struct Counts: Sendable, Equatable {
+        /// Per process (a restart starts again at 0, as Prometheus counters expect), unlike the
+        /// engine's own counters, which a checkpoint carries across restarts.
+        public var totals = EngineCounters()
         public var signalsByStrategy: [String: Int] = [:]
         public var opportunitiesByStatus: [String: Int] = [:]
         public var alertsByKind: [String: Int] = [:]
     }
 
-    public var labelledCounts: LabelledCounts { labelled.withLock { $0 } }
+    public var counts: Counts { published.withLock { $0 } }
 
     /// Stage latencies from a tick reaching the server (its `receivedNs`), measured when the
     /// worker publishes (after the journal commit, as consumers get the event): `tick` for every
     /// tick, and `features`, `signal`, `opportunity` for what a tick's arrival made.
     public let latency = LatencyRecorder(stages: PipelineStats.stages, nowNs: dfl_monotonic_ns())
     public static let stages = ["tick", "features", "signal", "opportunity"]
-    func publish(_ counts: LabelledCounts) { labelled.withLock { $0 = counts } }
+    func publish(_ counts: Counts) { published.withLock { $0 = counts } }
 }
 
 /// Where sequenced events are made durable before anyone sees them (the Store's journal).
@@ -195,7 +193,7 @@ public final class PipelineWorker: @unchecked Sendable {
     /// When the tick being processed reached the server (0 while the clock closes bars).
     private var originNs: Int64 = 0
     /// The worker's own labelled counts (copied to `stats` after a batch that changed them).
-    private var counts = PipelineStats.LabelledCounts()
+    private var counts = PipelineStats.Counts()
     private var countsChanged = false
     private var batchHadTicks = false
     private let pendingStrategies = PThreadLocked<StrategyRegistry?>(nil)
@@ -321,7 +319,8 @@ public final class PipelineWorker: @unchecked Sendable {
                     let wallMs = WallClock.milliseconds()
                     if journalsInputs { journal?.appendInput(.tick(item.tick, wallMs: wallMs)) }
                     if case .outOfOrder = engine.process(item.tick, wallMs: wallMs) {
-                        stats.outOfOrder.wrappingAdd(1, ordering: .relaxed)
+                        counts.totals.outOfOrder += 1
+                        countsChanged = true
                     }
                 }
                 drained += n
@@ -411,23 +410,21 @@ public final class PipelineWorker: @unchecked Sendable {
         store.record(event)
         switch event {
         case .tick:
-            stats.ticks.wrappingAdd(1, ordering: .relaxed)
+            counts.totals.ticks += 1
             batchHadTicks = true
-        case .bar: stats.bars.wrappingAdd(1, ordering: .relaxed)
+        case .bar: counts.totals.bars += 1
         case .features: break
         case .signal(let s):
-            stats.signals.wrappingAdd(1, ordering: .relaxed)
+            counts.totals.signals += 1
             counts.signalsByStrategy[s.strategy, default: 0] += 1
-            countsChanged = true
         case .opportunity(let o):
-            stats.opportunities.wrappingAdd(1, ordering: .relaxed)
+            counts.totals.opportunities += 1
             counts.opportunitiesByStatus[o.status.rawValue, default: 0] += 1
-            countsChanged = true
         case .alert(let a):
-            stats.alerts.wrappingAdd(1, ordering: .relaxed)
+            counts.totals.alerts += 1
             counts.alertsByKind[a.kind, default: 0] += 1
-            countsChanged = true
         }
+        if case .features = event {} else { countsChanged = true }
         if let seq = event.seq { stats.lastSeq.store(seq, ordering: .relaxed) }
         for output in outputs {
             if output.ring.tryPush(item) {

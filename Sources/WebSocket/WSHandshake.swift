@@ -1,3 +1,4 @@
+import Contracts
 import COpenSSL
 
 /// The opening handshake (RFC 6455 §4.2) and permessage-deflate negotiation (RFC 7692 §7).
@@ -50,12 +51,12 @@ public struct PerMessageDeflate: Equatable, Sendable {
     public static func negotiate(_ header: String?) -> PerMessageDeflate? {
         guard let header else { return nil }
         offers: for offer in header.split(separator: ",") {
-            let parts = offer.split(separator: ";").map { $0.trimmingCharacters() }
+            let parts = offer.split(separator: ";").map { $0.trimmingSpaces() }
             guard parts.first == "permessage-deflate" else { continue }
             var result = PerMessageDeflate()
             var seen: Set<String> = []
             for part in parts.dropFirst() {
-                let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters() }
+                let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces() }
                 let name = kv[0]
                 var value = kv.count > 1 ? kv[1] : nil
                 if let v = value, v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { value = String(v.dropFirst().dropLast()) }
@@ -81,14 +82,5 @@ public struct PerMessageDeflate: Equatable, Sendable {
             return result
         }
         return nil
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -1,4 +1,5 @@
 import Deflate
+import HTTP
 @testable import Gateway
 import XCTest
 
@@ -113,31 +114,31 @@ final class StaticResponderTests: XCTestCase {
     }
 
     func testDateFormatting() {
-        XCTAssertEqual(StaticDate.format(0), "Thu, 01 Jan 1970 00:00:00 GMT")
-        XCTAssertEqual(StaticDate.format(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT")
-        XCTAssertEqual(StaticDate.format(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT")
-        XCTAssertEqual(StaticDate.format(1_000_000_000), "Sun, 09 Sep 2001 01:46:40 GMT")
-        XCTAssertEqual(StaticDate.format(-1), "Wed, 31 Dec 1969 23:59:59 GMT")
-        XCTAssertEqual(StaticDate.format(4_102_444_800), "Fri, 01 Jan 2100 00:00:00 GMT")
+        XCTAssertEqual(HTTPDate.format(unixSeconds: 0), "Thu, 01 Jan 1970 00:00:00 GMT")
+        XCTAssertEqual(HTTPDate.format(unixSeconds: 784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT")
+        XCTAssertEqual(HTTPDate.format(unixSeconds: 951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT")
+        XCTAssertEqual(HTTPDate.format(unixSeconds: 1_000_000_000), "Sun, 09 Sep 2001 01:46:40 GMT")
+        XCTAssertEqual(HTTPDate.format(unixSeconds: -1), "Wed, 31 Dec 1969 23:59:59 GMT")
+        XCTAssertEqual(HTTPDate.format(unixSeconds: 4_102_444_800), "Fri, 01 Jan 2100 00:00:00 GMT")
         var state: UInt64 = 99
         for _ in 0..<2000 {
             state = state &* 6_364_136_223_846_793_005 &+ 1
             let seconds = Int64(state >> 31) % 8_000_000_000 - 1_000_000_000
-            XCTAssertEqual(StaticDate.parse(StaticDate.format(seconds)), seconds, "\(seconds)")
+            XCTAssertEqual(HTTPDate.parse(HTTPDate.format(unixSeconds: seconds)), seconds, "\(seconds)")
         }
     }
 
     func testDateParsing() {
         for text in ["Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"] {
-            XCTAssertEqual(StaticDate.parse(text), 784_111_777, text)
+            XCTAssertEqual(HTTPDate.parse(text), 784_111_777, text)
         }
-        XCTAssertEqual(StaticDate.parse("Tuesday, 01-Jan-30 00:00:00 GMT"), 1_893_456_000, "two-digit years below 70 are 20xx")
-        XCTAssertEqual(StaticDate.parse("Thu Feb 29 12:00:00 2024"), 1_709_208_000)
+        XCTAssertEqual(HTTPDate.parse("Tuesday, 01-Jan-30 00:00:00 GMT"), 1_893_456_000, "two-digit years below 70 are 20xx")
+        XCTAssertEqual(HTTPDate.parse("Thu Feb 29 12:00:00 2024"), 1_709_208_000)
         let invalid = ["", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 31 Feb 1994 08:49:37 GMT",
                        "Sun, 29 Feb 1900 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:60:00 GMT",
                        "Sun, 06 Nov 94 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT",
                        "Sun, 06 Nov 1994 8:49:37 GMT", "Sun, 06 Nov 1994 08:49 GMT", "Sun, +6 Nov 1994 08:49:37 GMT",
                        "Sun 06 Nov 1994 08:49:37 GMT", "Sun Nov 6 08:49:37 1994", "1994-11-06T08:49:37Z", "784111777"]
-        for text in invalid { XCTAssertNil(StaticDate.parse(text), text) }
+        for text in invalid { XCTAssertNil(HTTPDate.parse(text), text) }
     }
 }

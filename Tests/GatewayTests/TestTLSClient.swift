@@ -1,72 +1,36 @@
-import CLinux
-import COpenSSL
-import Glibc
+import Foundation
+import Operator
 import XCTest
 
 /// A blocking test client speaking raw bytes over TLS (or plain TCP), so tests control exactly
-/// what goes on the wire: split requests, pipelining, oversized heads, slow senders.
+/// what goes on the wire: split requests, pipelining, oversized heads, slow senders. The
+/// connection is the operator commands' `ClientStream` (certificate not checked: the test
+/// server's is self-signed); this adds reading whole HTTP responses.
 final class TestClient {
-    private let fd: Int32
-    private var ctx: OpaquePointer?
-    private var ssl: OpaquePointer?
+    private let stream: ClientStream
     private var buffer: [UInt8] = []
-    private(set) var negotiatedProtocol = ""
 
-    init(port: Int, tls: Bool = true, maxVersion: Int32 = 0, alpn: [UInt8]? = nil, timeoutSeconds: Int = 10) throws {
-        fd = dfl_connect_tcp("127.0.0.1", Int32(port))
-        guard fd >= 0 else { throw TestClientError.connect(-fd) }
-        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        guard tls else { return }
-        ctx = SSL_CTX_new(TLS_client_method())
-        if maxVersion != 0 { _ = dfo_ctx_set_max_proto(ctx, maxVersion) }
-        ssl = SSL_new(ctx)
-        SSL_set_fd(ssl, fd)
-        _ = dfo_set_tlsext_host_name(ssl, "localhost")
-        if let alpn { _ = alpn.withUnsafeBufferPointer { SSL_set_alpn_protos(ssl, $0.baseAddress, UInt32($0.count)) } }
-        guard SSL_connect(ssl) == 1 else { close(); throw TestClientError.handshake }
-        if let v = SSL_get_version(ssl) { negotiatedProtocol = String(cString: v) }
+    init(port: Int, tls: Bool = true, timeoutSeconds: Int = 10) throws {
+        do {
+            stream = try ClientStream(try Endpoint(url: "\(tls ? "https" : "http")://127.0.0.1:\(port)"),
+                                      trust: TrustOptions(insecure: true), timeoutMs: timeoutSeconds * 1000)
+        } catch {
+            throw TestClientError.connect(error.description)
+        }
     }
 
-    deinit { close() }
-
-    func close() {
-        if let ssl { SSL_free(ssl) }
-        if let ctx { SSL_CTX_free(ctx) }
-        ssl = nil
-        ctx = nil
-        if fd >= 0 { Glibc.close(fd) }
-    }
+    func close() { stream.close() }
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
     func send(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n: Int = bytes[offset...].withUnsafeBytes { chunk in
-                if let ssl {
-                    var written = 0
-                    return SSL_write_ex(ssl, chunk.baseAddress, chunk.count, &written) == 1 ? written : -1
-                }
-                return Glibc.send(fd, chunk.baseAddress, chunk.count, Int32(MSG_NOSIGNAL))
-            }
-            guard n > 0 else { throw TestClientError.closed }
-            offset += n
-        }
+        do { try stream.write(bytes) } catch { throw TestClientError.closed }
     }
 
     /// Reads more bytes; returns false at EOF / error / timeout.
     private func fill() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n: Int = chunk.withUnsafeMutableBytes { raw in
-            if let ssl {
-                var got = 0
-                return SSL_read_ex(ssl, raw.baseAddress, raw.count, &got) == 1 ? got : -1
-            }
-            return Glibc.recv(fd, raw.baseAddress, raw.count, 0)
-        }
-        guard n > 0 else { return false }
-        buffer.append(contentsOf: chunk[0..<n])
+        guard let chunk = (try? stream.read()) ?? nil else { return false }
+        buffer.append(contentsOf: chunk)
         return true
     }
 
@@ -133,8 +97,7 @@ struct TestResponse {
 }
 
 enum TestClientError: Error {
-    case connect(Int32)
-    case handshake
+    case connect(String)
     case closed
     case malformed(String)
 }

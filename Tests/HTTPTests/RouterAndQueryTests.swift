@@ -67,7 +67,7 @@ final class RouterAndQueryTests: XCTestCase {
         for t: Int64 in [1, 951_782_400, 1_732_500_000, 4_102_444_799] {
             XCTAssertEqual(HTTPDate.parse(HTTPDate.format(unixSeconds: t)), t)
         }
-        XCTAssertNil(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT"))
+        XCTAssertEqual(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT"), 784_111_777, "obsolete RFC 850 form")
         XCTAssertNil(HTTPDate.parse("garbage"))
     }
 

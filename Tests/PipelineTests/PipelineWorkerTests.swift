@@ -18,7 +18,7 @@ final class PipelineWorkerTests: XCTestCase {
         let t1 = Thread { for t in first { a.submit(t) } }
         let t2 = Thread { for t in second { b.submit(t) } }
         t1.start(); t2.start()
-        while worker.stats.ticks.load(ordering: .relaxed) < ticks.count { usleep(2_000) }
+        while worker.stats.counts.totals.ticks < ticks.count { usleep(2_000) }
         worker.stop()
         var seqs: [UInt64] = []
         var tickCount = 0
@@ -31,7 +31,7 @@ final class PipelineWorkerTests: XCTestCase {
         XCTAssertGreaterThan(wakes.load(ordering: .relaxed), 0)
         XCTAssertEqual(store.lastSeq, UInt64(seqs.count))
         let opportunities = store.opportunities(limit: 1_000_000)
-        XCTAssertEqual(opportunities.count, worker.stats.opportunities.load(ordering: .relaxed))
+        XCTAssertEqual(opportunities.count, worker.stats.counts.totals.opportunities)
         let later = store.opportunities(sinceSeq: opportunities[opportunities.count / 2].seq, limit: 5)
         XCTAssertTrue(later.allSatisfy { $0.seq > opportunities[opportunities.count / 2].seq })
         XCTAssertEqual(later.map(\.seq), later.map(\.seq).sorted())
@@ -54,14 +54,14 @@ final class PipelineWorkerTests: XCTestCase {
             ts += 1000
             input.submit(Tick(symbol: "A", ts: ts, price: 100 + Double(i % 7), volume: 100))
         }
-        while worker.stats.bars.load(ordering: .relaxed) < 59 { usleep(1_000) }
+        while worker.stats.counts.totals.bars < 59 { usleep(1_000) }
         XCTAssertNotNil(store.latestFeatures("A")?.sma20, "warmed up")
         var registry = worker.strategies
         try registry.update("rsi_reversal", with: ["enabled": .bool(false)])
         worker.updateStrategies(registry)
         input.submit(Tick(symbol: "A", ts: ts + 1000, price: 101, volume: 100))
         input.submit(Tick(symbol: "A", ts: ts + 2000, price: 101, volume: 100))
-        while worker.stats.bars.load(ordering: .relaxed) < 60 { usleep(1_000) }
+        while worker.stats.counts.totals.bars < 60 { usleep(1_000) }
         XCTAssertNotNil(store.latestFeatures("A")?.ema50, "indicators kept their state across the reload")
         XCTAssertFalse(worker.strategies.entries.first { $0.strategy.name == "rsi_reversal" }?.enabled ?? true)
     }

@@ -28,10 +28,10 @@ enum MetricsRoutes {
             m.counter("dongfeng_tls_handshake_timeouts_total", "TLS handshakes timed out", c.tlsHandshakeTimeouts.load(ordering: .relaxed))
 
             let s = signals.worker.stats
-            m.counter("dongfeng_ticks_total", "Ticks accepted by the engine", s.ticks.load(ordering: .relaxed))
-            m.counter("dongfeng_ticks_out_of_order_total", "Ticks refused as out of order", s.outOfOrder.load(ordering: .relaxed))
-            m.counter("dongfeng_bars_total", "Bars closed", s.bars.load(ordering: .relaxed))
-            let labelled = s.labelledCounts
+            let labelled = s.counts
+            m.counter("dongfeng_ticks_total", "Ticks accepted by the engine", labelled.totals.ticks)
+            m.counter("dongfeng_ticks_out_of_order_total", "Ticks refused as out of order", labelled.totals.outOfOrder)
+            m.counter("dongfeng_bars_total", "Bars closed", labelled.totals.bars)
             m.labelled("dongfeng_signals_total", "Strategy signals", "counter", "strategy", labelled.signalsByStrategy)
             m.labelled("dongfeng_opportunity_events_total", "Opportunity events", "counter", "status", labelled.opportunitiesByStatus)
             m.labelled("dongfeng_risk_alerts_total", "Risk alerts", "counter", "kind", labelled.alertsByKind)

@@ -257,14 +257,15 @@ public final class SignalService: @unchecked Sendable {
     /// The pipeline part of `/admin/health`.
     func describe(_ w: inout JSONWriter) {
         let s = worker.stats
+        let totals = s.counts.totals
         w.beginObject("pipeline")
         w.string("feed", feedName)
-        w.int("ticks", s.ticks.load(ordering: .relaxed))
-        w.int("out_of_order", s.outOfOrder.load(ordering: .relaxed))
-        w.int("bars", s.bars.load(ordering: .relaxed))
-        w.int("signals", s.signals.load(ordering: .relaxed))
-        w.int("opportunities", s.opportunities.load(ordering: .relaxed))
-        w.int("alerts", s.alerts.load(ordering: .relaxed))
+        w.int("ticks", totals.ticks)
+        w.int("out_of_order", totals.outOfOrder)
+        w.int("bars", totals.bars)
+        w.int("signals", totals.signals)
+        w.int("opportunities", totals.opportunities)
+        w.int("alerts", totals.alerts)
         w.uint64("last_seq", s.lastSeq.load(ordering: .relaxed))
         w.string("start", startMode.0)
         w.string("start_reason", startMode.1)

@@ -1,3 +1,6 @@
+import Contracts
+import HTTP
+
 /// Chooses the representation (identity or gzip) and the conditional status for a static file
 /// request. Pure: no clock, no filesystem.
 public enum StaticResponder {
@@ -35,7 +38,7 @@ public enum StaticResponder {
         let notModified: Bool
         if let ifNoneMatch {
             notModified = matches(ifNoneMatch, etag: file.etag)
-        } else if let header = ifModifiedSince, let since = StaticDate.parse(trimmed(header[...])) {
+        } else if let header = ifModifiedSince, let since = HTTPDate.parse(header[...].trimmingSpaces()) {
             notModified = file.lastModified <= since
         } else {
             notModified = false
@@ -45,7 +48,7 @@ public enum StaticResponder {
         // RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the content's metadata.
         if !notModified { headers.append(("Content-Type", file.contentType)) }
         headers.append(("ETag", file.etag))
-        headers.append(("Last-Modified", StaticDate.format(file.lastModified)))
+        headers.append(("Last-Modified", HTTPDate.format(unixSeconds: file.lastModified)))
         headers.append(("Cache-Control", file.cacheControl))
         if file.gzip != nil { headers.append(("Vary", "Accept-Encoding")) }
         if notModified { return Answer(status: 304, headers: headers, body: []) }
@@ -92,12 +95,12 @@ public enum StaticResponder {
         var identityQ: Double?
         for element in header.split(separator: ",") {
             var parameters = element.split(separator: ";").makeIterator()
-            let coding = trimmed(parameters.next() ?? "").lowercased()
+            let coding = (parameters.next() ?? "").trimmingSpaces().lowercased()
             guard !coding.isEmpty else { continue }
             var q = 1.0
             while let parameter = parameters.next() {
                 let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                if pair.count == 2, trimmed(pair[0]).lowercased() == "q" { q = qvalue(trimmed(pair[1])) ?? 0 }
+                if pair.count == 2, pair[0].trimmingSpaces().lowercased() == "q" { q = qvalue(pair[1].trimmingSpaces()) ?? 0 }
             }
             switch coding {
             case "gzip", "x-gzip": gzipQ = max(gzipQ ?? 0, q)
@@ -122,12 +125,5 @@ public enum StaticResponder {
             else { return nil }
         }
         return Double(text)
-    }
-
-    private static func trimmed(_ text: Substring) -> String {
-        let isSpace = { (c: Character) in c == " " || c == "\t" }
-        guard let start = text.firstIndex(where: { !isSpace($0) }),
-              let end = text.lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(text[start...end])
     }
 }
