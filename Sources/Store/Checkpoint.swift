@@ -10,7 +10,7 @@ import Synchronization
 /// `GET /api/v1/symbols/{s}/bars` after a restart).
 ///
 /// Layout: `"DFCKPT\r\n"`, u64 body length, u32 CRC-32 of the body, u32 format version, body
-/// (little-endian, `CheckpointWriter`): u64 taken-at ms, the engine state, the history. A torn
+/// (little-endian, `BinaryWriter`): u64 taken-at ms, the engine state, the history. A torn
 /// file (short), a damaged one (CRC), another version or bar interval is refused with the reason
 /// and the server starts from the inputs it has. Written to a temporary file, synced, renamed
 /// over the old one and the directory synced: a crash mid-write leaves the previous checkpoint.
@@ -37,7 +37,7 @@ public enum CheckpointFile {
 
     public static func encode(_ engine: EngineCheckpoint, history: [(bars: [Bar], features: [Features])],
                               takenMs: Int64) -> [UInt8] {
-        var w = CheckpointWriter(capacity: 64 * 1024)
+        var w = BinaryWriter(capacity: 64 * 1024)
         w.i64(takenMs)
         engine.write(&w)
         w.int(history.count)
@@ -62,7 +62,7 @@ public enum CheckpointFile {
         guard bytes.count >= headerBytes, Array(bytes[0..<8]) == magic else {
             return .failure(CheckpointError("not a checkpoint (\(bytes.count) bytes, no DFCKPT header)"))
         }
-        var header = CheckpointReader(bytes, offset: 8)
+        var header = BinaryReader(bytes, offset: 8)
         guard let length = try? header.u64() else { return .failure(CheckpointError("torn header")) }
         let stored = UInt32(bytes[16]) | UInt32(bytes[17]) << 8 | UInt32(bytes[18]) << 16 | UInt32(bytes[19]) << 24
         let version = UInt32(bytes[20]) | UInt32(bytes[21]) << 8 | UInt32(bytes[22]) << 16 | UInt32(bytes[23]) << 24
@@ -74,7 +74,7 @@ public enum CheckpointFile {
         }
         let crc = bytes.withUnsafeBufferPointer { crc32(0, $0.baseAddress! + headerBytes, uInt(length)) }
         guard UInt32(truncatingIfNeeded: crc) == stored else { return .failure(CheckpointError("damaged: checksum mismatch")) }
-        var r = CheckpointReader(bytes, offset: headerBytes)
+        var r = BinaryReader(bytes, offset: headerBytes)
         do throws(CheckpointError) {
             let takenMs = try r.i64()
             let engine = try EngineCheckpoint(reading: &r, settings: settings)

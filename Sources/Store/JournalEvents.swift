@@ -14,7 +14,7 @@ public final class JournalWriter: EventJournal, @unchecked Sendable {
     public let inputs: Journal?
     public private(set) var inputSeq: UInt64
     private var json = JSONWriter(capacity: 1024)
-    private var batch = CheckpointWriter(capacity: 64 * 1024)
+    private var batch = BinaryWriter(capacity: 64 * 1024)
     /// A batch of inputs is cut into records of about this size.
     static let recordBytes = 1 << 20
 

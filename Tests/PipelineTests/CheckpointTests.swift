@@ -40,12 +40,12 @@ final class CheckpointTests: XCTestCase {
     }
 
     private func roundTrip(_ c: EngineCheckpoint) throws -> EngineCheckpoint {
-        var w = CheckpointWriter()
+        var w = BinaryWriter()
         c.write(&w)
-        var r = CheckpointReader(w.bytes)
+        var r = BinaryReader(w.bytes)
         let back = try EngineCheckpoint(reading: &r, settings: Self.settings)
         XCTAssertTrue(r.atEnd)
-        var again = CheckpointWriter()
+        var again = BinaryWriter()
         back.write(&again)
         XCTAssertEqual(again.bytes, w.bytes, "decode → encode gives the same bytes")
         return back
@@ -118,14 +118,14 @@ final class CheckpointTests: XCTestCase {
         let sink = CollectingSink()
         let engine = SignalEngine(settings: Self.settings, strategies: .defaults, sink: sink)
         run(Self.inputs(count: 2_000, seed: 3)[...], on: engine)
-        var w = CheckpointWriter()
+        var w = BinaryWriter()
         engine.checkpoint().write(&w)
-        var r = CheckpointReader(w.bytes)
+        var r = BinaryReader(w.bytes)
         XCTAssertThrowsError(try EngineCheckpoint(reading: &r, settings: EngineSettings(interval: BarInterval("1m")!))) {
             XCTAssertTrue("\($0)".contains("5s bars"), "\($0)")
         }
         for cut in [1, 9, w.bytes.count / 2, w.bytes.count - 1] {
-            var torn = CheckpointReader(Array(w.bytes[..<cut]))
+            var torn = BinaryReader(Array(w.bytes[..<cut]))
             XCTAssertThrowsError(try EngineCheckpoint(reading: &torn, settings: Self.settings), "cut at \(cut)")
         }
     }
@@ -151,7 +151,7 @@ final class CheckpointTests: XCTestCase {
     /// Inputs round-trip through their binary form.
     func testInputsRoundTrip() throws {
         for input in Self.inputs(count: 300, seed: 5) + [.tick(Tick(symbol: "BTC-USDT", ts: 1, price: 0.0001, volume: 0.5), wallMs: -1)] {
-            var w = CheckpointWriter()
+            var w = BinaryWriter()
             input.write(&w)
             XCTAssertEqual(try EngineInput(bytes: w.bytes), input)
         }

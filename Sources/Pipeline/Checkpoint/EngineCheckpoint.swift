@@ -40,7 +40,7 @@ public struct EngineCheckpoint: @unchecked Sendable {
     }
     public var openOpportunities: [Opportunity] { aggregator.openOpportunities }
 
-    public func write(_ w: inout CheckpointWriter) {
+    public func write(_ w: inout BinaryWriter) {
         w.u64(Self.version)
         w.string(interval)
         w.u64(seq)
@@ -70,7 +70,7 @@ public struct EngineCheckpoint: @unchecked Sendable {
 
     /// Reads a checkpoint for an engine running `interval` bars with these aggregator and risk
     /// settings (settings come from the configuration, never from the file).
-    public init(reading r: inout CheckpointReader, settings: EngineSettings) throws(CheckpointError) {
+    public init(reading r: inout BinaryReader, settings: EngineSettings) throws(CheckpointError) {
         let version = try r.u64()
         guard version == Self.version else { throw CheckpointError("engine state version \(version), this server reads \(Self.version)") }
         interval = try r.string()

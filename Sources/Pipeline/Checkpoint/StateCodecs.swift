@@ -1,19 +1,19 @@
 import Contracts
 
 // The indicators', the aggregator's and the risk guard's state in the checkpoint format
-// (`CheckpointWriter` / `CheckpointReader`): every stored property, doubles as bit patterns.
+// (`BinaryWriter` / `BinaryReader`): every stored property, doubles as bit patterns.
 
 // MARK: - Indicators
 
 extension MovingWindow {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         w.int(size)
         w.int(next)
         w.int(count)
         for v in values { w.f64(v) }
     }
 
-    init(reading r: inout CheckpointReader, size expected: Int? = nil) throws(CheckpointError) {
+    init(reading r: inout BinaryReader, size expected: Int? = nil) throws(CheckpointError) {
         let size = try r.count()
         guard size >= 1, expected == nil || expected == size else { throw CheckpointError("window of \(size), expected \(expected ?? 0)") }
         self.init(size: size)
@@ -25,25 +25,25 @@ extension MovingWindow {
 }
 
 extension SMA {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         window.write(&w)
         w.f64(total)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         window = try MovingWindow(reading: &r, size: period)
         total = try r.f64()
     }
 }
 
 extension EMA {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         w.int(seen)
         w.f64(seedTotal)
         w.f64(value)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         seen = try r.int()
         seedTotal = try r.f64()
         value = try r.optionalF64()
@@ -51,14 +51,14 @@ extension EMA {
 }
 
 extension RSI {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         w.f64(previous)
         w.int(changes)
         w.f64(gain)
         w.f64(loss)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         previous = try r.optionalF64()
         changes = try r.int()
         gain = try r.f64()
@@ -67,7 +67,7 @@ extension RSI {
 }
 
 extension MACD {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         recent.write(&w)
         slowEMA.write(&w)
         w.bool(fastEMA != nil)
@@ -75,7 +75,7 @@ extension MACD {
         signalEMA.write(&w)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         recent = try MovingWindow(reading: &r, size: fast)
         try slowEMA.read(&r)
         if try r.bool() {
@@ -90,31 +90,31 @@ extension MACD {
 }
 
 extension StdDev {
-    func write(_ w: inout CheckpointWriter) { window.write(&w) }
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) { window = try MovingWindow(reading: &r, size: period) }
+    func write(_ w: inout BinaryWriter) { window.write(&w) }
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) { window = try MovingWindow(reading: &r, size: period) }
 }
 
 extension BollingerBands {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         sma.write(&w)
         deviation.write(&w)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         try sma.read(&r)
         try deviation.read(&r)
     }
 }
 
 extension ATR {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         w.f64(previousClose)
         w.int(ranges)
         w.f64(total)
         w.f64(value)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         previousClose = try r.optionalF64()
         ranges = try r.int()
         total = try r.f64()
@@ -123,7 +123,7 @@ extension ATR {
 }
 
 extension FeatureCalculator {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         sma20.write(&w)
         ema12.write(&w)
         ema26.write(&w)
@@ -144,7 +144,7 @@ extension FeatureCalculator {
         w.f64(moveCount)
     }
 
-    init(reading r: inout CheckpointReader) throws(CheckpointError) {
+    init(reading r: inout BinaryReader) throws(CheckpointError) {
         self.init()
         try sma20.read(&r)
         try ema12.read(&r)
@@ -168,12 +168,12 @@ extension FeatureCalculator {
 }
 
 extension RecentBars {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         highs.write(&w)
         lows.write(&w)
     }
 
-    init(reading r: inout CheckpointReader) throws(CheckpointError) {
+    init(reading r: inout BinaryReader) throws(CheckpointError) {
         self.init()
         highs = try MovingWindow(reading: &r, size: Self.size)
         lows = try MovingWindow(reading: &r, size: Self.size)
@@ -181,13 +181,13 @@ extension RecentBars {
 }
 
 extension BarBuilder {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         w.bool(open != nil)
         open?.write(&w)
         w.f64(flow)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         open = try r.bool() ? try Bar(reading: &r) : nil
         flow = try r.f64()
     }
@@ -196,7 +196,7 @@ extension BarBuilder {
 // MARK: - Aggregator and risk guard
 
 extension OpportunityAggregator {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         w.int(open.count)
         for key in open.keys.sorted() {
             let episode = open[key]!
@@ -211,7 +211,7 @@ extension OpportunityAggregator {
         w.counts(cooldownUntil)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         open = [:]
         for _ in 0..<(try r.count()) {
             let key = try r.string()
@@ -228,13 +228,13 @@ extension OpportunityAggregator {
 }
 
 extension ReturnStats {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         window.write(&w)
         w.f64(total)
         w.f64(squares)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         window = try MovingWindow(reading: &r, size: window.size)
         total = try r.f64()
         squares = try r.f64()
@@ -242,7 +242,7 @@ extension ReturnStats {
 }
 
 extension RiskGuard.SymbolState {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         w.f64(lastPrice)
         returns.write(&w)
         barReturns.write(&w)
@@ -255,7 +255,7 @@ extension RiskGuard.SymbolState {
         w.i64(lastTickWallMs)
     }
 
-    func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    func read(_ r: inout BinaryReader) throws(CheckpointError) {
         lastPrice = try r.optionalF64()
         try returns.read(&r)
         barReturns = try MovingWindow(reading: &r, size: barReturns.size)
@@ -287,7 +287,7 @@ extension RiskGuard.SymbolState {
 }
 
 extension RiskGuard {
-    func write(_ w: inout CheckpointWriter) {
+    func write(_ w: inout BinaryWriter) {
         w.int(symbols.count)
         for symbol in symbols.keys.sorted() {
             w.string(symbol)
@@ -297,7 +297,7 @@ extension RiskGuard {
         w.i64(globalLastAlert)
     }
 
-    mutating func read(_ r: inout CheckpointReader) throws(CheckpointError) {
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         symbols = [:]
         for _ in 0..<(try r.count()) {
             let symbol = try r.string()

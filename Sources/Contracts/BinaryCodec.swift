@@ -1,7 +1,7 @@
-import Contracts
 import Foundation
 
-/// Why a checkpoint could not be read: it is then ignored and the server says why.
+/// Why a checkpoint or a journal record could not be read: it is then ignored and the server
+/// says why.
 public struct CheckpointError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
@@ -10,7 +10,7 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
 /// Little-endian binary writer for the engine checkpoint and the input journal: doubles as their
 /// bit patterns (a restored indicator is bit for bit the one that was saved), strings as a
 /// length and UTF-8. A pure codec, no I/O.
-public struct CheckpointWriter: Sendable {
+public struct BinaryWriter: Sendable {
     /// What was written (callers read it; writing goes through the methods).
     public var bytes: [UInt8] = []
 
@@ -56,8 +56,8 @@ public struct CheckpointWriter: Sendable {
     }
 }
 
-/// Reads what `CheckpointWriter` wrote; any overrun or impossible value throws.
-public struct CheckpointReader {
+/// Reads what `BinaryWriter` wrote; any overrun or impossible value throws.
+public struct BinaryReader {
     let bytes: [UInt8]
     public private(set) var offset: Int
     /// An upper bound for counts read back (a damaged length must not allocate gigabytes).
@@ -134,7 +134,7 @@ public struct CheckpointReader {
 // MARK: - Contracts
 
 extension Bar {
-    public func write(_ w: inout CheckpointWriter) {
+    public func write(_ w: inout BinaryWriter) {
         w.string(symbol)
         w.string(interval)
         w.i64(start)
@@ -142,14 +142,14 @@ extension Bar {
         w.int(trades)
     }
 
-    public init(reading r: inout CheckpointReader) throws(CheckpointError) {
+    public init(reading r: inout BinaryReader) throws(CheckpointError) {
         self.init(symbol: try r.string(), interval: try r.string(), start: try r.i64(), open: try r.f64(), high: try r.f64(),
                   low: try r.f64(), close: try r.f64(), volume: try r.f64(), vwap: try r.f64(), trades: try r.int())
     }
 }
 
 extension Features {
-    public func write(_ w: inout CheckpointWriter) {
+    public func write(_ w: inout BinaryWriter) {
         w.string(symbol)
         w.string(interval)
         w.i64(ts)
@@ -158,7 +158,7 @@ extension Features {
         w.int(movedBars14)
     }
 
-    public init(reading r: inout CheckpointReader) throws(CheckpointError) {
+    public init(reading r: inout BinaryReader) throws(CheckpointError) {
         self.init(symbol: try r.string(), interval: try r.string(), ts: try r.i64(), close: try r.f64())
         sma20 = try r.optionalF64()
         ema12 = try r.optionalF64()
@@ -181,7 +181,7 @@ extension Features {
 }
 
 extension Opportunity {
-    func write(_ w: inout CheckpointWriter) {
+    public func write(_ w: inout BinaryWriter) {
         w.u64(seq)
         w.string(id)
         w.string(symbol)
@@ -198,7 +198,7 @@ extension Opportunity {
         w.strings(riskAlerts)
     }
 
-    init(reading r: inout CheckpointReader) throws(CheckpointError) {
+    public init(reading r: inout BinaryReader) throws(CheckpointError) {
         self.init(seq: try r.u64(), id: try r.string(), symbol: try r.string(), direction: try r.raw(Direction.self),
                   status: try r.raw(OpportunityStatus.self), confidence: try r.f64(), price: try r.f64(),
                   strategies: try r.strings(), signalCount: try r.int(), createdTs: try r.i64(), updatedTs: try r.i64(),

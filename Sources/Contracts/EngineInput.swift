@@ -1,4 +1,3 @@
-import Contracts
 
 /// One input of the engine, as the worker fed it: a tick with the wall-clock time it was
 /// processed at, or a clock step that closed a bar or found a stale feed. Journaled before the
@@ -15,7 +14,7 @@ public enum EngineInput: Sendable, Equatable {
     case resume(wallMs: Int64, holdMs: Int64)
 
     @inlinable
-    public func write(_ w: inout CheckpointWriter) {
+    public func write(_ w: inout BinaryWriter) {
         switch self {
         case .tick(let t, let wallMs):
             w.u8(1)
@@ -41,7 +40,7 @@ public enum EngineInput: Sendable, Equatable {
         }
     }
 
-    public init(reading r: inout CheckpointReader) throws(CheckpointError) {
+    public init(reading r: inout BinaryReader) throws(CheckpointError) {
         switch try r.u8() {
         case 1:
             let wallMs = try r.i64()
@@ -60,14 +59,14 @@ public enum EngineInput: Sendable, Equatable {
     }
 
     public init(bytes: [UInt8]) throws(CheckpointError) {
-        var r = CheckpointReader(bytes)
+        var r = BinaryReader(bytes)
         try self.init(reading: &r)
         guard r.atEnd else { throw CheckpointError("\(bytes.count - r.offset) trailing bytes after an input") }
     }
 
     /// Every input of a journal record (a batch of inputs written one after the other).
     public static func all(in bytes: [UInt8]) throws(CheckpointError) -> [EngineInput] {
-        var r = CheckpointReader(bytes)
+        var r = BinaryReader(bytes)
         var out: [EngineInput] = []
         while !r.atEnd { out.append(try EngineInput(reading: &r)) }
         return out
