@@ -19,6 +19,7 @@ let package = Package(
         .executableTarget(name: "FuzzTicks", dependencies: [codecs, "FuzzDriver"]),
         .executableTarget(name: "FuzzRules", dependencies: [codecs, "FuzzDriver"]),
         .executableTarget(name: "FuzzRESP", dependencies: [codecs, "FuzzDriver"]),
+        .executableTarget(name: "FuzzStream", dependencies: [codecs, "FuzzDriver"]),
     ],
     swiftLanguageModes: [.v6]
 )

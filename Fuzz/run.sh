@@ -5,7 +5,7 @@
 # or running out of memory (> 2 GiB) fails the run; the input is kept under
 # .build-fuzz/artifacts/ and printed in hex, to be turned into a regression test.
 # Usage: Fuzz/run.sh [SECONDS] [TARGET ...]   (targets: FuzzHTTP FuzzWSFrames FuzzInflate
-#        FuzzTicks FuzzRules FuzzRESP; all by default)
+#        FuzzTicks FuzzRules FuzzRESP FuzzStream; all by default)
 #        FUZZ_RUNS=N Fuzz/run.sh ...  stops each target after N executions instead of a time
 #        (the long runs: FUZZ_RUNS=10000000 Fuzz/run.sh 0)
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzHTTP FuzzWSFrames FuzzInflate FuzzTicks FuzzRules FuzzRESP)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzHTTP FuzzWSFrames FuzzInflate FuzzTicks FuzzRules FuzzRESP FuzzStream)
 scratch=$PWD/.build-fuzz
 echo "==> building the fuzz targets (release, -sanitize=fuzzer,address)"
 (cd Fuzz && swift build -c release --scratch-path "$scratch" \
