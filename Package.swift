@@ -1,9 +1,16 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// What the Gateway's test targets (split by area) import.
+let gatewayTestDependencies: [Target.Dependency] = [
+    "Gateway", "TestSupport", "Reactor", "HTTP", "Contracts", "Pipeline", "Deflate", "CLinux", "COpenSSL", "Redis",
+    "Locks", "Operator", "Store", .product(name: "Logging", package: "swift-log"),
+]
+
+// Linux only: the reactor is epoll, the shims are Linux's (accept4, eventfd, futex, timerfd), so
+// no Apple platform is declared.
 let package = Package(
     name: "dongfeng",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dongfeng", targets: ["dongfeng"]),
         .executable(name: "dongfeng-bench", targets: ["DongfengBench"]),
@@ -93,22 +100,32 @@ let package = Package(
             dependencies: ["Reactor", "CLinux", "COpenSSL", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/WSLoad"
         ),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux", "Locks"]),
-        .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),
-        .testTarget(name: "RedisTests", dependencies: ["Redis"]),
-        .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
-        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Deflate"]),
-        .testTarget(
-            name: "GatewayTests",
-            dependencies: [
-                "Gateway", "Reactor", "HTTP", "Deflate", "CLinux", "COpenSSL", "Redis", "Locks", "Operator",
-                .product(name: "Logging", package: "swift-log"),
-            ]
+        // Tests mirror the modules; the Gateway's are split by area. TestSupport holds what the
+        // server-level tests share: a real server on an ephemeral port, a raw TLS client over
+        // Operator's ClientStream, a real redis-server, and running the built executable.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Gateway", "Operator", "Redis", "Reactor", "CLinux", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
         ),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Deflate"]),
+        .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux", "Locks"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Pipeline", "Contracts"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor", "TestSupport"]),
+        .testTarget(name: "OperatorTests", dependencies: ["Operator", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: gatewayTestDependencies),
+        .testTarget(name: "APITests", dependencies: gatewayTestDependencies),
+        .testTarget(name: "StreamingTests", dependencies: gatewayTestDependencies),
+        .testTarget(name: "RestartTests", dependencies: gatewayTestDependencies),
+        .testTarget(name: "GatewayConfigTests", dependencies: gatewayTestDependencies),
+        // The `dongfeng` executable, run as a user runs it (serve, replay, health, watch, top…).
+        .testTarget(name: "DongfengCLITests", dependencies: gatewayTestDependencies),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,7 +17,7 @@ command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_pkgs+=(chromium-driver)
 fc-list :lang=zh 2>/dev/null | grep -q . || need_pkgs+=(fonts-wqy-microhei)
-# `dongfeng top` is driven in a real 80x24 terminal (Tests/GatewayTests/OperatorCLITests.swift).
+# `dongfeng top` is driven in a real 80x24 terminal (Tests/DongfengCLITests/OperatorCLITests.swift).
 command -v tmux >/dev/null || need_pkgs+=(tmux)
 # The TLS scan (Tests/tls_scan.sh).
 command -v testssl >/dev/null || need_pkgs+=(testssl.sh)

@@ -1,25 +1,9 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The REST API against a live server: ingest, queries, filters, errors, strategies.
 final class RESTAPITests: XCTestCase {
-    /// NDJSON ticks for two symbols, one per 250 ms, with trends and reversals (1 s bars).
-    static func ndjson(count: Int, start: Int = 0) -> String {
-        var state: UInt64 = 99
-        var lines: [String] = []
-        var prices = [1688.5, 10.52]
-        for i in start..<(start + count) {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let k = i % 2
-            let regime = (i / 400) % 2 == 0 ? 1.0006 : 0.9994
-            prices[k] *= regime * (1 + (Double(state >> 40 % 1000) / 1_000_000_000 - 0.0000005))
-            let symbol = k == 0 ? "600519.SH" : "000001.SZ"
-            let price = (prices[k] * 100).rounded() / 100
-            let volume = 100 * (1 + Int(state >> 50) % 30) * (i % 97 == 0 ? 15 : 1)
-            lines.append(#"{"symbol":"\#(symbol)","ts":\#(1_732_500_000_000 + i * 250),"price":\#(price),"volume":\#(volume)}"#)
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
 
     private func post(_ server: TestServer, _ path: String, _ body: String, type: String) throws -> TestResponse {
         try server.request("POST \(path) HTTP/1.1\r\nHost: a\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
@@ -80,14 +64,14 @@ final class RESTAPITests: XCTestCase {
             XCTFail("the store did not settle after seq \(seq)")
             return last
         }
-        XCTAssertEqual(try post(server, "/api/v1/ticks", Self.ndjson(count: 3000), type: "application/x-ndjson").status, 202)
+        XCTAssertEqual(try post(server, "/api/v1/ticks", TestTicks.ndjson(count: 3000), type: "application/x-ndjson").status, 202)
         let settled = try settle(after: 0)
         let a = try server.get("/api/v1/signals?limit=5"), b = try server.get("/api/v1/signals?limit=5")
         XCTAssertEqual(a.body, b.body, "same query, same store: same answer")
         XCTAssertEqual(a.json?["next_since_seq"] as? Int, settled)
         XCTAssertEqual(try server.get("/api/v1/signals?limit=4").json.flatMap { ($0["items"] as? [Any])?.count }, 4,
                        "another query is another answer")
-        XCTAssertEqual(try post(server, "/api/v1/ticks", Self.ndjson(count: 3000, start: 3000), type: "application/x-ndjson").status, 202)
+        XCTAssertEqual(try post(server, "/api/v1/ticks", TestTicks.ndjson(count: 3000, start: 3000), type: "application/x-ndjson").status, 202)
         let later = try settle(after: settled)
         let c = try server.get("/api/v1/signals?limit=5")
         XCTAssertNotEqual(c.body, a.body, "new events: a new answer")
@@ -108,7 +92,7 @@ final class RESTAPITests: XCTestCase {
         XCTAssertEqual(rejected.first?["field"] as? String, "price")
         var sent = 1
         for batch in 0..<4 {
-            let body = Self.ndjson(count: 3000, start: batch * 3000)
+            let body = TestTicks.ndjson(count: 3000, start: batch * 3000)
             let r = try post(server, "/api/v1/ticks", body, type: "application/x-ndjson")
             XCTAssertEqual(r.status, 202, r.text)
             sent += try json(r)["accepted"] as? Int ?? 0

@@ -1,6 +1,7 @@
 import CLinux
 import Foundation
 import Redis
+import TestSupport
 import XCTest
 
 /// A blocking RESP connection for checking what the server wrote into Redis.
@@ -74,7 +75,7 @@ final class RedisBridgeTests: XCTestCase {
         let server = try TestServer { $0.redis.url = "redis://127.0.0.1:\(redis.port)" }
         defer { server.stop() }
         let probe = try RedisProbe(port: redis.port)
-        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 3000)).status, 202)
+        XCTAssertEqual(try post(server, TestTicks.ndjson(count: 3000)).status, 202)
         try eventually("every opportunity XADDed to dfp:opportunities") {
             let rest = try opportunitySeqs(server)
             let streamed = Set(try probe.streamSeqs("dfp:opportunities"))
@@ -88,7 +89,7 @@ final class RedisBridgeTests: XCTestCase {
         // journaled, and the sink sends them once Redis is back.
         let before = Set(try opportunitySeqs(server))
         redis.kill()
-        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 2000, start: 3000)).status, 202)
+        XCTAssertEqual(try post(server, TestTicks.ndjson(count: 2000, start: 3000)).status, 202)
         try eventually("the link is seen down") {
             (try server.get("/admin/health").json?["redis"] as? [String: Any])?["state"] as? String != "connected"
         }
@@ -115,7 +116,7 @@ final class RedisBridgeTests: XCTestCase {
         defer { redis.kill() }
         let probe = try RedisProbe(port: redis.port)
         XCTAssertEqual(try probe.call(["XGROUP", "CREATE", "dfp:clean_ticks", "dongfeng", "0", "MKSTREAM"]), .simple("OK"))
-        let lines = RESTAPITests.ndjson(count: 3000).split(separator: "\n")
+        let lines = TestTicks.ndjson(count: 3000).split(separator: "\n")
         for (n, line) in lines.enumerated() {
             // Half as a JSON field, half as flat fields, as producers may write either.
             if n % 2 == 0 {

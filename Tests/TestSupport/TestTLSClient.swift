@@ -6,11 +6,11 @@ import XCTest
 /// what goes on the wire: split requests, pipelining, oversized heads, slow senders. The
 /// connection is the operator commands' `ClientStream` (certificate not checked: the test
 /// server's is self-signed); this adds reading whole HTTP responses.
-final class TestClient {
+public final class TestClient {
     private let stream: ClientStream
     private var buffer: [UInt8] = []
 
-    init(port: Int, tls: Bool = true, timeoutSeconds: Int = 10) throws {
+    public init(port: Int, tls: Bool = true, timeoutSeconds: Int = 10) throws {
         do {
             stream = try ClientStream(try Endpoint(url: "\(tls ? "https" : "http")://127.0.0.1:\(port)"),
                                       trust: TrustOptions(insecure: true), timeoutMs: timeoutSeconds * 1000)
@@ -19,11 +19,11 @@ final class TestClient {
         }
     }
 
-    func close() { stream.close() }
+    public func close() { stream.close() }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         do { try stream.write(bytes) } catch { throw TestClientError.closed }
     }
 
@@ -35,7 +35,7 @@ final class TestClient {
     }
 
     /// Reads one response (Content-Length bodies; no body for HEAD/304/204/1xx when told).
-    func readResponse(bodyless: Bool = false) throws -> TestResponse {
+    public func readResponse(bodyless: Bool = false) throws -> TestResponse {
         while true {
             if let end = findHeadEnd() {
                 let headText = String(decoding: buffer[0..<end], as: UTF8.self)
@@ -63,14 +63,14 @@ final class TestClient {
     }
 
     /// Whatever bytes are buffered or arrive next (raw protocols after an upgrade).
-    func readRaw() throws -> [UInt8] {
+    public func readRaw() throws -> [UInt8] {
         if buffer.isEmpty { guard fill() else { throw TestClientError.closed } }
         defer { buffer.removeAll() }
         return buffer
     }
 
     /// True when the server closed the connection (EOF) within the receive timeout.
-    func waitForClose() -> Bool {
+    public func waitForClose() -> Bool {
         while fill() {}
         return true
     }
@@ -85,18 +85,18 @@ final class TestClient {
     }
 }
 
-struct TestResponse {
-    let status: Int
-    let headers: [(String, String)]
-    let body: [UInt8]
+public struct TestResponse {
+    public let status: Int
+    public let headers: [(String, String)]
+    public let body: [UInt8]
 
-    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
-    var text: String { String(decoding: body, as: UTF8.self) }
-    var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
-    var errorCode: String? { (json?["error"] as? [String: Any])?["code"] as? String }
+    public func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    public var text: String { String(decoding: body, as: UTF8.self) }
+    public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
+    public var errorCode: String? { (json?["error"] as? [String: Any])?["code"] as? String }
 }
 
-enum TestClientError: Error {
+public enum TestClientError: Error {
     case connect(String)
     case closed
     case malformed(String)

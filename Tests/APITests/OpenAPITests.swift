@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import TestSupport
 import XCTest
 
 /// `/openapi.json` describes every route the server registers, and nothing it does not.

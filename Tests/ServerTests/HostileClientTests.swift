@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Hostile clients against the built `dongfeng` over TLS (Tests/e2e/hostile_test.py): slowloris

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The built `dongfeng` executable, next to the test bundle in the build folder.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `/admin/metrics` parses as Prometheus text (by `prometheus-client`'s own parser) and its
@@ -17,7 +18,7 @@ final class MetricsTests: XCTestCase {
         let before = try server.get("/admin/metrics")
         XCTAssertEqual(before.status, 200)
         XCTAssertEqual(before.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8")
-        let body = RESTAPITests.ndjson(count: 3000)
+        let body = TestTicks.ndjson(count: 3000)
         let posted = try server.request("POST /api/v1/ticks HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-ndjson\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
         XCTAssertEqual(posted.status, 202)
         var after = ""
@@ -67,7 +68,7 @@ final class MetricsTests: XCTestCase {
         XCTAssertTrue(text.contains(#"dongfeng_stage_latency_seconds_recent{stage="tick",quantile="0.99"} NaN"#),
                       "no recent values yet: NaN, not 0")
 
-        let body = RESTAPITests.ndjson(count: 3000)
+        let body = TestTicks.ndjson(count: 3000)
         let posted = try server.request("POST /api/v1/ticks HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-ndjson\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
         XCTAssertEqual(posted.status, 202)
         // The stream gets an opportunity: by then its ws_write latency is recorded.

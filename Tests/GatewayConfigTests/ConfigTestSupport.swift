@@ -5,7 +5,7 @@ import XCTest
 /// Helpers shared by the Config*Tests: isolated loading (no fallback file from the working
 /// directory), error capture, temporary JSON files, the repository root.
 class ConfigTestCase: XCTestCase {
-    /// The package root: Tests/GatewayTests/<this file> → up 3 levels.
+    /// The package root: Tests/GatewayConfigTests/<this file> → up 3 levels.
     let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The journal through the server: a restart on the same data directory keeps every sequenced
@@ -41,7 +42,7 @@ final class JournalRestartTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: data) }
         let first = try TestServer { $0.dataDir = data; $0.journal.fsync = "always" }
         XCTAssertEqual((try first.get("/admin/health").json?["pipeline"] as? [String: Any])?["start"] as? String, "cold")
-        XCTAssertEqual(try post(first, RESTAPITests.ndjson(count: 3000)).status, 202)
+        XCTAssertEqual(try post(first, TestTicks.ndjson(count: 3000)).status, 202)
         let seqBefore = try settle(first, ticks: 3000)
         XCTAssertGreaterThan(seqBefore, 0, "the ticks made sequenced events")
         let opportunities = try events(first, "/api/v1/opportunities")
@@ -81,7 +82,7 @@ final class JournalRestartTests: XCTestCase {
         XCTAssertEqual(replayed, expected)
         XCTAssertEqual(expected.last, restored)
         // New events continue after the old seq, never reusing one.
-        XCTAssertEqual(try post(second, RESTAPITests.ndjson(count: 3000, start: 3000)).status, 202)
+        XCTAssertEqual(try post(second, TestTicks.ndjson(count: 3000, start: 3000)).status, 202)
         let seqAfter = try settle(second, ticks: 3000)
         XCTAssertGreaterThan(seqAfter, restored)
         let newSeqs = try events(second, "/api/v1/signals", after: restored).compactMap { $0["seq"] as? Int }
@@ -95,7 +96,7 @@ final class JournalRestartTests: XCTestCase {
     func testResumeOlderThanMemoryReadsTheJournal() throws {
         let server = try TestServer { $0.pipeline.historyEvents = 100 }
         defer { server.stop() }
-        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 3000)).status, 202)
+        XCTAssertEqual(try post(server, TestTicks.ndjson(count: 3000)).status, 202)
         let last = try settle(server, ticks: 3000)
         XCTAssertGreaterThan(last, 600, "far more events than memory keeps")
         let ws = try TestWebSocket(port: server.port, path: "/ws?channels=opportunities,signals,risk_alerts&since_seq=0")
@@ -105,7 +106,7 @@ final class JournalRestartTests: XCTestCase {
         while seqs.count < last, let seq = try ws.nextJSON()["seq"] as? Int { seqs.append(seq) }
         XCTAssertEqual(seqs, Array(1...last))
         // Live events keep coming after the replay, without a gap.
-        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 1000, start: 3000)).status, 202)
+        XCTAssertEqual(try post(server, TestTicks.ndjson(count: 1000, start: 3000)).status, 202)
         let newLast = try settle(server, ticks: 4000)
         while seqs.count < newLast, let seq = try ws.nextJSON()["seq"] as? Int { seqs.append(seq) }
         XCTAssertEqual(seqs, Array(1...newLast))
@@ -115,7 +116,7 @@ final class JournalRestartTests: XCTestCase {
     func testResumeOlderThanMemoryWithoutAJournalSaysSo() throws {
         let server = try TestServer { $0.pipeline.historyEvents = 100; $0.journal.enabled = false }
         defer { server.stop() }
-        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 3000)).status, 202)
+        XCTAssertEqual(try post(server, TestTicks.ndjson(count: 3000)).status, 202)
         _ = try settle(server, ticks: 3000)
         let ws = try TestWebSocket(port: server.port, path: "/ws?channels=signals&since_seq=0")
         _ = try ws.nextJSON()  // hello
@@ -130,7 +131,7 @@ final class JournalRestartTests: XCTestCase {
     func testRESTPagingOlderThanMemoryReadsTheJournal() throws {
         let server = try TestServer { $0.pipeline.historyEvents = 100 }
         defer { server.stop() }
-        XCTAssertEqual(try post(server, RESTAPITests.ndjson(count: 3000)).status, 202)
+        XCTAssertEqual(try post(server, TestTicks.ndjson(count: 3000)).status, 202)
         _ = try settle(server, ticks: 3000)
         usleep(700_000)  // the last bars close by the wall clock (grace), with their signals
         _ = try settle(server, ticks: 3000)
@@ -170,7 +171,7 @@ final class JournalRestartTests: XCTestCase {
         let first = try TestServer { $0.dataDir = data; $0.pipeline.strategiesFile = file }
         let body = #"{"enabled":false}"#
         XCTAssertEqual(try first.request("PUT /api/v1/strategies/macd_cross HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)").status, 200)
-        XCTAssertEqual(try post(first, RESTAPITests.ndjson(count: 200)).status, 202)
+        XCTAssertEqual(try post(first, TestTicks.ndjson(count: 200)).status, 202)
         first.stop()
         let second = try TestServer { $0.dataDir = data; $0.pipeline.strategiesFile = file }
         XCTAssertEqual(try enabled(second, "macd_cross"), false, "the live change is kept across the restart")
@@ -189,7 +190,7 @@ final class JournalRestartTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: data) }
         let checkpoint = (data as NSString).appendingPathComponent("checkpoint.dfc")
         let first = try TestServer { $0.dataDir = data }
-        XCTAssertEqual(try post(first, RESTAPITests.ndjson(count: 3000)).status, 202)
+        XCTAssertEqual(try post(first, TestTicks.ndjson(count: 3000)).status, 202)
         _ = try settle(first, ticks: 3000)
         first.stop()
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint), "a clean stop writes the checkpoint")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The `dongfeng` executable as an operator runs it: exit codes, messages, signals.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Operator controls over HTTP: the feed's pause and resume with /admin/health following it,

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Two gateways and one Redis: ticks of 8 symbols are partitioned between them
@@ -47,7 +48,7 @@ final class MultiInstanceTests: XCTestCase {
         let symbols = ["600519.SH", "000001.SZ", "600036.SH", "300750.SZ", "601318.SH", "000858.SZ", "688981.SH", "002594.SZ"]
         XCTAssertEqual(Set(symbols.map { Self.partition($0, of: 2) }), [0, 1], "both partitions get symbols")
         let probe = try RedisProbe(port: redis.port)
-        let base = RESTAPITests.ndjson(count: 2400).split(separator: "\n")
+        let base = TestTicks.ndjson(count: 2400).split(separator: "\n")
         var perServer = [0, 0]
         for copy in 0..<4 {
             for line in base {

@@ -3,6 +3,7 @@ import Foundation
 import Reactor
 import Redis
 import Synchronization
+import TestSupport
 import XCTest
 
 final class RedisClientTests: XCTestCase {

@@ -5,17 +5,17 @@ import XCTest
 
 /// A real server on 127.0.0.1 with an ephemeral port, a fresh certificate directory and a
 /// small `Public/` of its own; always stopped by `stop()` (tests call it in a defer).
-final class TestServer {
-    let server: GatewayServer
-    let port: Int
-    let directory: URL
-    var certificatePath: String { directory.appendingPathComponent("certs/dev-cert.pem").path }
+public final class TestServer {
+    public let server: GatewayServer
+    public let port: Int
+    public let directory: URL
+    public var certificatePath: String { directory.appendingPathComponent("certs/dev-cert.pem").path }
     private var stopped = false
 
-    static let indexHTML = "<!doctype html><title>Dongfeng test</title>" + String(repeating: "<p>东风破 dongfeng</p>\n", count: 200)
-    static let appJS = "// test script\n" + String(repeating: "console.log('东风破 dongfeng');\n", count: 200)
+    public static let indexHTML = "<!doctype html><title>Dongfeng test</title>" + String(repeating: "<p>东风破 dongfeng</p>\n", count: 200)
+    public static let appJS = "// test script\n" + String(repeating: "console.log('东风破 dongfeng');\n", count: 200)
 
-    init(_ configure: (inout GatewayConfig) -> Void = { _ in }) throws {
+    public init(_ configure: (inout GatewayConfig) -> Void = { _ in }) throws {
         signal(SIGPIPE, SIG_IGN)  // a client writing to a socket the server closed must not kill the tests
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-test-\(UUID().uuidString)")
         let publicDir = directory.appendingPathComponent("Public")
@@ -40,7 +40,7 @@ final class TestServer {
         port = try server.start(installSignalHandlers: false)
     }
 
-    func stop() {
+    public func stop() {
         guard !stopped else { return }
         stopped = true
         server.group.stopNow()
@@ -51,20 +51,20 @@ final class TestServer {
     deinit { stop() }
 
     /// One request on a new connection; returns the response.
-    func request(_ raw: String, tls: Bool = true) throws -> TestResponse {
+    public func request(_ raw: String, tls: Bool = true) throws -> TestResponse {
         let client = try TestClient(port: port, tls: tls)
         try client.send(raw)
         return try client.readResponse(bodyless: raw.hasPrefix("HEAD "))
     }
 
-    func get(_ path: String, headers: [String] = []) throws -> TestResponse {
+    public func get(_ path: String, headers: [String] = []) throws -> TestResponse {
         let extra = headers.map { $0 + "\r\n" }.joined()
         return try request("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\(extra)\r\n")
     }
 }
 
 /// Runs an external tool; nil when it is not installed (callers skip loudly, or fail under CI).
-func runTool(_ tool: String, _ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 30) throws
+public func runTool(_ tool: String, _ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 30) throws
     -> (status: Int32, stdout: String, stderr: String)?
 {
     guard let path = ["/usr/bin/", "/bin/", "/usr/local/bin/"].map({ $0 + tool })
@@ -89,7 +89,7 @@ func runTool(_ tool: String, _ arguments: [String], stdin: String? = nil, timeou
 }
 
 /// A required external tool: under CI its absence fails the test; elsewhere it skips loudly.
-func requireTool(_ result: (status: Int32, stdout: String, stderr: String)?, _ name: String) throws
+public func requireTool(_ result: (status: Int32, stdout: String, stderr: String)?, _ name: String) throws
     -> (status: Int32, stdout: String, stderr: String)
 {
     if let result { return result }

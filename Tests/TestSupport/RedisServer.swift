@@ -7,11 +7,11 @@ import XCTest
 
 /// A real `redis-server` (Debian package, installed by Tests/run.sh) on a free port, with no
 /// persistence, stopped by the test that started it.
-final class RedisServer {
-    let port: Int
+public final class RedisServer {
+    public let port: Int
     private var process: Process?
 
-    init(port: Int? = nil) throws {
+    public init(port: Int? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") else {
             if ProcessInfo.processInfo.environment["CI"] == "true" {
                 XCTFail("redis-server is missing: Tests/run.sh installs it; under CI=true this is a failure")
@@ -23,14 +23,14 @@ final class RedisServer {
         try start()
     }
 
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         var bound: Int32 = 0
         let fd = dfl_listen_tcp("127.0.0.1", 0, 0, 1, &bound)
         close(fd)
         return Int(bound)
     }
 
-    func start() throws {
+    public func start() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
         p.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
@@ -47,7 +47,7 @@ final class RedisServer {
         throw XCTSkip("redis-server did not start on port \(port)")
     }
 
-    func kill() {
+    public func kill() {
         guard let p = process, p.isRunning else { return }
         Glibc.kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()

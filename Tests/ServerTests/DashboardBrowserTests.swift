@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The page in `Public/` in a real browser: Tests/e2e/dashboard_test.py drives Debian's headless

@@ -4,13 +4,13 @@ import XCTest
 /// What the tests that drive the built executable or a Python script share: the repository
 /// root, the built `dongfeng`, the venv from Tests/run.sh, and running a program to its end.
 /// A missing tool skips loudly on a developer machine and fails under `CI=true`.
-enum ExternalScripts {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum ExternalScripts {
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let python = root.appendingPathComponent(".venv-tests/bin/python").path
+    public static let python = root.appendingPathComponent(".venv-tests/bin/python").path
 
     /// The built executable, next to the test bundle in the build folder.
-    static func binary() throws -> String {
+    public static func binary() throws -> String {
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let candidates = [testBinary.deletingLastPathComponent().appendingPathComponent("dongfeng").path,
                           root.appendingPathComponent(".build/debug/dongfeng").path]
@@ -19,7 +19,7 @@ enum ExternalScripts {
     }
 
     /// Skips (or, under CI, fails) because `what` is not there.
-    static func missing(_ what: String) throws -> Never {
+    public static func missing(_ what: String) throws -> Never {
         if ProcessInfo.processInfo.environment["CI"] == "true" {
             XCTFail("\(what) is missing: Tests/run.sh installs or builds it; under CI=true this is a failure")
         }
@@ -28,7 +28,7 @@ enum ExternalScripts {
     }
 
     /// The venv's Python once it can import `modules`.
-    static func python(importing modules: [String]) throws -> String {
+    public static func python(importing modules: [String]) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: python) else { try missing(".venv-tests") }
         for module in modules where try run(python, ["-c", "import \(module)"]).status != 0 {
             try missing("\(module) in .venv-tests")
@@ -37,7 +37,7 @@ enum ExternalScripts {
     }
 
     /// Runs a program from the repository root to its end; standard output and error together.
-    static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: program)
         p.arguments = arguments

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The server as real users reach it: curl and openssl s_client against the generated

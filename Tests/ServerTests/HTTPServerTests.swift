@@ -1,5 +1,6 @@
 import Deflate
 import Foundation
+import TestSupport
 import XCTest
 
 /// The HTTP/1.1 server over real sockets and real TLS, driven byte by byte by `TestClient`.
