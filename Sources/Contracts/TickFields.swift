@@ -102,7 +102,7 @@ public struct TickFields: Sendable {
             setSymbol(String(decoding: text, as: UTF8.self))
         case .ts:
             if text.isEmpty { fail(.ts, "is empty") }
-            else if Self.integer(text) != nil { setMilliseconds(text) }
+            else if let v = Self.integer(text) { ts = v }
             else { setISO8601(text) }
         case .price, .volume, .bid, .ask:
             if text.isEmpty {

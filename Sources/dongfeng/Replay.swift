@@ -157,18 +157,23 @@ final class ChunkedFile {
 /// Writes engine events as NDJSON through one reused buffer.
 final class NDJSONSink: EngineSink {
     private let file: UnsafeMutablePointer<FILE>
-    private let channels: Set<Channel>
+    /// Which channels were asked for, one flag each (asked per engine callback: no hashing).
+    private let ticks, bars, features, signals, opportunities, alerts: Bool
     private var writer = JSONWriter(capacity: 1 << 16)
     private var pending = 0
 
     init(file: UnsafeMutablePointer<FILE>, channels: Set<Channel>) {
         self.file = file
-        self.channels = channels
+        ticks = channels.contains(.ticks)
+        bars = channels.contains(.bars)
+        features = channels.contains(.features)
+        signals = channels.contains(.signals)
+        opportunities = channels.contains(.opportunities)
+        alerts = channels.contains(.riskAlerts)
     }
 
-    /// One event as a line, when its channel was asked for.
+    /// One event as a line (callers check its channel was asked for first: most are not).
     private func line(_ event: PipelineEvent) {
-        guard channels.contains(event.channel) else { return }
         event.envelope(&writer)
         writer.appendNewline()
         pending += 1
@@ -181,10 +186,10 @@ final class NDJSONSink: EngineSink {
         fflush(file)
     }
 
-    func engine(tick: Tick) { line(.tick(tick)) }
-    func engine(bar: Bar) { line(.bar(bar)) }
-    func engine(features: Features) { line(.features(features)) }
-    func engine(signal: StrategySignal) { line(.signal(signal)) }
-    func engine(opportunity: Opportunity) { line(.opportunity(opportunity)) }
-    func engine(alert: RiskAlert) { line(.alert(alert)) }
+    func engine(tick: Tick) { if ticks { line(.tick(tick)) } }
+    func engine(bar: Bar) { if bars { line(.bar(bar)) } }
+    func engine(features: Features) { if self.features { line(.features(features)) } }
+    func engine(signal: StrategySignal) { if signals { line(.signal(signal)) } }
+    func engine(opportunity: Opportunity) { if opportunities { line(.opportunity(opportunity)) } }
+    func engine(alert: RiskAlert) { if alerts { line(.alert(alert)) } }
 }
