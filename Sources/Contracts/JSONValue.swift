@@ -55,3 +55,24 @@ extension JSONValue {
         }
     }
 }
+
+extension JSONWriter {
+    /// Any parsed value, objects with their keys sorted (settings echoed back to clients).
+    public mutating func value(_ key: String?, _ v: JSONValue) {
+        switch v {
+        case .int(let i): int(key, i)
+        case .double(let d): double(key, d)
+        case .bool(let b): bool(key, b)
+        case .string(let s): string(key, s)
+        case .null: null(key)
+        case .array(let items):
+            beginArray(key)
+            for item in items { value(nil, item) }
+            endArray()
+        case .object(let object):
+            beginObject(key)
+            for k in object.keys.sorted() { value(k, object[k]!) }
+            endObject()
+        }
+    }
+}

@@ -107,6 +107,8 @@ public final class EventStore: Sendable {
     public var symbols: [String] { state.withLock { $0.latestBar.keys.sorted() } }
     public func latestBar(_ symbol: String) -> Bar? { state.withLock { $0.latestBar[symbol] } }
     public func latestFeatures(_ symbol: String) -> Features? { state.withLock { $0.latestFeatures[symbol] } }
+    /// The most bars held for one symbol (what a new indicator can warm up on).
+    public var mostBarsHeld: Int { state.withLock { $0.bars.values.map(\.count).max() ?? 0 } }
     public func bars(_ symbol: String, limit: Int) -> [Bar] { state.withLock { $0.bars[symbol]?.last(limit) ?? [] } }
     public func features(_ symbol: String, limit: Int) -> [Features] { state.withLock { $0.features[symbol]?.last(limit) ?? [] } }
 }

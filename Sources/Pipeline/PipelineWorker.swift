@@ -216,6 +216,8 @@ public final class PipelineWorker: @unchecked Sendable {
         self.barGraceMs = barGraceMs
         sink = WorkerSink(worker: self)
         engine = SignalEngine(settings: settings, strategies: strategies, sink: sink, lastSeq: lastSeq)
+        // New indicator instances warm up on the bars the query store holds.
+        engine.history = { [store] symbol in store.bars(symbol, limit: store.perSymbolHistory) }
     }
 
     /// A new producer ring (before `start`).
@@ -254,7 +256,12 @@ public final class PipelineWorker: @unchecked Sendable {
         if let checkpoint { engine.restore(checkpoint) }
         recoveredThrough = publishNew ? journaledThrough : .max
         recoveredNew = 0
-        for input in inputs { engine.replay(input) }
+        for input in inputs {
+            // A strategies change warms new indicators on the store's bars: bring the store up
+            // to this input first, as the live worker had it (it publishes every batch).
+            if case .strategies = input { flushOutputs() }
+            engine.replay(input)
+        }
         flushOutputs()
         let made = recoveredNew
         let reached = engine.seq

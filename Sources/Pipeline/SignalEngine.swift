@@ -45,11 +45,26 @@ public final class SignalEngine {
         /// Wall-clock ms of this symbol's last tick (live feeds): the clock closes a bar only
         /// after the symbol has been quiet for the grace period too.
         var lastWallMs: Int64 = .min
-        init(symbol: String, interval: BarInterval) { builder = BarBuilder(symbol: symbol, interval: interval) }
+        /// The parameterised indicators the rules in force call.
+        var bank: IndicatorBank
+        init(symbol: String, interval: BarInterval, plan: IndicatorPlan = IndicatorPlan()) {
+            builder = BarBuilder(symbol: symbol, interval: interval)
+            bank = IndicatorBank(plan: plan)
+        }
     }
 
     public let settings: EngineSettings
-    public var strategies: StrategyRegistry
+    /// Replacing the strategies keeps every symbol's indicator instances whose calls are still
+    /// used; new ones are warmed on the symbol's held bars (`history`).
+    public var strategies: StrategyRegistry {
+        didSet { if strategies.plan != oldValue.plan { lastWarmUpBars = adoptPlan() } }
+    }
+    /// A symbol's closed bars the server still holds, oldest first (the worker's query store);
+    /// nil: none (replay starts every indicator with the data).
+    public var history: ((String) -> [Bar])?
+    /// How many held bars new indicator instances saw at the last strategies change (the most
+    /// over the symbols).
+    public private(set) var lastWarmUpBars = 0
     public internal(set) var seq: UInt64
     public internal(set) var counters = EngineCounters()
     /// The latest market time seen (max tick ts).
@@ -135,9 +150,17 @@ public final class SignalEngine {
 
     private func pipeline(for symbol: String) -> SymbolPipeline {
         if let state = symbols[symbol] { return state }
-        let state = SymbolPipeline(symbol: symbol, interval: settings.interval)
+        let state = SymbolPipeline(symbol: symbol, interval: settings.interval, plan: strategies.plan)
         symbols[symbol] = state
         return state
+    }
+
+    private func adoptPlan() -> Int {
+        var most = 0
+        for symbol in symbols.keys.sorted() {
+            most = max(most, symbols[symbol]!.bank.adopt(strategies.plan, history: history?(symbol) ?? []))
+        }
+        return most
     }
 
     private func closed(_ bar: Bar, _ state: SymbolPipeline) {
@@ -148,8 +171,10 @@ public final class SignalEngine {
         publish(risk.bar(bar))
         let features = state.calculator.update(bar)
         sink.engine(features: features)
+        state.bank.update(bar)
         let context = StrategyContext(
-            input: RuleInput(features: features, previous: state.previousFeatures, bar: bar, previousBar: state.previousBar),
+            input: RuleInput(features: features, previous: state.previousFeatures, bar: bar, previousBar: state.previousBar,
+                             values: state.bank.values, previousValues: state.bank.previous),
             recent: state.recent)
         for entry in strategies.entries where entry.enabled {
             guard let verdict = entry.strategy.evaluate(context) else { continue }

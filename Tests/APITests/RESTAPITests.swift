@@ -173,6 +173,21 @@ final class RESTAPITests: XCTestCase {
         XCTAssertEqual(empty.status, 400, "an update must name a setting")
         let reload = try server.request("POST /admin/reload HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
         XCTAssertEqual(reload.status, 200, reload.text)
-        XCTAssertEqual(reload.json?["strategies"] as? Int, 8)
+        XCTAssertEqual(reload.json?["strategies"] as? Int, 9)
+        XCTAssertEqual(reload.json?["enabled"] as? Int, 8, "sma_cross ships disabled")
+        // Switching a parameterised rule on with new parameters: the answer shows the merged
+        // parameters and that the new indicators were warmed on the bars the server holds.
+        let body = #"{"enabled":true,"params":{"slow":40}}"#
+        let enable = try server.request("PUT /api/v1/strategies/sma_cross HTTP/1.1\r\nHost: a\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertEqual(enable.status, 200, enable.text)
+        let settings = try XCTUnwrap(enable.json?["settings"] as? [String: Any])
+        XCTAssertEqual(settings["params"] as? [String: Int], ["fast": 10, "slow": 40])
+        let warmUp = try XCTUnwrap(enable.json?["warm_up"] as? [String: Any], enable.text)
+        XCTAssertEqual(warmUp["indicators"] as? [String], ["sma(close,10)", "sma(close,40)"])
+        XCTAssertGreaterThan(warmUp["bars"] as? Int ?? 0, 40, "the bars ingested above")
+        let zero = #"{"params":{"slow":0}}"#
+        let refused = try server.request("PUT /api/v1/strategies/sma_cross HTTP/1.1\r\nHost: a\r\nContent-Length: \(zero.utf8.count)\r\n\r\n\(zero)")
+        XCTAssertEqual(refused.status, 400)
+        XCTAssertTrue(refused.text.contains("strategies.sma_cross.when: at column 42: n must be a whole number from 2 to 10000, got 0"), refused.text)
     }
 }

@@ -18,12 +18,20 @@ final class CheckpointTests: XCTestCase {
     static func inputs(count: Int, seed: UInt64) -> [EngineInput] {
         var out: [EngineInput] = []
         var wall: Int64 = 1_732_500_000_000
-        // Half way, the strategies change (a PUT): rsi_reversal off, a rule on; later a restart.
-        var changed = StrategyRegistry.defaults
+        // Half way, the strategies change (a PUT): rsi_reversal off, parameterised rules on; later
+        // one rule's parameters change (its shared SMA stays, a new one starts); then a restart.
+        var changed = try! StrategyRegistry.parse(Data(#"""
+            {"rules":[{"name":"sma_cross","params":{"fast":5,"slow":20},"when":"crosses_above(sma(close,fast), sma(close,slow))","direction":"long"},
+                      {"name":"band_break","when":"close > bb_upper(close,10,1.5) && willr(14) > -20 && obv() > prev(volume,1)","direction":"short","strength":0.6},
+                      {"name":"macd_turn","when":"crosses_below(macd(close,5,35,5), macd_signal(close,5,35,5)) || highest(high,30) - lowest(low,30) > 3 * atr(7)","direction":"short"}]}
+            """#.utf8))
         try? changed.update("rsi_reversal", with: ["enabled": .bool(false), "oversold": .int(25)])
+        var retuned = changed
+        try? retuned.update("sma_cross", with: ["params": .object(["slow": .int(30)])])
         for (i, tick) in EngineTests.ticks(count: count, seed: seed).enumerated() {
             wall = max(wall + 1, tick.ts + 40)
             if i == count / 2 { out.append(.strategies(changed.fileJSON)) }
+            if i == count * 2 / 3 { out.append(.strategies(retuned.fileJSON)) }
             if i == count * 3 / 4 { out.append(.resume(wallMs: wall, holdMs: 10_000)) }
             out.append(.tick(tick, wallMs: wall))
             // Every so often the feed goes quiet and the clock closes the open bars.

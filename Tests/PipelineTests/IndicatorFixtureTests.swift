@@ -12,7 +12,7 @@ final class IndicatorFixtureTests: XCTestCase {
     private static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/indicators")
 
-    private func fixture(_ name: String) throws -> [String: Any] {
+    static func fixture(_ name: String) throws -> [String: Any] {
         let data = try Data(contentsOf: Self.folder.appendingPathComponent("\(name).json"))
         return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
@@ -41,7 +41,7 @@ final class IndicatorFixtureTests: XCTestCase {
         return bars
     }
 
-    private func bars(from doc: [String: Any]) throws -> [Bar] {
+    static func bars(from doc: [String: Any]) throws -> [Bar] {
         if let units = doc["units"] as? [[Int]], let divisor = doc["divisor"] as? Int {
             // Integer units over a divisor, divided here as the generator divided them: the same
             // doubles bit for bit (a decimal read back by Foundation can be an ulp off).
@@ -57,6 +57,12 @@ final class IndicatorFixtureTests: XCTestCase {
             Bar(symbol: "T", interval: "1m", start: Int64(i) * 60_000, open: r[0], high: r[1], low: r[2], close: r[3],
                 volume: r[4], vwap: r[5], trades: 1)
         }
+    }
+
+    /// |ours − theirs| relative to TA-Lib's value, or to `floor` when that is larger (values that
+    /// are rounding noise around 0).
+    static func relativeError(_ ours: Double, _ theirs: Double, floor: Double) -> Double {
+        ours == theirs ? 0 : abs(ours - theirs) / max(abs(theirs), floor)
     }
 
     private func check(_ name: String, bars: [Bar], doc: [String: Any]) throws {
@@ -79,7 +85,7 @@ final class IndicatorFixtureTests: XCTestCase {
                                    "\(name) \(column) row \(row): ours \(String(describing: ours)), TA-Lib \(String(describing: theirs))")
                     continue
                 }
-                let error = ours == theirs ? 0 : abs(ours - theirs) / max(abs(theirs), scale * 1e-15)
+                let error = Self.relativeError(ours, theirs, floor: scale * 1e-15)
                 worst = max(worst, error)
                 compared += 1
                 if ours == theirs { identical += 1 }
@@ -91,18 +97,18 @@ final class IndicatorFixtureTests: XCTestCase {
     }
 
     func testTrending() throws {
-        let doc = try fixture("trending")
-        try check("trending", bars: try bars(from: doc), doc: doc)
+        let doc = try Self.fixture("trending")
+        try check("trending", bars: try Self.bars(from: doc), doc: doc)
     }
 
     func testFlatThenBarelyMoving() throws {
-        let doc = try fixture("flat")
-        try check("flat", bars: try bars(from: doc), doc: doc)
+        let doc = try Self.fixture("flat")
+        try check("flat", bars: try Self.bars(from: doc), doc: doc)
     }
 
     func testGapped() throws {
-        let doc = try fixture("gapped")
-        try check("gapped", bars: try bars(from: doc), doc: doc)
+        let doc = try Self.fixture("gapped")
+        try check("gapped", bars: try Self.bars(from: doc), doc: doc)
     }
 
     /// Flat for 500+ bars after a move, flat from the first bar, one tiny move inside a long flat
@@ -112,8 +118,8 @@ final class IndicatorFixtureTests: XCTestCase {
     func testLongFlatStretchesAtEveryMagnitude() throws {
         for shape in ["flat_after_move", "flat_from_start", "tiny_move_in_flat"] {
             for magnitude in ["penny", "dollar", "huge"] {
-                let doc = try fixture("\(shape)_\(magnitude)")
-                try check("\(shape)_\(magnitude)", bars: try bars(from: doc), doc: doc)
+                let doc = try Self.fixture("\(shape)_\(magnitude)")
+                try check("\(shape)_\(magnitude)", bars: try Self.bars(from: doc), doc: doc)
             }
         }
     }
@@ -121,9 +127,9 @@ final class IndicatorFixtureTests: XCTestCase {
     /// The false long of the issue, as a trader sees it: after a move and 600 flat bars RSI is
     /// still TA-Lib's mid-range value, never 0, so the next move cannot "cross back above 30".
     func testRSIHoldsThroughAFlatStretch() throws {
-        let doc = try fixture("flat_after_move_dollar")
+        let doc = try Self.fixture("flat_after_move_dollar")
         var calculator = FeatureCalculator()
-        let rsi = try bars(from: doc).map { calculator.update($0).rsi14 }
+        let rsi = try Self.bars(from: doc).map { calculator.update($0).rsi14 }
         let flat = rsi[130..<720].compactMap { $0 }
         XCTAssertEqual(flat.count, 590)
         XCTAssertTrue(flat.allSatisfy { $0 > 30 && $0 < 70 }, "RSI left the mid range on a flat price: \(flat.min()!)…\(flat.max()!)")
@@ -131,7 +137,7 @@ final class IndicatorFixtureTests: XCTestCase {
     }
 
     func testHundredThousandBarsWithoutDrift() throws {
-        let doc = try fixture("long")
+        let doc = try Self.fixture("long")
         let count = try XCTUnwrap(doc["count"] as? Int)
         let seed = try XCTUnwrap(doc["seed"] as? Int)
         try check("long", bars: Self.longSeries(count: count, seed: UInt64(seed)), doc: doc)

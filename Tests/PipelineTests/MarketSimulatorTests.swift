@@ -19,7 +19,7 @@ final class MarketSimulatorTests: XCTestCase {
                 engine.process(tick)
             }
             let fired = Set(sink.signals.map(\.strategy))
-            let all = Set(registry.entries.map(\.strategy.name))
+            let all = Set(registry.entries.filter(\.enabled).map(\.strategy.name))
             XCTAssertEqual(fired, all, "seed \(seed): missing \(all.subtracting(fired).sorted())")
             let kinds = Set(sink.alerts.map(\.kind))
             XCTAssertGreaterThanOrEqual(kinds.count, 3, "seed \(seed): alert kinds \(kinds.sorted())")

@@ -117,8 +117,9 @@ final class StrategyTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("Config/strategies.json")
         var registry = try StrategyRegistry.parse(try Data(contentsOf: url))
         XCTAssertEqual(registry.entries.map(\.strategy.name),
-                       StrategyRegistry.builtinNames + ["pullback_in_uptrend", "ema_trend_cross_down"])
-        XCTAssertEqual(registry.enabled.count, 8)
+                       StrategyRegistry.builtinNames + ["pullback_in_uptrend", "ema_trend_cross_down", "sma_cross"])
+        XCTAssertEqual(registry.enabled.count, 8, "sma_cross ships disabled")
+        XCTAssertTrue(registry.plan.instances.isEmpty, "a disabled rule's indicators are not run")
         try registry.update("rsi_reversal", with: ["enabled": .bool(false), "oversold": .int(25)])
         XCTAssertEqual(registry.enabled.count, 7)
         XCTAssertEqual(registry.entries[0].settings["oversold"], .int(25))

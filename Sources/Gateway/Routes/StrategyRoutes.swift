@@ -31,8 +31,12 @@ enum StrategyRoutes {
                 let missing = error.message == "no such strategy"
                 return .error(missing ? 404 : 400, code: missing ? "not_found" : "invalid_setting", message: error.description)
             }
+            // New indicator calls warm up on the bars the server holds (the worker feeds them the
+            // same bars when it applies the change, between two batches).
+            let before = Set(service.worker.strategies.plan.instances)
+            let fresh = registry.plan.instances.filter { !before.contains($0) }
             service.worker.updateStrategies(registry)
-            return describe(registry, only: name)
+            return describe(registry, only: name, warmUpBars: fresh.isEmpty ? nil : service.store.mostBarsHeld)
         })
         router.add(.post, "/admin/reload", admin.protect { _ in
             do throws(GatewayError) {
@@ -52,28 +56,32 @@ enum StrategyRoutes {
         })
     }
 
-    static func describe(_ registry: StrategyRegistry, only name: String? = nil, interval: BarInterval? = nil) -> Response {
+    /// `warmUpBars`: after a change that added indicator calls, how many held bars the new
+    /// instances are warmed on (`"warm_up":{"indicators":[…],"bars":N}`).
+    static func describe(_ registry: StrategyRegistry, only name: String? = nil, interval: BarInterval? = nil,
+                         warmUpBars: Int? = nil) -> Response {
         var w = JSONWriter()
-        func entry(_ e: StrategyRegistry.Entry) {
+        func entry(_ e: StrategyRegistry.Entry, extra: (inout JSONWriter) -> Void = { _ in }) {
             w.beginObject()
             w.string("name", e.strategy.name)
             w.bool("enabled", e.enabled)
             w.string("kind", StrategyRegistry.builtinNames.contains(e.strategy.name) ? "builtin" : "rule")
             w.beginObject("settings")
-            for key in e.settings.keys.sorted() {
-                switch e.settings[key] {
-                case .int(let i)?: w.int(key, i)
-                case .double(let d)?: w.double(key, d)
-                case .bool(let b)?: w.bool(key, b)
-                case .string(let s)?: w.string(key, s)
-                default: w.string(key, e.settings[key]?.text)
-                }
-            }
+            for key in e.settings.keys.sorted() { w.value(key, e.settings[key]!) }
             w.endObject()
+            extra(&w)
             w.endObject()
         }
         if let name, let e = registry.entries.first(where: { $0.strategy.name == name }) {
-            entry(e)
+            entry(e) { w in
+                guard let warmUpBars else { return }
+                w.beginObject("warm_up")
+                w.int("bars", warmUpBars)
+                w.beginArray("indicators")
+                for call in registry.plan.slots { w.string(nil, call.description) }
+                w.endArray()
+                w.endObject()
+            }
             return .json(200, w.bytes)
         }
         w.beginObject()

@@ -7,7 +7,7 @@ import Foundation
 /// Taken between two batches (`SignalEngine.checkpoint()`, detached copies, so it can be encoded
 /// on another thread while the worker goes on); restored before the worker starts.
 public struct EngineCheckpoint: @unchecked Sendable {
-    public static let version: UInt64 = 1
+    public static let version: UInt64 = 2
     public let interval: String
     public let seq: UInt64
     public let marketTime: Int64
@@ -61,6 +61,7 @@ public struct EngineCheckpoint: @unchecked Sendable {
             state.previousBar?.write(&w)
             w.i64(state.lastTs)
             w.i64(state.lastWallMs)
+            state.bank.write(&w)
         }
         aggregator.write(&w)
         risk.write(&w)
@@ -99,6 +100,7 @@ public struct EngineCheckpoint: @unchecked Sendable {
             state.previousBar = try r.bool() ? try Bar(reading: &r) : nil
             state.lastTs = try r.i64()
             state.lastWallMs = try r.i64()
+            state.bank = try IndicatorBank(reading: &r)
             symbols.append((name, state))
         }
         self.symbols = symbols
@@ -135,6 +137,7 @@ extension SignalEngine.SymbolPipeline {
         c.previousBar = previousBar
         c.lastTs = lastTs
         c.lastWallMs = lastWallMs
+        c.bank = bank
         return c
     }
 }

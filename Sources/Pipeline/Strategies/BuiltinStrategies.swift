@@ -137,25 +137,36 @@ public struct VWAPDeviation: Strategy {
 
 /// A strategy defined in config by a rule expression; fires when the rule becomes true (it
 /// held not on the previous bar but holds now), so a lasting condition gives one signal.
+/// How a rule strategy's position ends in a backtest: its own rule, a number of bars, a stop or a
+/// take-profit (percent of the entry price); whichever comes first. Empty: on the opposite signal
+/// or at the end of the data.
+public struct RuleExit: Sendable {
+    public var when: RuleExpression?
+    public var holdBars: Int?
+    public var stopPct: Double?
+    public var takePct: Double?
+    public init() {}
+}
+
 public struct RuleStrategy: Strategy {
     public let name: String
     public let rule: RuleExpression
     public let direction: Direction
     public let strength: Double
+    public let exit: RuleExit
 
-    public init(name: String, rule: RuleExpression, direction: Direction, strength: Double) {
+    public init(name: String, rule: RuleExpression, direction: Direction, strength: Double, exit: RuleExit = RuleExit()) {
         self.name = name
         self.rule = rule
         self.direction = direction
         self.strength = strength
+        self.exit = exit
     }
 
+    /// Fires on the bar the rule starts to hold (it did not on the previous bar).
     public func evaluate(_ c: StrategyContext) -> StrategyVerdict? {
         guard rule.holds(c.input) else { return nil }
-        if let previous = c.previous {
-            let before = RuleInput(features: previous, previous: nil, bar: c.input.previousBar ?? c.bar, previousBar: nil)
-            if rule.holds(before) { return nil }
-        }
+        if let before = c.input.before, rule.holds(before) { return nil }
         return StrategyVerdict(direction: direction, strength: strength, reason: "rule \(name): \(rule.source)")
     }
 }

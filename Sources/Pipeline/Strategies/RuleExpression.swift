@@ -1,19 +1,37 @@
 import Contracts
 
-/// Values a rule can read on a bar: every feature, the bar's OHLCV, and the previous bar's
-/// (for `crosses_above` / `crosses_below`).
+/// Values a rule can read on a bar: every feature, the bar's OHLCV, the symbol's parameterised
+/// indicator values (`IndicatorBank` slots), and the previous bar's of each (for `crosses_above`
+/// / `crosses_below` and edge triggering).
 public struct RuleInput {
     public let features: Features
     public let previous: Features?
     public let bar: Bar
     public let previousBar: Bar?
+    /// Indicator slot values on this bar and on the previous one (empty: none).
+    public let values: [Double?]
+    public let previousValues: [Double?]
 
-    public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?) {
+    public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?,
+                values: [Double?] = [], previousValues: [Double?] = []) {
         self.features = features
         self.previous = previous
         self.bar = bar
         self.previousBar = previousBar
+        self.values = values
+        self.previousValues = previousValues
     }
+
+    /// The previous bar as an input of its own (nil on a symbol's first bar); its own previous
+    /// is unknown, so a cross evaluated on it is missing.
+    public var before: RuleInput? {
+        guard let previous else { return nil }
+        return RuleInput(features: previous, previous: nil, bar: previousBar ?? bar, previousBar: nil,
+                         values: previousValues, previousValues: [])
+    }
+
+    @inline(__always)
+    func value(_ slot: Int) -> Double? { slot < values.count ? values[slot] : nil }
 }
 
 /// A parse error with the 1-based column where it was found.
@@ -23,27 +41,39 @@ public struct RuleParseError: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String { "at column \(position): \(message)" }
 }
 
-/// A rule such as `rsi_14 < 30 && close > ema_50 || crosses_above(macd, macd_signal)`, parsed
-/// once into a tree of closures. Grammar (lowest precedence first): `||`, `&&`, `!`,
-/// comparisons (`< <= > >= == !=`), `+ -`, `* /`, unary `-`, then numbers, names, calls and
-/// parentheses. A missing value (a warming-up feature) makes comparisons false and arithmetic
-/// missing, so a rule never fires on incomplete data.
+/// A rule such as `rsi_14 < 30 && close > ema_50 || crosses_above(sma(close,fast), sma(close,slow))`,
+/// parsed once into a tree of closures. Grammar (lowest precedence first): `||`, `&&`, `!`,
+/// comparisons (`< <= > >= == !=`), `+ -`, `* /`, unary `-`, then numbers, names (features,
+/// bar fields, the strategy's parameters), calls and parentheses. Calls are `crosses_above` /
+/// `crosses_below` of any two expressions and the parameterised indicators of `IndicatorCall`
+/// (`sma(close,10)`), each given a slot in the registry's `IndicatorPlan`. A missing value (a
+/// warming-up indicator) makes comparisons false and arithmetic missing, so a rule never fires
+/// on incomplete data.
 public struct RuleExpression: Sendable {
     public let source: String
     /// The parsed rule, part by part (what `dongfeng trigger` reports on when a rule cannot be met).
     public let term: RuleTerm
     let evaluate: @Sendable (RuleInput) -> Double?
 
-    public init(_ source: String) throws(RuleParseError) {
+    /// `parameters` are the strategy's named numbers (`fast`, `slow`); indicator calls take
+    /// their slots in `plan`.
+    public init(_ source: String, parameters: [String: Double] = [:], plan: inout IndicatorPlan) throws(RuleParseError) {
         self.source = source
         let characters = Array(source)
-        var parser = RuleParser(tokens: try RuleLexer.tokens(source), source: characters)
+        var parser = RuleParser(tokens: try RuleLexer.tokens(source), source: characters, parameters: parameters, plan: plan)
         let tree = try parser.parseOr()
         if let extra = parser.peek {
             throw RuleParseError(position: extra.position, message: "unexpected \(extra.text.debugDescription)")
         }
+        plan = parser.plan
         term = tree
         evaluate = tree.evaluate
+    }
+
+    /// A rule on its own (tests, tools): indicator calls get slots in a plan of their own.
+    public init(_ source: String, parameters: [String: Double] = [:]) throws(RuleParseError) {
+        var plan = IndicatorPlan()
+        try self.init(source, parameters: parameters, plan: &plan)
     }
 
     /// True when the rule holds on this bar.
@@ -93,8 +123,10 @@ public struct RuleTerm: Sendable {
         case or, and, not
         /// `<`, `<=`, `>`, `>=`, `==` or `!=` between the two operands.
         case comparison(String)
-        /// `crosses_above(a, b)` (true) or `crosses_below(a, b)`; the operands are the two names.
+        /// `crosses_above(a, b)` (true) or `crosses_below(a, b)`; the operands are the two sides.
         case cross(above: Bool)
+        /// A parameterised indicator call (`sma(close,10)`), read from its slot.
+        case indicator(IndicatorCall)
         /// `+`, `-`, `*` or `/`.
         case arithmetic(String)
         case negate
@@ -201,9 +233,14 @@ struct RuleParser {
         }
     }
 
-    init(tokens: [RuleToken], source: [Character]) {
+    let parameters: [String: Double]
+    var plan: IndicatorPlan
+
+    init(tokens: [RuleToken], source: [Character], parameters: [String: Double] = [:], plan: IndicatorPlan = IndicatorPlan()) {
         self.tokens = tokens
         self.source = source
+        self.parameters = parameters
+        self.plan = plan
     }
 
     var end: Int { source.count + 1 }
@@ -343,8 +380,10 @@ struct RuleParser {
                 index += 1
                 return try call(name, from: start)
             }
+            if let value = parameters[name] { return term(.number(value), from: start, []) { _ in value } }
             guard let read = RuleExpression.accessor(name) else {
-                throw RuleParseError(position: token.position, message: "unknown name \(name) (known: \(RuleExpression.names.joined(separator: ", ")))")
+                let known = RuleExpression.names + parameters.keys.sorted()
+                throw RuleParseError(position: token.position, message: "unknown name \(name) (known: \(known.joined(separator: ", ")))")
             }
             return term(.name(name), from: start, []) { read($0.features, $0.bar) }
         default:
@@ -360,30 +399,56 @@ struct RuleParser {
         }
     }
 
-    /// crosses_above(a, b): a was ≤ b on the previous bar and is > b now (and the mirror).
+    /// crosses_above(a, b): a was ≤ b on the previous bar and is > b now (and the mirror); a
+    /// and b are any arithmetic expressions. Otherwise an indicator call (`sma(close,10)`).
     private mutating func call(_ name: String, from start: Int) throws(RuleParseError) -> RuleTerm {
         let position = tokens[start].position
-        guard name == "crosses_above" || name == "crosses_below" else {
-            throw RuleParseError(position: position, message: "unknown function \(name) (known: crosses_above, crosses_below)")
-        }
-        var operands: [RuleTerm] = []
-        var reads: [RuleExpression.Accessor] = []
-        for separator in [RuleToken.Kind.comma, .rparen] {
-            guard let t = peek, case .name(let field) = t.kind, let read = RuleExpression.accessor(field) else {
-                throw RuleParseError(position: peek?.position ?? end, message: "\(name) takes two feature names")
+        if name == "crosses_above" || name == "crosses_below" {
+            let a = try parseAdditive()
+            try expect(.comma, ",")
+            let b = try parseAdditive()
+            try expect(.rparen, ")")
+            let readA = a.evaluate, readB = b.evaluate
+            let above = name == "crosses_above"
+            return term(.cross(above: above), from: start, [a, b]) { input in
+                guard let before = input.before,
+                      let a0 = readA(before), let b0 = readB(before), let a1 = readA(input), let b1 = readB(input) else { return nil }
+                return (above ? (a0 <= b0 && a1 > b1) : (a0 >= b0 && a1 < b1)) ? 1 : 0
             }
+        }
+        guard IndicatorCall.Function(rawValue: name) != nil else {
+            let functions = ["crosses_above", "crosses_below"] + IndicatorCall.Function.allCases.map(\.rawValue)
+            throw RuleParseError(position: position, message: "unknown function \(name) (known: \(functions.joined(separator: ", ")))")
+        }
+        // Arguments: bar fields, numbers (a leading - allowed) and the strategy's parameters.
+        var arguments: [IndicatorArgument] = []
+        var positions: [Int] = []
+        if let t = peek, case .rparen = t.kind {
             index += 1
-            operands.append(term(.name(field), from: index - 1, []) { read($0.features, $0.bar) })
-            reads.append(read)
-            try expect(separator, separator == .comma ? "," : ")")
+        } else {
+            while true {
+                guard let t = peek else { throw RuleParseError(position: end, message: "expected an argument of \(name)") }
+                positions.append(t.position)
+                index += 1
+                switch t.kind {
+                case .number(let v): arguments.append(.number(v))
+                case .name(let n): arguments.append(parameters[n].map(IndicatorArgument.number) ?? .field(n))
+                default: throw RuleParseError(position: t.position, message: "expected a bar field, a number or a parameter, found \(t.text.debugDescription)")
+                }
+                guard let separator = peek else { throw RuleParseError(position: end, message: "expected , or )") }
+                if case .comma = separator.kind { index += 1; continue }
+                try expect(.rparen, ")")
+                break
+            }
         }
-        let readA = reads[0], readB = reads[1]
-        let above = name == "crosses_above"
-        return term(.cross(above: above), from: start, operands) { input in
-            guard let prev = input.previous,
-                  let a0 = readA(prev, input.previousBar), let b0 = readB(prev, input.previousBar),
-                  let a1 = readA(input.features, input.bar), let b1 = readB(input.features, input.bar) else { return nil }
-            return (above ? (a0 <= b0 && a1 > b1) : (a0 >= b0 && a1 < b1)) ? 1 : 0
+        let call: IndicatorCall
+        do {
+            call = try IndicatorCall(name, arguments)
+        } catch {
+            let at = error.argument.map { $0 < positions.count ? positions[$0] : position } ?? position
+            throw RuleParseError(position: at, message: error.message)
         }
+        let slot = plan.slot(for: call)
+        return term(.indicator(call), from: start, []) { $0.value(slot) }
     }
 }

@@ -22,6 +22,8 @@ public struct StrategyRegistry: Sendable {
     }
 
     public private(set) var entries: [Entry] = []
+    /// The parameterised indicator calls of the enabled rules (slots of every symbol's bank).
+    public private(set) var plan = IndicatorPlan()
 
     public static let builtinNames = ["rsi_reversal", "macd_cross", "bollinger", "momentum_breakout", "volume_spike",
                                      "vwap_deviation"]
@@ -41,15 +43,7 @@ public struct StrategyRegistry: Sendable {
     /// order): what the input journal and the engine checkpoint keep of the strategies in force.
     public var fileJSON: [UInt8] {
         var w = JSONWriter(capacity: 1024)
-        func value(_ key: String, _ v: JSONValue) {
-            switch v {
-            case .int(let i): w.int(key, i)
-            case .double(let d): w.double(key, d)
-            case .bool(let b): w.bool(key, b)
-            case .string(let s): w.string(key, s)
-            default: w.string(key, v.text)
-            }
-        }
+        func value(_ key: String, _ v: JSONValue) { w.value(key, v) }
         w.beginObject()
         w.beginObject("strategies")
         for e in entries where Self.builtinNames.contains(e.strategy.name) {
@@ -109,13 +103,34 @@ public struct StrategyRegistry: Sendable {
         }
         for (i, item) in rules.enumerated() {
             guard case .object(let rule) = item else { throw StrategyConfigError(key: "rules[\(i)]", message: "must be an object") }
-            let entry = try ruleEntry(rule, key: "rules[\(i)]")
+            var checked = IndicatorPlan()  // the real plan is made by compileRules, below
+            let entry = try ruleEntry(rule, key: "rules[\(i)]", plan: &checked)
             if registry.entries.contains(where: { $0.strategy.name == entry.strategy.name }) {
                 throw StrategyConfigError(key: "rules[\(i)].name", message: "\(entry.strategy.name) is already defined")
             }
             registry.entries.append(entry)
         }
+        try registry.compileRules()
         return registry
+    }
+
+    /// Compiles every rule again against a fresh plan: the enabled ones share it (their calls
+    /// are what the banks run), a disabled one gets slots of its own it never reads.
+    private mutating func compileRules() throws(StrategyConfigError) {
+        var plan = IndicatorPlan()
+        for i in entries.indices where !Self.builtinNames.contains(entries[i].strategy.name) {
+            var settings = entries[i].settings
+            settings["name"] = .string(entries[i].strategy.name)
+            settings["enabled"] = .bool(entries[i].enabled)
+            let key = "strategies.\(entries[i].strategy.name)"
+            if entries[i].enabled {
+                entries[i] = try Self.ruleEntry(settings, key: key, plan: &plan)
+            } else {
+                var own = IndicatorPlan()
+                entries[i] = try Self.ruleEntry(settings, key: key, plan: &own)
+            }
+        }
+        self.plan = plan
     }
 
     /// Applies `{"enabled": Bool, params…}` to one strategy (runtime reconfiguration).
@@ -133,9 +148,19 @@ public struct StrategyRegistry: Sendable {
             var merged = entries[i].settings
             merged["name"] = .string(name)
             merged["enabled"] = .bool(entries[i].enabled)
-            for (k, v) in settings { merged[k] = v }
-            entries[i] = try Self.ruleEntry(merged, key: key)
+            for (k, v) in settings {
+                // Parameters merge one by one: `{"params": {"fast": 5}}` keeps `slow`.
+                if k == "params", case .object(let given) = v, case .object(var old)? = merged["params"] {
+                    for (p, x) in given { old[p] = x }
+                    merged[k] = .object(old)
+                } else {
+                    merged[k] = v
+                }
+            }
+            var checked = IndicatorPlan()
+            entries[i] = try Self.ruleEntry(merged, key: key, plan: &checked)
         }
+        try compileRules()
     }
 
     // MARK: - Entries
@@ -197,28 +222,61 @@ public struct StrategyRegistry: Sendable {
         return Entry(strategy: strategy, enabled: enabled, settings: given.merging(effective) { given, _ in given })
     }
 
-    private static func ruleEntry(_ r: [String: JSONValue], key: String) throws(StrategyConfigError) -> Entry {
-        let allowed: Set<String> = ["name", "when", "direction", "strength", "enabled"]
+    private static func ruleEntry(_ r: [String: JSONValue], key: String, plan: inout IndicatorPlan) throws(StrategyConfigError) -> Entry {
+        let allowed: Set<String> = ["name", "when", "direction", "strength", "enabled", "params", "exit_when", "hold_bars",
+                                    "stop_pct", "take_pct"]
         for k in r.keys where !k.hasPrefix("_") && !allowed.contains(k) {
             throw StrategyConfigError(key: "\(key).\(k)", message: "unknown setting (allowed: \(allowed.sorted().joined(separator: ", ")))")
         }
         guard case .string(let name)? = r["name"], !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
             throw StrategyConfigError(key: "\(key).name", message: "must be a name of letters, digits and _")
         }
-        guard case .string(let source)? = r["when"] else { throw StrategyConfigError(key: "\(key).when", message: "must be a rule expression") }
-        let rule: RuleExpression
-        do {
-            rule = try RuleExpression(source)
-        } catch {
-            throw StrategyConfigError(key: "\(key).when", message: "\(error) in \(source.debugDescription)")
+        var parameters: [String: Double] = [:]
+        if let value = r["params"] {
+            guard case .object(let object) = value else {
+                throw StrategyConfigError(key: "\(key).params", message: "must be an object of named numbers")
+            }
+            for (p, v) in object {
+                guard p.first?.isLetter == true, p.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+                      RuleExpression.accessor(p) == nil, IndicatorCall.Function(rawValue: p) == nil else {
+                    throw StrategyConfigError(key: "\(key).params.\(p)", message: "must be a name of letters, digits and _ that is not a feature, field or function")
+                }
+                guard let n = v.number, n.isFinite else {
+                    throw StrategyConfigError(key: "\(key).params.\(p)", message: "must be a number")
+                }
+                parameters[p] = n
+            }
         }
+        func compile(_ field: String) throws(StrategyConfigError) -> RuleExpression? {
+            guard let value = r[field] else { return nil }
+            guard case .string(let source) = value else { throw StrategyConfigError(key: "\(key).\(field)", message: "must be a rule expression") }
+            do {
+                return try RuleExpression(source, parameters: parameters, plan: &plan)
+            } catch {
+                throw StrategyConfigError(key: "\(key).\(field)", message: "\(error) in \(source.debugDescription)")
+            }
+        }
+        guard let rule = try compile("when") else { throw StrategyConfigError(key: "\(key).when", message: "must be a rule expression") }
         guard case .string(let d)? = r["direction"], let direction = Direction(rawValue: d) else {
             throw StrategyConfigError(key: "\(key).direction", message: "must be long or short")
         }
         let strength = try number(r, "strength", key: key, default: 0.5, range: 0...1)
         let enabled = try bool(r, "enabled", key: key, default: true)
-        let settings: [String: JSONValue] = ["when": .string(source), "direction": .string(d), "strength": .double(strength)]
-        return Entry(strategy: RuleStrategy(name: name, rule: rule, direction: direction, strength: strength),
+        var exit = RuleExit()
+        exit.when = try compile("exit_when")
+        if r["hold_bars"] != nil {
+            exit.holdBars = Int(try number(r, "hold_bars", key: key, default: 1, range: 1...100_000))
+            guard Double(exit.holdBars!) == r["hold_bars"]?.number else {
+                throw StrategyConfigError(key: "\(key).hold_bars", message: "must be a whole number of bars")
+            }
+        }
+        if r["stop_pct"] != nil { exit.stopPct = try number(r, "stop_pct", key: key, default: 1, range: 0.0001...100) }
+        if r["take_pct"] != nil { exit.takePct = try number(r, "take_pct", key: key, default: 1, range: 0.0001...10_000) }
+        var settings: [String: JSONValue] = ["when": .string(rule.source), "direction": .string(d),
+                                             "strength": .double(strength)]
+        if !parameters.isEmpty { settings["params"] = .object(parameters.mapValues { $0 == $0.rounded() && abs($0) < 1e15 ? .int(Int($0)) : .double($0) }) }
+        for k in ["exit_when", "hold_bars", "stop_pct", "take_pct"] { if let v = r[k] { settings[k] = v } }
+        return Entry(strategy: RuleStrategy(name: name, rule: rule, direction: direction, strength: strength, exit: exit),
                      enabled: enabled, settings: settings)
     }
 

@@ -420,8 +420,7 @@ private struct Search {
                 }
             case .cross(let above):
                 let a = term.operands[0], b = term.operands[1]
-                if let previous = input.previous {
-                    let before = RuleInput(features: previous, previous: nil, bar: input.previousBar ?? input.bar, previousBar: nil)
+                if let before = input.before {
                     if let a0 = a.value(before), let b0 = b.value(before), let a1 = a.value(input), let b1 = b.value(input) {
                         let s = scales[node.slot]
                         m = above ? min((b0 - a0) / s, (a1 - b1) / s) : min((a0 - b0) / s, (b1 - a1) / s)

@@ -133,6 +133,76 @@ def expected(bars):
     }
 
 
+# Parameterised calls rules may use (`sma(close,10)`…), each against TA-Lib where TA-Lib has the
+# function; vwap, zscore and prev by their definitions. Odd periods, the slow MACD period given
+# first (TA-Lib swaps them), fields other than close, and periods of 1 where TA-Lib allows them.
+CALLS = [
+    "sma(close,10)", "sma(high,3)", "sma(volume,50)", "ema(close,30)", "ema(volume,7)", "ema(low,2)",
+    "wma(close,10)", "wma(low,2)", "wma(close,200)", "rsi(close,7)", "rsi(close,30)", "rsi(open,2)",
+    "macd(close,5,35,5)", "macd_signal(close,5,35,5)", "macd_hist(close,5,35,5)",
+    "macd(close,26,12,9)", "macd_signal(close,26,12,9)", "macd_hist(close,26,12,9)",
+    "bb_upper(close,10,1.5)", "bb_middle(close,10,1.5)", "bb_lower(close,10,1.5)", "bb_upper(high,30,3)",
+    "stddev(close,5)", "stddev(volume,40)", "atr(7)", "atr(1)", "atr(50)", "willr(14)", "willr(2)", "obv()",
+    "roc(close,10)", "roc(close,1)", "mom(close,3)", "mom(volume,1)", "highest(high,20)", "highest(close,2)",
+    "lowest(low,20)", "lowest(close,300)", "vwap(5)", "vwap(1)", "zscore(close,20)", "zscore(volume,8)",
+    "prev(close,3)", "prev(high,1)",
+]
+
+
+def call_values(call, bars):
+    """The expected series of one call over `bars`, None while warming up."""
+    o, h, l, c, v, w = (np.array(col, dtype=np.float64) for col in zip(*bars))
+    fields = {"open": o, "high": h, "low": l, "close": c, "volume": v, "vwap": w}
+    name, args = call[:-1].split("(")
+    args = [a for a in args.split(",") if a]
+    x = fields.get(args[0]) if args and args[0] in fields else None
+    nums = [float(a) for a in args if a not in fields]
+    n = int(nums[0]) if nums else 0
+    if name in ("macd", "macd_signal", "macd_hist"):
+        out = talib.MACD(x, int(nums[0]), int(nums[1]), int(nums[2]))
+        return clean(out[("macd", "macd_signal", "macd_hist").index(name)])
+    if name.startswith("bb_"):
+        out = talib.BBANDS(x, n, nums[1], nums[1], talib.MA_Type.SMA)
+        return clean(out[("bb_upper", "bb_middle", "bb_lower").index(name)])
+    simple = {"sma": talib.SMA, "ema": talib.EMA, "wma": talib.WMA, "rsi": talib.RSI, "roc": talib.ROC,
+              "mom": talib.MOM, "highest": talib.MAX, "lowest": talib.MIN}
+    if name in simple:
+        return clean(simple[name](x, n))
+    if name == "stddev":
+        return clean(talib.STDDEV(x, n, 1.0))
+    if name == "atr":
+        return clean(talib.ATR(h, l, c, n))
+    if name == "willr":
+        return clean(talib.WILLR(h, l, c, n))
+    if name == "obv":
+        return clean(talib.OBV(c, v))
+    if name == "vwap":
+        return window_vwap(list(w * v), list(v), n)
+    if name == "zscore":
+        mean, sd = talib.SMA(x, n), talib.STDDEV(x, n, 1.0)
+        return [None if (math.isnan(m) or math.isnan(d) or d == 0) else (xi - m) / d for xi, m, d in zip(x, mean, sd)]
+    if name == "prev":
+        return [None if i < n else float(x[i - n]) for i in range(len(x))]
+    raise ValueError(call)
+
+
+def calls_fixture(out_dir):
+    """calls.json: every call of CALLS over a 1,000-bar random walk (reproduced by the tests from
+    its seed), a gapped series, and a long flat stretch with one tiny move at 100,000.00."""
+    cases = []
+    walk = series("long", 1000, 29)
+    cases.append({"name": "walk", "seed": 29, "count": 1000, "expected": {k: call_values(k, walk) for k in CALLS}})
+    gapped = series("gapped", 300, 13)
+    cases.append({"name": "gapped", "bars": gapped, "expected": {k: call_values(k, gapped) for k in CALLS}})
+    for shape, magnitude in (("tiny_move_in_flat", "huge"),):
+        bars, units = shaped(SHAPES[shape], 23, *MAGNITUDES[magnitude])
+        cases.append({"name": f"{shape}_{magnitude}", "units": units, "divisor": MAGNITUDES[magnitude][1],
+                      "expected": {k: call_values(k, bars) for k in CALLS}})
+    with open(f"{out_dir}/calls.json", "w") as f:
+        json.dump({"talib": talib.__version__, "calls": CALLS, "cases": cases}, f, separators=(",", ":"))
+    print(f"calls: {len(CALLS)} calls × {len(cases)} series")
+
+
 def main(out_dir):
     specs = [("trending", 300, 7), ("flat", 120, 11), ("gapped", 400, 13), ("long", 100_000, 17)]
     for shape in SHAPES:
@@ -163,6 +233,7 @@ def main(out_dir):
         with open(f"{out_dir}/{kind}.json", "w") as f:
             json.dump(doc, f, separators=(",", ":"))
         print(f"{kind}: {count} bars")
+    calls_fixture(out_dir)
 
 
 if __name__ == "__main__":

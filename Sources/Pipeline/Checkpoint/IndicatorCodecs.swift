@@ -1,0 +1,162 @@
+import Contracts
+
+// The parameterised indicators' state in the checkpoint format: every symbol's `IndicatorBank`
+// with its plan (calls by canonical text), slot values and each instance's rings and sums, so a
+// restart goes on exactly (doubles as bit patterns).
+
+extension IndicatorCall {
+    /// A call from its canonical text (`sma(close,10)`), as `description` writes it.
+    public init(text: String) throws(IndicatorCallError) {
+        guard let open = text.firstIndex(of: "("), text.last == ")" else {
+            throw IndicatorCallError(argument: nil, message: "\(text) is not a call")
+        }
+        let inside = text[text.index(after: open)..<text.index(before: text.endIndex)]
+        let arguments: [IndicatorArgument] = inside.split(separator: ",").map { part in
+            Double(part).map(IndicatorArgument.number) ?? .field(String(part))
+        }
+        try self.init(String(text[..<open]), arguments)
+    }
+}
+
+extension IndicatorBank {
+    func write(_ w: inout BinaryWriter) {
+        w.strings(plan.slots.map(\.description))
+        w.int(states.count)
+        for (state, n) in zip(states, seen) {
+            w.int(n)
+            state.write(&w)
+        }
+        for v in values { w.f64(v) }
+        for v in previous { w.f64(v) }
+    }
+
+    init(reading r: inout BinaryReader) throws(CheckpointError) {
+        var plan = IndicatorPlan()
+        for text in try r.strings() {
+            do {
+                _ = plan.slot(for: try IndicatorCall(text: text))
+            } catch {
+                throw CheckpointError("indicator \(text): \(error.message)")
+            }
+        }
+        self.init(plan: plan)
+        guard try r.count() == states.count else { throw CheckpointError("indicator bank does not match its plan") }
+        for i in states.indices {
+            seen[i] = try r.int()
+            try states[i].read(&r)
+        }
+        for i in values.indices { values[i] = try r.optionalF64() }
+        for i in previous.indices { previous[i] = try r.optionalF64() }
+    }
+}
+
+extension IndicatorState {
+    func write(_ w: inout BinaryWriter) {
+        switch self {
+        case .sma(let s, _): s.write(&w)
+        case .ema(let s, _): s.write(&w)
+        case .wma(let s, _): s.write(&w)
+        case .rsi(let s, _): s.write(&w)
+        case .macd(let s, _): s.write(&w)
+        case .bands(let s, _): s.write(&w)
+        case .stddev(let s, _): s.write(&w)
+        case .atr(let s): s.write(&w)
+        case .willr(let s):
+            s.highs.write(&w)
+            s.lows.write(&w)
+        case .obv(let s):
+            w.f64(s.previousClose)
+            w.f64(s.total)
+        case .roc(let s, _): s.lag.window.write(&w)
+        case .mom(let s, _): s.lag.window.write(&w)
+        case .extreme(let s, _): s.write(&w)
+        case .vwap(let s):
+            s.flow.write(&w)
+            s.volumes.write(&w)
+            w.f64(s.flowTotal)
+            w.f64(s.volumeTotal)
+        case .zscore(let s, _):
+            s.mean.write(&w)
+            s.deviation.write(&w)
+        case .lag(let s, _): s.window.write(&w)
+        }
+    }
+
+    /// Reads the state of an instance made for the same call (`IndicatorState(call)`).
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
+        switch self {
+        case .sma(var s, let x): try s.read(&r); self = .sma(s, x)
+        case .ema(var s, let x): try s.read(&r); self = .ema(s, x)
+        case .wma(var s, let x): try s.read(&r); self = .wma(s, x)
+        case .rsi(var s, let x): try s.read(&r); self = .rsi(s, x)
+        case .macd(var s, let x): try s.read(&r); self = .macd(s, x)
+        case .bands(var s, let x): try s.read(&r); self = .bands(s, x)
+        case .stddev(var s, let x): try s.read(&r); self = .stddev(s, x)
+        case .atr(var s): try s.read(&r); self = .atr(s)
+        case .willr(var s):
+            try s.highs.read(&r)
+            try s.lows.read(&r)
+            self = .willr(s)
+        case .obv(var s):
+            s.previousClose = try r.optionalF64()
+            s.total = try r.f64()
+            self = .obv(s)
+        case .roc(var s, let x): s.lag.window = try MovingWindow(reading: &r, size: s.period + 1); self = .roc(s, x)
+        case .mom(var s, let x): s.lag.window = try MovingWindow(reading: &r, size: s.period + 1); self = .mom(s, x)
+        case .extreme(var s, let x): try s.read(&r); self = .extreme(s, x)
+        case .vwap(var s):
+            s.flow = try MovingWindow(reading: &r, size: s.period)
+            s.volumes = try MovingWindow(reading: &r, size: s.period)
+            s.flowTotal = try r.f64()
+            s.volumeTotal = try r.f64()
+            self = .vwap(s)
+        case .zscore(var s, let x):
+            try s.mean.read(&r)
+            try s.deviation.read(&r)
+            self = .zscore(s, x)
+        case .lag(var s, let x): s.window = try MovingWindow(reading: &r, size: s.k + 1); self = .lag(s, x)
+        }
+    }
+}
+
+extension WMA {
+    func write(_ w: inout BinaryWriter) {
+        window.write(&w)
+        w.int(seen)
+        w.f64(periodSum)
+        w.f64(periodSub)
+        w.f64(trailing)
+    }
+
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
+        window = try MovingWindow(reading: &r, size: period)
+        seen = try r.int()
+        periodSum = try r.f64()
+        periodSub = try r.f64()
+        trailing = try r.f64()
+    }
+}
+
+extension RollingExtreme {
+    func write(_ w: inout BinaryWriter) {
+        w.int(seen)
+        w.int(values.count - head)
+        for i in head..<values.count {
+            w.int(numbers[i])
+            w.f64(values[i])
+        }
+    }
+
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
+        seen = try r.int()
+        let n = try r.count()
+        guard n <= period + 1 else { throw CheckpointError("rolling extreme holds \(n) candidates for a window of \(period)") }
+        numbers.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        head = 0
+        for _ in 0..<n {
+            numbers.append(try r.int())
+            values.append(try r.f64())
+        }
+    }
+}
