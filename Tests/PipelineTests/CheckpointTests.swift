@@ -23,7 +23,8 @@ final class CheckpointTests: XCTestCase {
         var changed = try! StrategyRegistry.parse(Data(#"""
             {"rules":[{"name":"sma_cross","params":{"fast":5,"slow":20},"when":"crosses_above(sma(close,fast), sma(close,slow))","direction":"long"},
                       {"name":"band_break","when":"close > bb_upper(close,10,1.5) && willr(14) > -20 && obv() > prev(volume,1)","direction":"short","strength":0.6},
-                      {"name":"macd_turn","when":"crosses_below(macd(close,5,35,5), macd_signal(close,5,35,5)) || highest(high,30) - lowest(low,30) > 3 * atr(7)","direction":"short"}]}
+                      {"name":"macd_turn","when":"crosses_below(macd(close,5,35,5), macd_signal(close,5,35,5)) || highest(high,30) - lowest(low,30) > 3 * atr(7)","direction":"short"},
+                      {"name":"oscillators","when":"crosses_above(stoch_k(14,3,3), stoch_d(14,3,3)) && adx(10) > 20 || mfi(14) < 30 && cci(20) < -100 && zscore(close,20) < 0 && roc(close,5) < mom(close,5) && vwap(10) > wma(close,8)","direction":"long"}]}
             """#.utf8))
         try? changed.update("rsi_reversal", with: ["enabled": .bool(false), "oversold": .int(25)])
         var retuned = changed

@@ -79,6 +79,22 @@ extension IndicatorState {
             s.mean.write(&w)
             s.deviation.write(&w)
         case .lag(let s, _): s.window.write(&w)
+        case .stoch(let s):
+            s.highs.write(&w)
+            s.lows.write(&w)
+            s.slowK.write(&w)
+            s.slowD.write(&w)
+        case .adx(let s):
+            for v in [s.previousHigh, s.previousLow, s.previousClose, s.plusDM, s.minusDM, s.trueRange, s.sumDX] { w.f64(v) }
+            w.int(s.bars)
+            w.f64(s.adx)
+        case .mfi(let s):
+            s.positive.write(&w)
+            s.negative.write(&w)
+            w.f64(s.previousTypical)
+            w.f64(s.positiveSum)
+            w.f64(s.negativeSum)
+        case .cci(let s): s.window.write(&w)
         }
     }
 
@@ -115,6 +131,31 @@ extension IndicatorState {
             try s.deviation.read(&r)
             self = .zscore(s, x)
         case .lag(var s, let x): s.window = try MovingWindow(reading: &r, size: s.k + 1); self = .lag(s, x)
+        case .stoch(var s):
+            try s.highs.read(&r)
+            try s.lows.read(&r)
+            try s.slowK.read(&r)
+            try s.slowD.read(&r)
+            self = .stoch(s)
+        case .adx(var s):
+            s.previousHigh = try r.f64()
+            s.previousLow = try r.f64()
+            s.previousClose = try r.f64()
+            s.plusDM = try r.f64()
+            s.minusDM = try r.f64()
+            s.trueRange = try r.f64()
+            s.sumDX = try r.f64()
+            s.bars = try r.int()
+            s.adx = try r.optionalF64()
+            self = .adx(s)
+        case .mfi(var s):
+            s.positive = try MovingWindow(reading: &r, size: s.period)
+            s.negative = try MovingWindow(reading: &r, size: s.period)
+            s.previousTypical = try r.optionalF64()
+            s.positiveSum = try r.f64()
+            s.negativeSum = try r.f64()
+            self = .mfi(s)
+        case .cci(var s): s.window = try MovingWindow(reading: &r, size: s.period); self = .cci(s)
         }
     }
 }

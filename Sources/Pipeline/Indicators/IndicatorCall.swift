@@ -38,7 +38,7 @@ public struct IndicatorCallError: Error, Sendable, Equatable {
 public struct IndicatorCall: Hashable, Sendable, CustomStringConvertible {
     public enum Function: String, CaseIterable, Sendable {
         case sma, ema, wma, rsi, macd, macd_signal, macd_hist, bb_upper, bb_middle, bb_lower, stddev, atr, willr, obv
-        case roc, mom, highest, lowest, vwap, zscore, prev
+        case roc, mom, highest, lowest, vwap, zscore, prev, adx, cci, mfi, stoch_k, stoch_d
 
         /// The argument kinds: `x` a bar field, `n` a period, `k` a positive factor.
         var signature: [Character] {
@@ -47,7 +47,8 @@ public struct IndicatorCall: Hashable, Sendable, CustomStringConvertible {
             case .prev: ["x", "k"]
             case .macd, .macd_signal, .macd_hist: ["x", "n", "n", "n"]
             case .bb_upper, .bb_middle, .bb_lower: ["x", "n", "f"]
-            case .atr, .willr, .vwap: ["n"]
+            case .atr, .willr, .vwap, .adx, .cci, .mfi: ["n"]
+            case .stoch_k, .stoch_d: ["n", "n", "n"]
             case .obv: []
             }
         }
@@ -58,6 +59,7 @@ public struct IndicatorCall: Hashable, Sendable, CustomStringConvertible {
             case .macd, .macd_signal, .macd_hist: ["x", "fast", "slow", "signal"]
             case .bb_upper, .bb_middle, .bb_lower: ["x", "n", "k"]
             case .prev: ["x", "k"]
+            case .stoch_k, .stoch_d: ["n", "k", "d"]
             default: signature.map { String($0) }
             }
         }
@@ -65,7 +67,7 @@ public struct IndicatorCall: Hashable, Sendable, CustomStringConvertible {
         /// TA-Lib's smallest period where it is above 1 (a period of 1 is refused there too).
         var minimumPeriod: Int {
             switch self {
-            case .mom, .roc, .atr, .vwap, .prev: 1
+            case .mom, .roc, .atr, .vwap, .prev, .stoch_k, .stoch_d: 1
             default: 2
             }
         }
@@ -152,6 +154,7 @@ public struct IndicatorCall: Hashable, Sendable, CustomStringConvertible {
         case .bb_upper: (self, 0)
         case .bb_middle: (IndicatorCall(function: .bb_upper, field: field, periods: periods, factor: factor), 1)
         case .bb_lower: (IndicatorCall(function: .bb_upper, field: field, periods: periods, factor: factor), 2)
+        case .stoch_d: (IndicatorCall(function: .stoch_k, field: field, periods: periods, factor: factor), 1)
         default: (self, 0)
         }
     }
@@ -175,6 +178,10 @@ public enum IndicatorState: Sendable {
     case vwap(RollingVWAP)
     case zscore(ZScore, BarField)
     case lag(Lag, BarField)
+    case stoch(Stochastic)
+    case adx(AverageDirectionalIndex)
+    case mfi(MoneyFlowIndex)
+    case cci(CommodityChannelIndex)
 
     /// A fresh instance for an instance call (see `IndicatorCall.instance`).
     public init(_ call: IndicatorCall) {
@@ -202,6 +209,10 @@ public enum IndicatorState: Sendable {
         case .vwap: self = .vwap(RollingVWAP(period: n))
         case .zscore: self = .zscore(ZScore(period: n), x)
         case .prev: self = .lag(Lag(k: n), x)
+        case .stoch_k, .stoch_d: self = .stoch(Stochastic(period: n, k: call.periods[1], d: call.periods[2]))
+        case .adx: self = .adx(AverageDirectionalIndex(period: n))
+        case .mfi: self = .mfi(MoneyFlowIndex(period: n))
+        case .cci: self = .cci(CommodityChannelIndex(period: n))
         }
     }
 
@@ -247,6 +258,25 @@ public enum IndicatorState: Sendable {
         case .vwap(var s): self = Self.idle; let v = s.update(vwap: bar.vwap, volume: bar.volume); self = .vwap(s); return (v, nil, nil)
         case .zscore(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .zscore(s, x); return (v, nil, nil)
         case .lag(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .lag(s, x); return (v, nil, nil)
+        case .stoch(var s):
+            self = Self.idle
+            let v = s.update(high: bar.high, low: bar.low, close: bar.close)
+            self = .stoch(s)
+            return (v?.k, v?.d, nil)
+        case .adx(var s):
+            let v = s.update(high: bar.high, low: bar.low, close: bar.close)
+            self = .adx(s)
+            return (v, nil, nil)
+        case .mfi(var s):
+            self = Self.idle
+            let v = s.update(high: bar.high, low: bar.low, close: bar.close, volume: bar.volume)
+            self = .mfi(s)
+            return (v, nil, nil)
+        case .cci(var s):
+            self = Self.idle
+            let v = s.update(high: bar.high, low: bar.low, close: bar.close)
+            self = .cci(s)
+            return (v, nil, nil)
         }
     }
 }

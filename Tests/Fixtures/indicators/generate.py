@@ -145,7 +145,8 @@ CALLS = [
     "stddev(close,5)", "stddev(volume,40)", "atr(7)", "atr(1)", "atr(50)", "willr(14)", "willr(2)", "obv()",
     "roc(close,10)", "roc(close,1)", "mom(close,3)", "mom(volume,1)", "highest(high,20)", "highest(close,2)",
     "lowest(low,20)", "lowest(close,300)", "vwap(5)", "vwap(1)", "zscore(close,20)", "zscore(volume,8)",
-    "prev(close,3)", "prev(high,1)",
+    "prev(close,3)", "prev(high,1)", "adx(14)", "adx(5)", "cci(20)", "cci(7)", "mfi(14)", "mfi(3)",
+    "stoch_k(14,3,3)", "stoch_d(14,3,3)", "stoch_k(5,1,4)", "stoch_d(9,6,2)",
 ]
 
 
@@ -181,6 +182,15 @@ def call_values(call, bars):
     if name == "zscore":
         mean, sd = talib.SMA(x, n), talib.STDDEV(x, n, 1.0)
         return [None if (math.isnan(m) or math.isnan(d) or d == 0) else (xi - m) / d for xi, m, d in zip(x, mean, sd)]
+    if name == "adx":
+        return clean(talib.ADX(h, l, c, n))
+    if name == "cci":
+        return clean(talib.CCI(h, l, c, n))
+    if name == "mfi":
+        return clean(talib.MFI(h, l, c, v, n))
+    if name in ("stoch_k", "stoch_d"):
+        k, d = talib.STOCH(h, l, c, n, int(nums[1]), talib.MA_Type.SMA, int(nums[2]), talib.MA_Type.SMA)
+        return clean(k if name == "stoch_k" else d)
     if name == "prev":
         return [None if i < n else float(x[i - n]) for i in range(len(x))]
     raise ValueError(call)
@@ -188,13 +198,14 @@ def call_values(call, bars):
 
 def calls_fixture(out_dir):
     """calls.json: every call of CALLS over a 1,000-bar random walk (reproduced by the tests from
-    its seed), a gapped series, and a long flat stretch with one tiny move at 100,000.00."""
+    its seed), a gapped series, a long flat stretch with one tiny move at 100,000.00, and long
+    flat stretches after moves at 0.01."""
     cases = []
     walk = series("long", 1000, 29)
     cases.append({"name": "walk", "seed": 29, "count": 1000, "expected": {k: call_values(k, walk) for k in CALLS}})
     gapped = series("gapped", 300, 13)
     cases.append({"name": "gapped", "bars": gapped, "expected": {k: call_values(k, gapped) for k in CALLS}})
-    for shape, magnitude in (("tiny_move_in_flat", "huge"),):
+    for shape, magnitude in (("tiny_move_in_flat", "huge"), ("flat_after_move", "penny")):
         bars, units = shaped(SHAPES[shape], 23, *MAGNITUDES[magnitude])
         cases.append({"name": f"{shape}_{magnitude}", "units": units, "divisor": MAGNITUDES[magnitude][1],
                       "expected": {k: call_values(k, bars) for k in CALLS}})
