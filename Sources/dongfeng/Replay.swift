@@ -24,6 +24,10 @@ struct Replay: ParsableCommand {
     var emit = "bars,features,signals,opportunities,risk_alerts"
     @Option(help: "Output file (default standard output).")
     var output: String?
+    @Option(name: .customLong("indicator"),
+            help: ArgumentHelp("A parameterised indicator to write for every closed bar, as a rule calls it: sma(close,10), macd_signal(close,12,26,9), stoch_k(14,3,3)… Repeat for more.",
+                               valueName: "call"))
+    var indicators: [String] = []
 
     func run() throws {
         guard let barInterval = BarInterval(interval) else { fail("--interval \(interval.debugDescription) is not an interval like 1s, 1m, 1h") }
@@ -45,7 +49,15 @@ struct Replay: ParsableCommand {
         } else {
             out = fdopen(1, "w")  // standard output; `stdout` is a C global Swift 6 will not touch
         }
-        let sink = NDJSONSink(file: out, channels: wanted)
+        var plan = IndicatorPlan()
+        for text in indicators {
+            do {
+                _ = plan.slot(for: try IndicatorCall(text: text.filter { !$0.isWhitespace }))
+            } catch {
+                fail("--indicator \(text): \(error.message)")
+            }
+        }
+        let sink = NDJSONSink(file: out, channels: wanted, indicators: plan)
         let engine = SignalEngine(settings: EngineSettings(interval: barInterval), strategies: registry, sink: sink)
         let started = Date()
         var rejected = 0
@@ -162,8 +174,13 @@ final class NDJSONSink: EngineSink {
     private var writer = JSONWriter(capacity: 1 << 16)
     private var pending = 0
 
-    init(file: UnsafeMutablePointer<FILE>, channels: Set<Channel>) {
+    /// `--indicator` calls, computed on every closed bar of each symbol.
+    private let plan: IndicatorPlan
+    private var banks: [String: IndicatorBank] = [:]
+
+    init(file: UnsafeMutablePointer<FILE>, channels: Set<Channel>, indicators: IndicatorPlan = IndicatorPlan()) {
         self.file = file
+        plan = indicators
         ticks = channels.contains(.ticks)
         bars = channels.contains(.bars)
         features = channels.contains(.features)
@@ -187,7 +204,26 @@ final class NDJSONSink: EngineSink {
     }
 
     func engine(tick: Tick) { if ticks { line(.tick(tick)) } }
-    func engine(bar: Bar) { if bars { line(.bar(bar)) } }
+    func engine(bar: Bar) {
+        if bars { line(.bar(bar)) }
+        guard !plan.slots.isEmpty else { return }
+        banks[bar.symbol, default: IndicatorBank(plan: plan)].update(bar)
+        let values = banks[bar.symbol]!.values
+        writer.beginObject()
+        writer.string("type", "indicators")
+        writer.beginObject("payload")
+        writer.string("symbol", bar.symbol)
+        writer.string("interval", bar.interval)
+        writer.int64("ts", bar.start)
+        writer.beginObject("values")
+        for (slot, call) in plan.slots.enumerated() { writer.optionalDouble(call.description, values[slot]) }
+        writer.endObject()
+        writer.endObject()
+        writer.endObject()
+        writer.appendNewline()
+        pending += 1
+        if writer.bytes.count > 1 << 16 { flush() }
+    }
     func engine(features: Features) { if self.features { line(.features(features)) } }
     func engine(signal: StrategySignal) { if signals { line(.signal(signal)) } }
     func engine(opportunity: Opportunity) { if opportunities { line(.opportunity(opportunity)) } }

@@ -220,6 +220,9 @@ final class ReplayCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("CSV header must name ts"), r.stderr)
         XCTAssertEqual(try run(["replay", "--input", bad, "--interval", "fortnight"]).status, 2)
         XCTAssertEqual(try run(["replay", "--input", bad, "--emit", "bars,gossip"]).status, 2)
+        let badCall = try run(["replay", "--input", bad, "--indicator", "sma(close,0)"])
+        XCTAssertEqual(badCall.status, 2)
+        XCTAssertTrue(badCall.stderr.contains("--indicator sma(close,0): n must be a whole number from 2 to 10000, got 0"), badCall.stderr)
     }
 
     /// Random ticks through the replay, every feature against TA-Lib (Python venv from Tests/run.sh).

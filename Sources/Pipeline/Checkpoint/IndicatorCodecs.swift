@@ -94,6 +94,8 @@ extension IndicatorState {
             w.f64(s.previousTypical)
             w.f64(s.positiveSum)
             w.f64(s.negativeSum)
+            w.int(s.positiveCount)
+            w.int(s.negativeCount)
         case .cci(let s): s.window.write(&w)
         }
     }
@@ -154,6 +156,8 @@ extension IndicatorState {
             s.previousTypical = try r.optionalF64()
             s.positiveSum = try r.f64()
             s.negativeSum = try r.f64()
+            s.positiveCount = try r.int()
+            s.negativeCount = try r.int()
             self = .mfi(s)
         case .cci(var s): s.window = try MovingWindow(reading: &r, size: s.period); self = .cci(s)
         }

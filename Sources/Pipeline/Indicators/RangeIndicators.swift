@@ -2,7 +2,8 @@
 /// in TA-Lib's order of operations so the values agree to the last bits where it can.
 
 /// Slow stochastic as TA-Lib's `TA_STOCH(n, k, SMA, d, SMA)`: fast %K = (close − lowest low) /
-/// ((highest high − lowest low) / 100) over n bars (0 when the range is 0), %K = SMA(k) of it,
+/// (highest high − lowest low) · 100 over n bars (0 when the range is 0; TA-Lib 0.6's order of
+/// operations), %K = SMA(k) of it,
 /// %D = SMA(d) of %K. TA-Lib gives both from the same bar (when %D first exists), so %K waits too.
 /// O(1) amortised per bar (monotonic deques).
 public struct Stochastic: Sendable {
@@ -27,8 +28,8 @@ public struct Stochastic: Sendable {
     public mutating func update(high: Double, low: Double, close: Double) -> (k: Double, d: Double)? {
         let h = highs.update(high), l = lows.update(low)
         guard let h, let l else { return nil }
-        let diff = (h - l) / 100.0
-        let fastK = diff != 0 ? (close - l) / diff : 0
+        let range = h - l
+        let fastK = range != 0 ? (close - l) / range * 100.0 : 0
         guard let k = slowK.update(fastK), let d = slowD.update(k) else { return nil }
         return (k, d)
     }
@@ -47,6 +48,10 @@ public struct MoneyFlowIndex: Sendable {
     var previousTypical: Double?
     var positiveSum = 0.0
     var negativeSum = 0.0
+    /// Bars in the window with a positive (negative) flow: at 0 the sum is exactly 0, not the
+    /// residue of adding and subtracting the same flows (TA-Lib reports 0 there too).
+    var positiveCount = 0
+    var negativeCount = 0
 
     public init(period: Int) {
         self.period = period
@@ -68,8 +73,11 @@ public struct MoneyFlowIndex: Sendable {
         let full = positive.isFull
         // The flow leaving the window first, then the new one (TA-Lib's main loop).
         if full {
-            positiveSum -= positive[oldest: 0]
-            negativeSum -= negative[oldest: 0]
+            let (p, n) = (positive[oldest: 0], negative[oldest: 0])
+            positiveSum -= p
+            negativeSum -= n
+            if p != 0 { positiveCount -= 1 }
+            if n != 0 { negativeCount -= 1 }
         }
         if flat {
             _ = positive.push(0)
@@ -78,11 +86,15 @@ public struct MoneyFlowIndex: Sendable {
             _ = negative.push(flow)
             _ = positive.push(0)
             negativeSum += flow
+            if flow != 0 { negativeCount += 1 }
         } else {
             _ = positive.push(flow)
             _ = negative.push(0)
             positiveSum += flow
+            if flow != 0 { positiveCount += 1 }
         }
+        if positiveCount == 0 { positiveSum = 0 }
+        if negativeCount == 0 { negativeSum = 0 }
         guard positive.isFull else { return nil }
         let total = positiveSum + negativeSum
         return total < 1.0 ? 0 : 100.0 * (positiveSum / total)
