@@ -1,7 +1,9 @@
 // libFuzzer target: the strategy rule-expression parser (PUT /api/v1/strategies/{name} and the
 // strategies file). Properties: any text either parses or throws a RuleParseError whose column
 // lies inside the text, and a parsed rule evaluates on bars with and without history (features
-// null while warming up, zero and huge values) without trapping.
+// null while warming up, zero and huge values) without trapping — its parameterised indicators
+// (`sma(close,fast)`, with `fast` a parameter) run in a bank over bars of zero, tiny and huge
+// prices first.
 import FuzzDriver
 import Glibc
 import Contracts
@@ -19,8 +21,9 @@ func features(_ close: Double, filled: Bool) -> Features {
 let fuzz: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt = { start, count in
     let source = String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
     let rule: RuleExpression
+    var plan = IndicatorPlan()
     do {
-        rule = try RuleExpression(source)
+        rule = try RuleExpression(source, parameters: ["fast": 3, "slow": 8, "k": 2.5], plan: &plan)
     } catch let error as RuleParseError {
         precondition(error.position >= 0 && error.position <= source.count + 1, "error column \(error.position) outside the text")
         return 0
@@ -32,6 +35,13 @@ let fuzz: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt = { start, count in
     _ = rule.holds(RuleInput(features: features(11, filled: true), previous: nil, bar: bar, previousBar: nil))
     _ = rule.holds(RuleInput(features: features(11, filled: false), previous: features(10, filled: false), bar: bar, previousBar: bar))
     _ = rule.holds(RuleInput(features: features(11, filled: true), previous: features(1e-300, filled: true), bar: bar, previousBar: bar))
+    var bank = IndicatorBank(plan: plan)
+    for (i, price) in [11.0, 11, 1e-300, 0.5, 1e300, 11, 11, 12, 3, 11].enumerated() {
+        bank.update(Bar(symbol: "F.UZZ", interval: "1s", start: Int64(i) * 1_000, open: price, high: price * 2, low: price / 2,
+                        close: price, volume: Double(i % 3) * 1e9, vwap: price, trades: 1))
+    }
+    _ = rule.holds(RuleInput(features: features(11, filled: true), previous: features(10, filled: true), bar: bar, previousBar: bar,
+                             values: bank.values, previousValues: bank.previous))
     return 0
 }
 exit(FuzzDriver.run(fuzz))
