@@ -83,7 +83,8 @@ extension OpenAPIDocument {
                                                                           "additionalProperties": number]],
                                     "warm_up": object(["bars": ["type": "integer", "minimum": 0], "indicators": array(string)],
                                                       required: ["bars", "indicators"], open: false,
-                                                      "After a PUT that added indicator calls: the held bars the new ones were warmed on.")]),
+                                                      "After a PUT that added indicator calls: the held bars the new ones were warmed on.")],
+                                   required: ["name", "enabled", "kind", "settings"]),
                 "StrategyList": object(["items": array(ref("Strategy")), "interval": string,
                                         "interval_ms": ["type": "integer", "minimum": 1]]),
                 "StrategyUpdate": [
