@@ -89,8 +89,9 @@ public struct RollingExtreme: Sendable {
         self.highest = highest
         numbers = []
         values = []
-        numbers.reserveCapacity(period + 1)
-        values.reserveCapacity(period + 1)
+        // Room for a window and the consumed front until it is compacted: no regrowth per bar.
+        numbers.reserveCapacity(2 * period + 2)
+        values.reserveCapacity(2 * period + 2)
     }
 
     @inline(__always)
