@@ -60,6 +60,9 @@ let package = Package(
         .target(name: "Telemetry", dependencies: ["Locks", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The signal pipeline: lock-free rings, bars, indicators, strategies. Pure compute, no I/O.
         .target(name: "Pipeline", dependencies: ["CLinux", "Contracts", "Telemetry", "Locks"]),
+        // Strategy research on the live engine: backtests (trades, metrics, signal scorecards),
+        // parameter sweeps, their JSON and HTML reports. Pure compute over bars, no I/O.
+        .target(name: "Research", dependencies: ["Contracts", "Pipeline"]),
         // Market data sources feeding the pipeline (the live simulator; Redis later).
         .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
         // Redis: a pure RESP codec and a pipelined client on the reactor.
@@ -79,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "dongfeng",
             dependencies: [
-                "Gateway", "Reactor", "Pipeline", "Contracts", "Operator",
+                "Gateway", "Reactor", "Pipeline", "Contracts", "Operator", "Research",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -115,6 +118,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux", "Locks"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "ResearchTests", dependencies: ["Research", "Pipeline", "Contracts"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Pipeline", "Contracts"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor", "TestSupport"]),

@@ -47,6 +47,9 @@ fi
 # Selenium drives chromium for Tests/e2e/dashboard_test.py.
 .venv-tests/bin/python -c "import selenium, sys; sys.exit(selenium.__version__ != '4.51.0')" 2>/dev/null \
   || .venv-tests/bin/pip install -q "selenium==4.51.0"
+# backtesting.py is the reference for `dongfeng backtest` (Tests/e2e/backtest_vs_reference.py).
+.venv-tests/bin/python -c "import backtesting, sys; sys.exit(backtesting.__version__ != '0.6.6')" 2>/dev/null \
+  || .venv-tests/bin/pip install -q "backtesting==0.6.6"
 
 # The steps besides `swift test` run first, so the test runner's summary stays the last lines;
 # each counts as one test in the closing line, and a failed one is named again at the end.

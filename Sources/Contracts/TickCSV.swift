@@ -6,12 +6,7 @@ enum TickCSV {
 
     static func decode(_ bytes: UnsafeBufferPointer<UInt8>, lineOffset: Int = 0, into result: inout TickDecodeResult) {
         var reader = Reader(bytes: bytes)
-        var header: [String]?
-        while header == nil, let fields = reader.nextRecord() {
-            if fields.count == 1 && fields[0].isEmpty { continue }
-            header = fields.map { String(decoding: $0, as: UTF8.self).trimmingSpaces().lowercased() }
-        }
-        guard let header else {
+        guard let header = reader.header()?.map({ $0.trimmingSpaces().lowercased() }) else {
             result.documentError = "empty CSV: expected a header row naming ts,symbol,price,volume[,bid,ask]"
             return
         }
@@ -24,65 +19,19 @@ enum TickCSV {
         let ts = column("ts")!, symbol = column("symbol")!, price = column("price")!, volume = column("volume")!
         let bid = column("bid"), ask = column("ask")
         var index = 0
-        var cells: [Range<Int>] = []
-        cells.reserveCapacity(header.count)
-        func take(_ r: Result<Tick, TickFieldError>, line: Int) {
-            switch r {
+        reader.forEachRow { buffer, cells, line in
+            defer { index += 1 }
+            let line = line + lineOffset
+            guard cells.count == header.count else {
+                result.rejected.append(TickRejection(index: index, field: nil,
+                    message: "line \(line): \(cells.count) columns, the header has \(header.count)"))
+                return
+            }
+            switch row(buffer, cells, ts: ts, symbol: symbol, price: price, volume: volume, bid: bid, ask: ask) {
             case .success(let tick): result.ticks.append(tick)
             case .failure(let e):
                 result.rejected.append(TickRejection(index: index, field: e.field, message: "line \(line): \(e.message)"))
             }
-        }
-        while reader.position < bytes.count {
-            // Fast path: a line without quotes is split in place, without copies.
-            let start = reader.position
-            var end = start
-            var quoted = false
-            while end < bytes.count, bytes[end] != 10 {
-                if bytes[end] == UInt8(ascii: "\"") { quoted = true }
-                end += 1
-            }
-            if quoted {
-                guard let fields = reader.nextRecord() else { break }
-                let line = reader.line - 1 + lineOffset
-                defer { index += 1 }
-                guard fields.count == header.count else {
-                    result.rejected.append(TickRejection(index: index, field: nil,
-                        message: "line \(line): \(fields.count) columns, the header has \(header.count)"))
-                    continue
-                }
-                var joined: [UInt8] = []
-                cells.removeAll(keepingCapacity: true)
-                for f in fields {
-                    cells.append(joined.count..<(joined.count + f.count))
-                    joined.append(contentsOf: f)
-                }
-                let decoded = joined.withUnsafeBufferPointer {
-                    row($0, cells, ts: ts, symbol: symbol, price: price, volume: volume, bid: bid, ask: ask)
-                }
-                take(decoded, line: line)
-                continue
-            }
-            reader.position = end < bytes.count ? end + 1 : end
-            if end < bytes.count { reader.line += 1 }
-            var lineEnd = end
-            if lineEnd > start, bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
-            if lineEnd == start { continue }  // blank line
-            let line = reader.line - 1 + lineOffset
-            defer { index += 1 }
-            cells.removeAll(keepingCapacity: true)
-            var cellStart = start
-            for k in start..<lineEnd where bytes[k] == UInt8(ascii: ",") {
-                cells.append(cellStart..<k)
-                cellStart = k + 1
-            }
-            cells.append(cellStart..<lineEnd)
-            guard cells.count == header.count else {
-                result.rejected.append(TickRejection(index: index, field: nil,
-                    message: "line \(line): \(cells.count) columns, the header has \(header.count)"))
-                continue
-            }
-            take(row(bytes, cells, ts: ts, symbol: symbol, price: price, volume: volume, bid: bid, ask: ask), line: line)
         }
     }
 
@@ -108,6 +57,55 @@ enum TickCSV {
         let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
         var line = 1
+
+        /// The first non-blank record's fields as text (the header row), nil when there is none.
+        mutating func header() -> [String]? {
+            while let fields = nextRecord() {
+                if fields.count == 1 && fields[0].isEmpty { continue }
+                return fields.map { String(decoding: $0, as: UTF8.self) }
+            }
+            return nil
+        }
+
+        /// Every non-blank record left, as cell ranges of a buffer, with its line number. A line
+        /// without quotes is split in place, without copies; a quoted record (which may span
+        /// lines) is unquoted into one reused buffer.
+        mutating func forEachRow(_ body: (UnsafeBufferPointer<UInt8>, [Range<Int>], Int) -> Void) {
+            var cells: [Range<Int>] = []
+            var joined: [UInt8] = []
+            while position < bytes.count {
+                let start = position
+                var end = start
+                var quoted = false
+                while end < bytes.count, bytes[end] != 10 {
+                    if bytes[end] == UInt8(ascii: "\"") { quoted = true }
+                    end += 1
+                }
+                cells.removeAll(keepingCapacity: true)
+                if quoted {
+                    guard let fields = nextRecord() else { return }
+                    joined.removeAll(keepingCapacity: true)
+                    for f in fields {
+                        cells.append(joined.count..<(joined.count + f.count))
+                        joined.append(contentsOf: f)
+                    }
+                    joined.withUnsafeBufferPointer { body($0, cells, line - 1) }
+                    continue
+                }
+                position = end < bytes.count ? end + 1 : end
+                if end < bytes.count { line += 1 }
+                var lineEnd = end
+                if lineEnd > start, bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
+                if lineEnd == start { continue }  // blank line
+                var cellStart = start
+                for k in start..<lineEnd where bytes[k] == UInt8(ascii: ",") {
+                    cells.append(cellStart..<k)
+                    cellStart = k + 1
+                }
+                cells.append(cellStart..<lineEnd)
+                body(bytes, cells, line - 1)
+            }
+        }
 
         mutating func nextRecord() -> [[UInt8]]? {
             guard position < bytes.count else { return nil }

@@ -9,6 +9,13 @@ public protocol EngineSink: AnyObject {
     func engine(signal: StrategySignal)
     func engine(opportunity: Opportunity)
     func engine(alert: RiskAlert)
+    /// After the strategies ran on a bar close, with what they saw (research tools evaluate exit
+    /// rules on it). Most sinks do not need it.
+    func engine(evaluated context: StrategyContext)
+}
+
+extension EngineSink {
+    public func engine(evaluated context: StrategyContext) {}
 }
 
 public struct EngineSettings: Sendable {
@@ -105,6 +112,22 @@ public final class SignalEngine {
         return .accepted
     }
 
+    /// A bar closed elsewhere (an OHLCV file): straight to the indicators and strategies, without
+    /// the bar builder. A bar that does not start after its symbol's last one is refused.
+    @discardableResult
+    public func process(bar: Bar) -> TickOutcome {
+        let state = pipeline(for: bar.symbol)
+        guard bar.start > state.lastTs else {
+            counters.outOfOrder += 1
+            return .outOfOrder(lastTs: state.lastTs)
+        }
+        state.lastTs = bar.start
+        let closeTime = bar.start + settings.interval.milliseconds
+        if closeTime > marketTime { marketTime = closeTime }
+        closed(bar, state)
+        return .accepted
+    }
+
     /// End of input: closes every open bar (replay).
     public func finish() {
         for symbol in symbols.keys.sorted() {
@@ -187,6 +210,7 @@ public final class SignalEngine {
             publish(risk.signal(signal))
             for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime)) { publish(o) }
         }
+        sink.engine(evaluated: context)
         state.recent.append(bar)
         state.previousFeatures = features
         state.previousBar = bar

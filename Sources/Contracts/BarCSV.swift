@@ -1,0 +1,212 @@
+/// What an OHLCV file held: its bars in file order, the rows it refused, or why the whole
+/// document could not be read.
+public struct BarDecodeResult: Sendable {
+    public var bars: [Bar] = []
+    public var rejected: [TickRejection] = []
+    public var documentError: String?
+    public init() {}
+}
+
+/// OHLCV bars as data vendors and pandas export them (docs/CONTRACTS.md, "OHLCV files"):
+/// `Date,Open,High,Low,Close,Volume` in any order and any letter case, an optional symbol column,
+/// other columns (`Adj Close`, `amount`…) ignored.
+///
+/// - Time column: `date`, `datetime`, `time`, `timestamp`, `ts` or `trade_date`. Values: a date
+///   (`2024-01-02`, `2024/01/02`, `20240102`), a date and time (`2024-01-02 09:30[:00[.123]]`,
+///   `T` or a space) with or without a zone (`Z`, `±HH:MM`, `±HHMM`), or epoch seconds or
+///   milliseconds. A value without a zone is read at `utcOffsetMinutes` (0: UTC).
+/// - Symbol column: `symbol`, `ticker`, `code` or `ts_code`; without one every row is `symbol`.
+/// - Volume column: `volume` or `vol`; without one, volume is 0. An optional `vwap` column; without
+///   it a bar's vwap is its typical price (high + low + close) / 3.
+/// - A row is refused (with its line and column) when a price is missing, not a positive number,
+///   or inconsistent (high below the open, close or low; low above them), or volume is negative.
+public enum BarCSV {
+    static let timeNames = ["date", "datetime", "time", "timestamp", "ts", "trade_date"]
+    static let symbolNames = ["symbol", "ticker", "code", "ts_code"]
+    static let volumeNames = ["volume", "vol"]
+
+    /// Whether a CSV header row names bar prices (open, high, low, close) rather than ticks.
+    public static func isBarHeader(_ line: String) -> Bool {
+        let names = Set(headerNames(line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
+        return ["open", "high", "low", "close"].allSatisfy(names.contains)
+    }
+
+    static func headerNames(_ cells: [String]) -> [String] {
+        cells.map { cell in
+            var name = cell.trimmingSpaces().lowercased()
+            if name.hasPrefix("\u{FEFF}") { name.removeFirst() }
+            if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") { name = String(name.dropFirst().dropLast()) }
+            return name
+        }
+    }
+
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, symbol defaultSymbol: String, interval: String,
+                              utcOffsetMinutes: Int64 = 0, lineOffset: Int = 0, into result: inout BarDecodeResult) {
+        var reader = TickCSV.Reader(bytes: bytes)
+        guard let header = reader.header().map(headerNames) else {
+            result.documentError = "empty CSV: expected a header row naming Date,Open,High,Low,Close[,Volume]"
+            return
+        }
+        let column = { (names: [String]) in names.lazy.compactMap { header.firstIndex(of: $0) }.first }
+        guard let time = column(timeNames), let open = column(["open"]), let high = column(["high"]),
+              let low = column(["low"]), let close = column(["close"]) else {
+            result.documentError = "an OHLCV header must name a date (\(timeNames.joined(separator: "/"))) and open, high, low, close (got: \(header.joined(separator: ",")))"
+            return
+        }
+        let columns = Columns(time: time, open: open, high: high, low: low, close: close, volume: column(volumeNames),
+                              vwap: column(["vwap"]), symbol: column(symbolNames), count: header.count)
+        var index = 0
+        reader.forEachRow { buffer, cells, line in
+            defer { index += 1 }
+            switch decodeRow(buffer, cells, columns, defaultSymbol, interval, utcOffsetMinutes) {
+            case .success(let bar): result.bars.append(bar)
+            case .failure(let e):
+                // A row that does not split into the header's columns has no field at fault.
+                result.rejected.append(TickRejection(index: index, field: e.field.isEmpty ? nil : e.field,
+                                                     message: "line \(line + lineOffset): \(e.message)"))
+            }
+        }
+    }
+
+    struct Columns {
+        let time, open, high, low, close: Int
+        let volume, vwap, symbol: Int?
+        let count: Int
+    }
+
+    private static func decodeRow(_ buf: UnsafeBufferPointer<UInt8>, _ cells: [Range<Int>], _ c: Columns,
+                                  _ defaultSymbol: String, _ interval: String, _ offset: Int64) -> Result<Bar, TickFieldError> {
+        guard cells.count == c.count else {
+            return .failure(TickFieldError(field: "", message: "\(cells.count) columns, the header has \(c.count)"))
+        }
+        func text(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+            var lo = cells[i].lowerBound, hi = cells[i].upperBound
+            while lo < hi, buf[lo] == 32 || buf[lo] == 9 { lo += 1 }
+            while hi > lo, buf[hi - 1] == 32 || buf[hi - 1] == 9 { hi -= 1 }
+            return UnsafeBufferPointer(rebasing: buf[lo..<hi])
+        }
+        func price(_ i: Int, _ name: String) -> Result<Double, TickFieldError> {
+            let t = text(i)
+            guard let v = DecimalParser.parse(t), v.isFinite, v > 0 else {
+                let shown = String(decoding: t, as: UTF8.self)
+                return .failure(TickFieldError(field: name, message: shown.isEmpty ? "is empty" : "must be a positive number (got \(shown.debugDescription))"))
+            }
+            return .success(v)
+        }
+        let start: Int64
+        switch parseTime(text(c.time), utcOffsetMinutes: offset) {
+        case .success(let ms): start = ms
+        case .failure(let e): return .failure(e)
+        }
+        let o, h, l, cl: Double
+        switch price(c.open, "open") { case .success(let v): o = v; case .failure(let e): return .failure(e) }
+        switch price(c.high, "high") { case .success(let v): h = v; case .failure(let e): return .failure(e) }
+        switch price(c.low, "low") { case .success(let v): l = v; case .failure(let e): return .failure(e) }
+        switch price(c.close, "close") { case .success(let v): cl = v; case .failure(let e): return .failure(e) }
+        guard h >= max(o, cl, l) else { return .failure(TickFieldError(field: "high", message: "\(h) is below the open, low or close")) }
+        guard l <= min(o, cl) else { return .failure(TickFieldError(field: "low", message: "\(l) is above the open or close")) }
+        var volume = 0.0
+        if let v = c.volume {
+            let t = text(v)
+            if !t.isEmpty {
+                guard let x = DecimalParser.parse(t), x.isFinite, x >= 0 else {
+                    return .failure(TickFieldError(field: "volume", message: "must be a number ≥ 0 (got \(String(decoding: t, as: UTF8.self).debugDescription))"))
+                }
+                volume = x
+            }
+        }
+        var vwap = (h + l + cl) / 3
+        if let v = c.vwap, let x = DecimalParser.parse(text(v)), x.isFinite, x > 0 { vwap = x }
+        var symbol = defaultSymbol
+        if let s = c.symbol {
+            let t = text(s)
+            guard !t.isEmpty else { return .failure(TickFieldError(field: "symbol", message: "is empty")) }
+            symbol = String(decoding: t, as: UTF8.self)
+        }
+        return .success(Bar(symbol: symbol, interval: interval, start: start, open: o, high: h, low: l, close: cl,
+                            volume: volume, vwap: vwap, trades: 0))
+    }
+
+    /// A bar's time → epoch milliseconds (see the type's notes for the forms).
+    public static func parseTime(_ s: UnsafeBufferPointer<UInt8>, utcOffsetMinutes: Int64 = 0) -> Result<Int64, TickFieldError> {
+        func fail(_ why: String) -> Result<Int64, TickFieldError> {
+            .failure(TickFieldError(field: "date", message: "\(why) (got \(String(decoding: s, as: UTF8.self).debugDescription); expected 2024-01-02, 2024-01-02 09:30:00[+08:00], 20240102 or epoch seconds/milliseconds)"))
+        }
+        guard !s.isEmpty else { return fail("is empty") }
+        var i = 0
+        func digits(_ n: Int) -> Int64? {
+            guard i + n <= s.count else { return nil }
+            var v: Int64 = 0
+            for k in i..<(i + n) {
+                guard s[k] >= 48 && s[k] <= 57 else { return nil }
+                v = v * 10 + Int64(s[k] - 48)
+            }
+            i += n
+            return v
+        }
+        func validDate(_ y: Int64, _ m: Int64, _ d: Int64) -> Bool {
+            (1...12).contains(m) && (1...CivilDate.daysIn(month: m, year: y)).contains(d)
+        }
+        if s.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            guard s.count <= 16, let n = digits(s.count) else { return fail("bad date") }
+            if s.count == 8 {
+                let y = n / 10_000, m = n / 100 % 100, d = n % 100
+                guard validDate(y, m, d) else { return fail("bad date") }
+                return .success((CivilDate.days(y, m, d) * 86_400 - utcOffsetMinutes * 60) * 1000)
+            }
+            return .success(n >= 100_000_000_000 ? n : n * 1000)
+        }
+        guard let y = digits(4), i < s.count, s[i] == 45 || s[i] == 47 else { return fail("bad date") }
+        let separator = s[i]
+        i += 1
+        guard let m = digits(2), i < s.count, s[i] == separator else { return fail("bad date") }
+        i += 1
+        guard let d = digits(2), validDate(y, m, d) else { return fail("bad date") }
+        let days = CivilDate.days(y, m, d)
+        if i == s.count { return .success((days * 86_400 - utcOffsetMinutes * 60) * 1000) }
+        guard s[i] == 32 || s[i] == UInt8(ascii: "T") else { return fail("bad date") }
+        i += 1
+        guard let hh = digits(2), i < s.count, s[i] == 58 else { return fail("bad time") }
+        i += 1
+        guard let mm = digits(2), hh < 24, mm < 60 else { return fail("bad time") }
+        var ss: Int64 = 0
+        var millis: Int64 = 0
+        if i < s.count, s[i] == 58 {
+            i += 1
+            guard let v = digits(2), v < 61 else { return fail("bad time") }
+            ss = min(v, 59)
+            if i < s.count, s[i] == 46 {
+                i += 1
+                var scale: Int64 = 100
+                let first = i
+                while i < s.count, s[i] >= 48, s[i] <= 57 {
+                    millis += Int64(s[i] - 48) * scale
+                    scale /= 10
+                    i += 1
+                }
+                guard i > first, i - first <= 9 else { return fail("bad fraction of a second") }
+            }
+        }
+        var offset = utcOffsetMinutes
+        if i < s.count {
+            if s[i] == UInt8(ascii: "Z") {
+                offset = 0
+                i += 1
+            } else if s[i] == 43 || s[i] == 45 {
+                let sign: Int64 = s[i] == 45 ? -1 : 1
+                i += 1
+                guard let oh = digits(2) else { return fail("bad UTC offset") }
+                if i < s.count, s[i] == 58 { i += 1 }
+                guard let om = digits(2), oh < 24, om < 60 else { return fail("bad UTC offset") }
+                offset = sign * (oh * 60 + om)
+            }
+            guard i == s.count else { return fail("trailing characters") }
+        }
+        return .success(((days * 86_400 + hh * 3600 + mm * 60 + ss) - offset * 60) * 1000 + millis)
+    }
+
+    public static func parseTime(_ text: String, utcOffsetMinutes: Int64 = 0) -> Result<Int64, TickFieldError> {
+        var copy = text
+        return copy.withUTF8 { parseTime($0, utcOffsetMinutes: utcOffsetMinutes) }
+    }
+}

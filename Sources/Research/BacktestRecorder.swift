@@ -1,0 +1,89 @@
+import Contracts
+import Pipeline
+
+/// What a strategy said on one bar of one symbol.
+public struct RecordedSignal: Sendable, Equatable {
+    /// Index into the recorder's `strategies`.
+    public var strategy: Int
+    /// Index into the recorder's `symbols`.
+    public var symbol: Int
+    /// Index of the bar among its symbol's bars (the bar on whose close it fired).
+    public var bar: Int
+    public var direction: Direction
+    public var strength: Double
+
+    public init(strategy: Int, symbol: Int, bar: Int, direction: Direction, strength: Double) {
+        self.strategy = strategy
+        self.symbol = symbol
+        self.bar = bar
+        self.direction = direction
+        self.strength = strength
+    }
+}
+
+/// The engine's output a backtest needs, kept as it happens: each symbol's closed bars, every
+/// signal of the strategies under test, and whether each strategy's exit rule held on each bar.
+/// The engine is the live one (same bars, indicators and strategies), so live equals backtest.
+public final class BacktestRecorder: EngineSink {
+    /// The strategies under test, in the registry's order.
+    public let strategies: [String]
+    /// Each tested strategy's exit rule (`exit_when`, `hold_bars`, `stop_pct`, `take_pct`).
+    public let exits: [RuleExit]
+    public private(set) var symbols: [String] = []
+    /// Per symbol, its closed bars in time order.
+    public private(set) var bars: [[Bar]] = []
+    public private(set) var signals: [RecordedSignal] = []
+    /// Per symbol, per strategy with an `exit_when`: the rule's value on each bar (else empty).
+    public private(set) var exitHolds: [[[Bool]]] = []
+
+    private var strategyIndex: [String: Int] = [:]
+    private var symbolIndex: [String: Int] = [:]
+    private var lastSymbol = ""
+    private var lastIndex = -1
+    private let exitRules: [(Int, RuleExpression)]
+
+    public init(registry: StrategyRegistry) {
+        let tested = registry.entries.filter(\.enabled).map(\.strategy)
+        strategies = tested.map(\.name)
+        exits = tested.map { ($0 as? RuleStrategy)?.exit ?? RuleExit() }
+        exitRules = exits.enumerated().compactMap { i, e in e.when.map { (i, $0) } }
+        for (i, name) in strategies.enumerated() { strategyIndex[name] = i }
+    }
+
+    private func index(of symbol: String) -> Int {
+        if symbol == lastSymbol { return lastIndex }
+        let i: Int
+        if let known = symbolIndex[symbol] {
+            i = known
+        } else {
+            i = symbols.count
+            symbolIndex[symbol] = i
+            symbols.append(symbol)
+            bars.append([])
+            exitHolds.append(Array(repeating: [], count: strategies.count))
+        }
+        lastSymbol = symbol
+        lastIndex = i
+        return i
+    }
+
+    public func engine(bar: Bar) { bars[index(of: bar.symbol)].append(bar) }
+
+    public func engine(signal: StrategySignal) {
+        guard let s = strategyIndex[signal.strategy] else { return }
+        let sym = index(of: signal.symbol)
+        signals.append(RecordedSignal(strategy: s, symbol: sym, bar: bars[sym].count - 1, direction: signal.direction,
+                                      strength: signal.strength))
+    }
+
+    public func engine(evaluated context: StrategyContext) {
+        guard !exitRules.isEmpty else { return }
+        let sym = index(of: context.bar.symbol)
+        for (i, rule) in exitRules { exitHolds[sym][i].append(rule.holds(context.input)) }
+    }
+
+    public func engine(tick: Tick) {}
+    public func engine(features: Features) {}
+    public func engine(opportunity: Opportunity) {}
+    public func engine(alert: RiskAlert) {}
+}

@@ -1,0 +1,144 @@
+import Contracts
+import Foundation
+import Pipeline
+import Research
+
+/// What `backtest` and `sweep` read: an OHLCV bar file (read whole, ready for the engine) or a
+/// tick file (streamed through the bar builder, as `replay` does), and the strategies to test.
+final class ResearchInput {
+    enum Data {
+        case bars([Bar])
+        case ticks(ChunkedFile, TickFormat)
+    }
+
+    struct Failure: Error { let message: String }
+
+    let data: Data
+    let interval: BarInterval
+    var rejected: Int
+    /// For the JSON report's `input` object.
+    let description: [(String, JSONValue)]
+
+    private init(data: Data, interval: BarInterval, rejected: Int, description: [(String, JSONValue)]) {
+        self.data = data
+        self.interval = interval
+        self.rejected = rejected
+        self.description = description
+    }
+
+    /// Reads `path`; bad options or an unreadable file exit 2 with a message naming `command`.
+    static func load(path: String, interval: String?, symbol: String?, utcOffset: String, command: String) throws -> ResearchInput {
+        func fail(_ message: String) -> Never {
+            FileHandle.standardError.write(Foundation.Data("dongfeng \(command): \(message)\n".utf8))
+            Foundation.exit(2)
+        }
+        var asked: BarInterval?
+        if let interval {
+            guard let i = BarInterval(interval) else { fail("--interval \(interval.debugDescription) is not an interval like 1m, 1h, 1d") }
+            asked = i
+        }
+        guard let offset = parseOffset(utcOffset) else { fail("--utc-offset \(utcOffset.debugDescription): use ±HH:MM, e.g. +08:00") }
+        guard let format = TickFormat(fileName: path) else { fail("--input: use a .csv, .ndjson, .jsonl or .json file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { fail("--input: cannot open \(path)") }
+        let head = (try? handle.read(upToCount: 4096)) ?? Foundation.Data()
+        try? handle.close()
+        let firstLine = String(decoding: head.prefix { $0 != 10 }, as: UTF8.self)
+        guard format == .csv, BarCSV.isBarHeader(firstLine) else {
+            guard let reader = ChunkedFile(path: path) else { fail("--input: cannot open \(path)") }
+            let i = asked ?? BarInterval("1m")!
+            return ResearchInput(data: .ticks(reader, format), interval: i, rejected: 0,
+                                 description: [("file", .string(path)), ("kind", .string("ticks")), ("interval", .string(i.label))])
+        }
+        guard let bytes = FileManager.default.contents(atPath: path) else { fail("--input: cannot read \(path)") }
+        let name = symbol ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        var decoded = BarDecodeResult()
+        bytes.withUnsafeBytes { raw in
+            BarCSV.decode(raw.bindMemory(to: UInt8.self), symbol: name, interval: asked?.label ?? "", utcOffsetMinutes: offset,
+                          into: &decoded)
+        }
+        if let e = decoded.documentError { fail("\(path): \(e)") }
+        for r in decoded.rejected.prefix(20) { FileHandle.standardError.write(Foundation.Data("rejected bar: \(r.description)\n".utf8)) }
+        if decoded.rejected.count > 20 {
+            FileHandle.standardError.write(Foundation.Data("… and \(decoded.rejected.count - 20) more rejected bars\n".utf8))
+        }
+        let prepared: BarSeries.Prepared
+        do {
+            prepared = try BarSeries.prepare(decoded.bars, interval: asked)
+        } catch {
+            fail("\(path): \(error)")
+        }
+        for d in prepared.duplicates.prefix(20) { FileHandle.standardError.write(Foundation.Data("duplicate bar: \(d)\n".utf8)) }
+        return ResearchInput(data: .bars(prepared.bars), interval: prepared.interval,
+                             rejected: decoded.rejected.count + prepared.duplicates.count,
+                             description: [("file", .string(path)), ("kind", .string("bars")),
+                                           ("interval", .string(prepared.interval.label)),
+                                           ("rejected", .int(decoded.rejected.count + prepared.duplicates.count))])
+    }
+
+    /// "+08:00" / "-0530" / "Z" → minutes east of UTC.
+    static func parseOffset(_ text: String) -> Int64? {
+        if text == "Z" || text == "UTC" { return 0 }
+        let sign: Int64
+        switch text.first {
+        case "+": sign = 1
+        case "-": sign = -1
+        default: return nil
+        }
+        let digits = text.dropFirst().filter { $0 != ":" }
+        guard digits.count == 4, digits.allSatisfy(\.isNumber), let h = Int64(digits.prefix(2)), let m = Int64(digits.suffix(2)),
+              h < 24, m < 60 else { return nil }
+        return sign * (h * 60 + m)
+    }
+
+    /// Streams ticks to `body`; reports bad rows on stderr and returns how many there were.
+    static func feedTicks(_ reader: ChunkedFile, format: TickFormat, _ body: (Tick) -> Void) -> Int {
+        var rejected = 0
+        var index = 0
+        reader.forEachChunk(format: format) { chunk, lineOffset in
+            let result = TickDecoder.decode(chunk, format: format, lineOffset: lineOffset)
+            for tick in result.ticks { body(tick) }
+            for r in result.rejected {
+                rejected += 1
+                if rejected <= 20 {
+                    FileHandle.standardError.write(Foundation.Data("rejected tick \(index + r.index): \(r.description)\n".utf8))
+                }
+            }
+            index += result.ticks.count + result.rejected.count
+            if let e = result.documentError { FileHandle.standardError.write(Foundation.Data("input error: \(e)\n".utf8)) }
+            return result.documentError == nil
+        }
+        return rejected
+    }
+
+    /// The strategies file (default Config/strategies.json when present, else the built-ins) with
+    /// exactly `names` enabled (nil: the file's enabled ones).
+    static func strategies(file: String?, names: String?) throws(Failure) -> StrategyRegistry {
+        let path = file ?? (FileManager.default.fileExists(atPath: "Config/strategies.json") ? "Config/strategies.json" : nil)
+        var registry = StrategyRegistry.defaults
+        if let path {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Failure(message: "--strategies-file: cannot read \(path)") }
+            do {
+                registry = try StrategyRegistry.parse(data)
+            } catch {
+                throw Failure(message: "\(path): \(error)")
+            }
+        }
+        if let names {
+            let wanted = names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let known = registry.entries.map(\.strategy.name)
+            for name in wanted where !known.contains(name) {
+                throw Failure(message: "--strategies: no strategy \(name) in \(path ?? "the built-ins") (have: \(known.joined(separator: ", ")))")
+            }
+            guard !wanted.isEmpty else { throw Failure(message: "--strategies: name at least one strategy") }
+            do {
+                for name in known { try registry.update(name, with: ["enabled": .bool(wanted.contains(name))]) }
+            } catch {
+                throw Failure(message: "\(path ?? "strategies"): \(error)")
+            }
+        }
+        guard registry.entries.contains(where: \.enabled) else {
+            throw Failure(message: "no strategy is enabled in \(path ?? "the built-ins"); name some with --strategies")
+        }
+        return registry
+    }
+}

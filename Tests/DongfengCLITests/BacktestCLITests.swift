@@ -1,0 +1,98 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `dongfeng backtest` as a user runs it: on OHLCV files, against backtesting.py, its report in
+/// headless chromium, and its refusals.
+final class BacktestCLITests: XCTestCase {
+    private let root = ExternalScripts.root
+
+    private func run(_ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+        try CommandRun.run(args, in: root)
+    }
+
+    /// Daily bars, newest first as some vendors write them, with one bad row.
+    private func bars(_ count: Int) -> String {
+        var rows: [String] = []
+        var price = 50.0
+        for i in 0..<count {
+            let open = price * (1 + Double((i * 7919) % 13 - 6) / 1000)
+            let close = open * (1 + Double((i * 104_729) % 41 - 20) / 1000)
+            let day = Date(timeIntervalSince1970: 1_577_836_800 + Double(i) * 86_400)
+            let date = ISO8601DateFormatter.string(from: day, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+            rows.append("\(date),\(open),\(max(open, close) * 1.01),\(min(open, close) * 0.99),\(close),\(1000 + i)")
+            price = close
+        }
+        return "Date,Open,High,Low,Close,Volume\n" + rows.reversed().joined(separator: "\n") + "\n2021-13-01,1,1,1,1,1\n"
+    }
+
+    func testBacktestIsByteIdenticalAndPrintsItsTable() throws {
+        let input = try CommandRun.write(bars(600), "MINE.csv", cleanedUpBy: self)
+        let a = FileManager.default.temporaryDirectory.appendingPathComponent("bt-\(UUID().uuidString).json").path
+        let b = a + ".2"
+        addTeardownBlock { for f in [a, b] { try? FileManager.default.removeItem(atPath: f) } }
+        let first = try run(["backtest", "--input", input, "--strategies", "macd_cross,rsi_reversal", "--symbol", "MINE", "--cost-bps", "5", "--json", a])
+        let second = try run(["backtest", "--input", input, "--strategies", "macd_cross,rsi_reversal", "--symbol", "MINE", "--cost-bps", "5", "--json", b])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)))
+        XCTAssertTrue(first.stderr.contains("date: line 602: bad date"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("600 bars of 1 symbols (1 rows rejected)"), first.stderr)
+        let table = String(decoding: first.stdout, as: UTF8.self)
+        let lines = table.split(separator: "\n")
+        for name in ["macd_cross ", "rsi_reversal ", "buy & hold "] {
+            XCTAssertTrue(lines.contains { $0.hasPrefix(name) && $0.contains(" MINE ") && $0.contains("%") }, "\(name): \(table)")
+        }
+        XCTAssertTrue(table.contains("hit@20"), table)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: a))) as? [String: Any])
+        XCTAssertEqual((json["settings"] as? [String: Any])?["strategies"] as? [String], ["rsi_reversal", "macd_cross"])
+        XCTAssertEqual((json["input"] as? [String: Any])?["interval"] as? String, "1d")
+    }
+
+    func testBacktestRefusesBadOptionsByName() throws {
+        let input = try CommandRun.write(bars(50), "few.csv", cleanedUpBy: self)
+        let cases: [([String], String)] = [
+            (["--strategies", "nope"], "--strategies: no strategy nope"),
+            (["--horizons", "0,5"], "--horizons \"0,5\""),
+            (["--interval", "1h"], "--interval 1h is finer than the file's bars (1d)"),
+            (["--cost-bps=-1"], "--cost-bps must be 0…10000"),
+            (["--utc-offset", "8"], "--utc-offset \"8\""),
+            (["--strategies-file", "/nonexistent.json"], "cannot read /nonexistent.json"),
+        ]
+        for (extra, message) in cases {
+            let r = try run(["backtest", "--input", input] + extra)
+            XCTAssertEqual(r.status, 2, "\(extra)")
+            XCTAssertTrue(r.stderr.contains(message), "\(extra): \(r.stderr)")
+        }
+        let missing = try run(["backtest", "--input", "/nonexistent.csv"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("cannot open /nonexistent.csv"), missing.stderr)
+    }
+
+    /// Tests/e2e/backtest_vs_reference.py: 32 cases over four OHLCV shapes, trades equal to
+    /// backtesting.py's (pinned in Tests/run.sh).
+    func testTradesAgreeWithBacktestingPy() throws {
+        let python = try ExternalScripts.python(importing: ["talib", "backtesting"])
+        for seed in ["7", "3"] {
+            let result = try ExternalScripts.run(python, [root.appendingPathComponent("Tests/e2e/backtest_vs_reference.py").path,
+                                                          try ExternalScripts.binary(), seed])
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains(" 0 failing"), result.output)
+        }
+    }
+
+    /// Tests/e2e/report_test.py: the HTML report in headless chromium.
+    func testReportInHeadlessChromium() throws {
+        let python = try ExternalScripts.python(importing: ["selenium"])
+        if !["/usr/bin/chromium", "/usr/bin/chromium-browser"].contains(where: FileManager.default.isExecutableFile(atPath:)) {
+            try ExternalScripts.missing("chromium (Debian package chromium)")
+        }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        print("report screenshot: \(output.path)")
+        let result = try ExternalScripts.run(python, [root.appendingPathComponent("Tests/e2e/report_test.py").path,
+                                                      try ExternalScripts.binary(), output.path])
+        print(result.output)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains(" passed, 0 failed"), result.output)
+    }
+}
