@@ -199,11 +199,11 @@ public final class SignalEngine {
             input: RuleInput(features: features, previous: state.previousFeatures, bar: bar, previousBar: state.previousBar,
                              values: state.bank.values, previousValues: state.bank.previous),
             recent: state.recent)
-        for entry in strategies.entries where entry.enabled {
-            guard let verdict = entry.strategy.evaluate(context) else { continue }
+        for strategy in strategies.enabled {
+            guard let verdict = strategy.evaluate(context) else { continue }
             seq += 1
             counters.signals += 1
-            let signal = StrategySignal(seq: seq, ts: closeTime, symbol: bar.symbol, strategy: entry.strategy.name,
+            let signal = StrategySignal(seq: seq, ts: closeTime, symbol: bar.symbol, strategy: strategy.name,
                                         direction: verdict.direction, strength: verdict.strength, price: bar.close,
                                         reason: verdict.reason)
             sink.engine(signal: signal)

@@ -52,6 +52,7 @@ public enum Backtest {
     public static func run(bars: [Bar], registry: StrategyRegistry, interval: BarInterval,
                            settings: BacktestSettings) -> BacktestResult {
         let recorder = BacktestRecorder(registry: registry)
+        recorder.expectedBarsPerSymbol = bars.count == 0 || bars.first!.symbol == bars.last!.symbol ? bars.count : 0
         let engine = SignalEngine(settings: EngineSettings(interval: interval), strategies: registry, sink: recorder)
         for bar in bars { engine.process(bar: bar) }
         return evaluate(recorder, intervalMs: interval.milliseconds, settings: settings)

@@ -50,6 +50,9 @@ public final class BacktestRecorder: EngineSink {
         for (i, name) in strategies.enumerated() { strategyIndex[name] = i }
     }
 
+    /// Room for `count` bars of each symbol to come (saves regrowing long series).
+    public var expectedBarsPerSymbol = 0
+
     private func index(of symbol: String) -> Int {
         if symbol == lastSymbol { return lastIndex }
         let i: Int
@@ -59,8 +62,11 @@ public final class BacktestRecorder: EngineSink {
             i = symbols.count
             symbolIndex[symbol] = i
             symbols.append(symbol)
-            bars.append([])
+            var room: [Bar] = []
+            room.reserveCapacity(expectedBarsPerSymbol)
+            bars.append(room)
             exitHolds.append(Array(repeating: [], count: strategies.count))
+            for k in exitRules.map(\.0) { exitHolds[i][k].reserveCapacity(expectedBarsPerSymbol) }
         }
         lastSymbol = symbol
         lastIndex = i

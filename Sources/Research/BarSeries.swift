@@ -25,40 +25,55 @@ public enum BarSeries {
 
     /// `interval` nil: the file's own spacing (the smallest gap between two bars of a symbol).
     public static func prepare(_ input: [Bar], interval asked: BarInterval?) throws(Problem) -> Prepared {
-        guard !input.isEmpty else { throw .empty }
-        var bySymbol: [String: [Bar]] = [:]
-        for bar in input { bySymbol[bar.symbol, default: []].append(bar) }
+        guard let first = input.first else { throw .empty }
+        var bars = input
         var duplicates: [String] = []
-        var smallestGap = Int64.max
-        for (symbol, bars) in bySymbol {
-            var sorted = bars.enumerated().sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
-            var kept: [Bar] = []
-            kept.reserveCapacity(sorted.count)
-            for bar in sorted {
-                if let last = kept.last, last.start == bar.start {
-                    duplicates.append("\(symbol) has two bars at \(bar.start) ms; the first in the file is kept")
-                    continue
+        let oneSymbol = input.allSatisfy { $0.symbol == first.symbol }
+        if oneSymbol {
+            // One symbol, as most files are: oldest first or newest first needs no sort.
+            if zip(bars, bars.dropFirst()).contains(where: { $0.start >= $1.start }) {
+                if zip(bars, bars.dropFirst()).allSatisfy({ $0.start > $1.start }) {
+                    bars.reverse()
+                } else {
+                    bars = sortedByTime(bars, duplicates: &duplicates)
                 }
-                if let last = kept.last { smallestGap = min(smallestGap, bar.start - last.start) }
-                kept.append(bar)
             }
-            sorted = kept
-            bySymbol[symbol] = sorted
+        } else {
+            bars = sortedByTime(bars, duplicates: &duplicates)
         }
-        let fileInterval = smallestGap == .max ? nil : label(smallestGap)
-        let interval = asked ?? fileInterval.flatMap(BarInterval.init) ?? BarInterval("1d")!
-        if let asked, let fileInterval, let f = BarInterval(fileInterval), asked.milliseconds < f.milliseconds {
-            throw .finerThanFile(asked: asked.label, file: f.label)
+        var smallestGap = Int64.max
+        for (a, b) in zip(bars, bars.dropFirst()) where a.symbol == b.symbol { smallestGap = min(smallestGap, b.start - a.start) }
+        let fileInterval = smallestGap == .max ? nil : BarInterval(label(smallestGap))
+        let interval = asked ?? fileInterval ?? BarInterval("1d")!
+        if let asked, let fileInterval, asked.milliseconds < fileInterval.milliseconds {
+            throw .finerThanFile(asked: asked.label, file: fileInterval.label)
         }
-        var merged: [Bar] = []
-        merged.reserveCapacity(input.count)
-        for symbol in bySymbol.keys.sorted() {
-            let bars = bySymbol[symbol]!
-            merged += asked == nil || asked == BarInterval(fileInterval ?? "") ? relabel(bars, interval) : aggregate(bars, interval)
+        if fileInterval == nil || interval.milliseconds == fileInterval!.milliseconds {
+            for i in bars.indices { bars[i].interval = interval.label }
+        } else {
+            bars = aggregate(bars, interval)
         }
-        // Time order across symbols (the engine's market clock), symbols in name order within a time.
-        merged = merged.enumerated().sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
-        return Prepared(bars: merged, interval: interval, duplicates: duplicates)
+        if !oneSymbol {
+            // Time order across symbols (the engine's market clock), symbols in name order within a time.
+            bars = bars.enumerated().sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
+        }
+        return Prepared(bars: bars, interval: interval, duplicates: duplicates)
+    }
+
+    /// Bars grouped by symbol (in name order), each symbol's in time order; a repeated time keeps
+    /// the first row of the file.
+    static func sortedByTime(_ bars: [Bar], duplicates: inout [String]) -> [Bar] {
+        let order = bars.indices.sorted { (bars[$0].symbol, bars[$0].start, $0) < (bars[$1].symbol, bars[$1].start, $1) }
+        var out: [Bar] = []
+        out.reserveCapacity(bars.count)
+        for i in order {
+            if let last = out.last, last.symbol == bars[i].symbol, last.start == bars[i].start {
+                duplicates.append("\(last.symbol) has two bars at \(last.start) ms; the first in the file is kept")
+                continue
+            }
+            out.append(bars[i])
+        }
+        return out
     }
 
     /// The label of a spacing in milliseconds: the largest unit it is a whole number of.
@@ -73,14 +88,14 @@ public enum BarSeries {
         bars.map { var b = $0; b.interval = interval.label; return b }
     }
 
-    /// Bars of one symbol, in time order, folded into `interval` buckets (UTC-aligned): first
+    /// Bars grouped by symbol, each in time order, folded into `interval` buckets (UTC-aligned): first
     /// open, highest high, lowest low, last close, summed volume, volume-weighted vwap.
     static func aggregate(_ bars: [Bar], _ interval: BarInterval) -> [Bar] {
         var out: [Bar] = []
         var notional = 0.0
         for bar in bars {
             let start = interval.bucket(bar.start)
-            if var last = out.last, last.start == start {
+            if var last = out.last, last.start == start, last.symbol == bar.symbol {
                 last.high = max(last.high, bar.high)
                 last.low = min(last.low, bar.low)
                 last.close = bar.close

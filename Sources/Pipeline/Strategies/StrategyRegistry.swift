@@ -21,7 +21,9 @@ public struct StrategyRegistry: Sendable {
         public var settings: [String: JSONValue]
     }
 
-    public private(set) var entries: [Entry] = []
+    public private(set) var entries: [Entry] = [] {
+        didSet { enabled = entries.filter(\.enabled).map(\.strategy) }
+    }
     /// The parameterised indicator calls of the enabled rules (slots of every symbol's bank).
     public private(set) var plan = IndicatorPlan()
 
@@ -37,7 +39,8 @@ public struct StrategyRegistry: Sendable {
         return registry
     }
 
-    public var enabled: [any Strategy] { entries.filter(\.enabled).map(\.strategy) }
+    /// The enabled strategies, in order (what the engine runs on every bar close).
+    public private(set) var enabled: [any Strategy] = []
 
     /// This registry in the strategies file's form (`parse` gives it back, entry for entry and in
     /// order): what the input journal and the engine checkpoint keep of the strategies in force.
