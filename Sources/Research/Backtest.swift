@@ -74,8 +74,8 @@ public enum Backtest {
         var runs: [StrategyRun] = []
         for k in strategies.indices {
             for (m, bars) in recorder.bars.enumerated() {
-                let sim = TradeSimulator.run(bars: bars, signals: grouped[k * symbols.count + m], exit: recorder.exits[k],
-                                             exitHolds: recorder.exitHolds[m][k], strategy: k, symbol: m,
+                let sim = TradeSimulator.run(bars: bars[...], signals: grouped[k * symbols.count + m][...], exit: recorder.exits[k],
+                                             exitHolds: recorder.exitHolds[m][k][...], strategy: k, symbol: m,
                                              settings: settings.trade)
                 let metrics = Metrics(equity: sim.equity, trades: sim.trades.map(\.ret), barsInMarket: sim.barsInMarket,
                                       years: years[m], periodsPerYear: perYear[m])

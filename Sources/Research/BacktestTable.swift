@@ -37,8 +37,8 @@ public enum BacktestTable {
         return String(format: "%.\(digits)f", x)
     }
 
-    /// Left-aligned first two columns, right-aligned numbers.
-    static func table(_ rows: [[String]]) -> String {
+    /// The first `leftColumns` columns left-aligned, the rest (numbers) right-aligned.
+    static func table(_ rows: [[String]], leftColumns: Int = 2) -> String {
         guard let width = rows.first?.count else { return "" }
         var widths = [Int](repeating: 0, count: width)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -46,9 +46,11 @@ public enum BacktestTable {
         for row in rows {
             let cells = row.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i < 2 ? cell + pad : pad + cell
+                return i < leftColumns ? cell + pad : pad + cell
             }
-            out += cells.joined(separator: "  ") + "\n"
+            var line = cells.joined(separator: "  ")
+            while line.last == " " { line.removeLast() }
+            out += line + "\n"
         }
         return out
     }

@@ -49,8 +49,11 @@ public struct Simulation: Sendable {
 ///   touched; whatever is open at the end closes at the last close.
 /// - equity compounds: each trade puts all of it in; commission is charged on each side's value.
 public enum TradeSimulator {
-    public static func run(bars: [Bar], signals: [RecordedSignal], exit: RuleExit, exitHolds: [Bool],
-                           strategy: Int, symbol: Int, settings: TradeSettings) -> Simulation {
+    /// `bars` may be a stretch of a symbol's bars (a sweep's training or test part): bar indexes
+    /// in signals and trades are the symbol's; signals outside the stretch are ignored, and
+    /// `exitHolds` (empty, or one per bar of the symbol) is read at the same indexes.
+    public static func run(bars: ArraySlice<Bar>, signals: ArraySlice<RecordedSignal>, exit: RuleExit,
+                           exitHolds: ArraySlice<Bool>, strategy: Int, symbol: Int, settings: TradeSettings) -> Simulation {
         var sim = Simulation()
         sim.equity.reserveCapacity(bars.count)
         let commission = settings.costBps / 10_000
@@ -66,7 +69,7 @@ public enum TradeSimulator {
         var position: Position?
         var pendingClose: Trade.ExitReason?
         var pendingOpen: Direction?
-        var nextSignal = 0
+        var nextSignal = signals.startIndex
 
         func value(_ p: Position, at price: Double) -> Double {
             p.direction == .long ? p.capital * price / p.price : p.capital * (2 - price / p.price)
@@ -103,8 +106,8 @@ public enum TradeSimulator {
                 if let hold = exit.holdBars, i - p.entryBar + 1 >= hold { pendingClose = .holdBars }
                 else if !exitHolds.isEmpty, exitHolds[i] { pendingClose = .exitRule }
             }
-            while nextSignal < signals.count, signals[nextSignal].bar < i { nextSignal += 1 }
-            guard nextSignal < signals.count, signals[nextSignal].bar == i else { continue }
+            while nextSignal < signals.endIndex, signals[nextSignal].bar < i { nextSignal += 1 }
+            guard nextSignal < signals.endIndex, signals[nextSignal].bar == i else { continue }
             let d = signals[nextSignal].direction
             if let p = position {
                 guard p.direction != d else { continue }
@@ -116,7 +119,7 @@ public enum TradeSimulator {
         }
         if let p = position, let last = bars.indices.last {
             close(p, at: bars[last].close, bar: last, reason: .end)
-            sim.equity[last] = equity
+            sim.equity[sim.equity.count - 1] = equity
         }
         return sim
 

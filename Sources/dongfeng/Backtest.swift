@@ -17,28 +17,13 @@ struct BacktestCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Ticks (.csv naming ts,symbol,price,volume; .ndjson/.jsonl; .json) or OHLCV bars (.csv naming Date,Open,High,Low,Close[,Volume][,Symbol]).")
-    var input: String
-    @Option(help: "Bar interval (1m, 1h, 1d…). Ticks: default 1m. OHLCV: default the file's own; a coarser one aggregates.")
-    var interval: String?
-    @Option(help: "Symbol of an OHLCV file without a symbol column (default: the file's name without extension).")
-    var symbol: String?
-    @Option(name: .customLong("strategies-file"), help: "Strategies file (default Config/strategies.json when present, else the built-ins).")
-    var strategiesFile: String?
+    @OptionGroup var options: ResearchOptions
     @Option(help: "Comma-separated strategies of the file to test, enabled or not (default: every enabled one).")
     var strategies: String?
     @Option(help: "Scorecard horizons in bars, comma-separated.")
     var horizons = "1,5,20"
-    @Option(name: .customLong("cost-bps"), help: "Commission per side, basis points of the position's value.")
-    var costBps = 0.0
-    @Option(name: .customLong("slippage-bps"), help: "Slippage per side, basis points of the price, against the trade.")
-    var slippageBps = 0.0
-    @Flag(name: .customLong("long-only"), help: "Short signals only close longs.")
-    var longOnly = false
     @Option(name: .customLong("periods-per-year"), help: "Bars a year for annualised figures (default: each symbol's bars over the years it spans).")
     var periodsPerYear: Double?
-    @Option(name: .customLong("utc-offset"), help: "Zone of OHLCV dates and times written without one, as ±HH:MM (default UTC).")
-    var utcOffset = "+00:00"
     @Option(help: "Write the full results as JSON to this file.")
     var json: String?
     @Option(help: "Write a self-contained HTML report to this file.")
@@ -48,8 +33,7 @@ struct BacktestCommand: ParsableCommand {
         let settings = try makeSettings()
         let registry = try selectedStrategies()
         let started = Date()
-        let loaded = try ResearchInput.load(path: input, interval: interval, symbol: symbol, utcOffset: utcOffset,
-                                            command: "backtest")
+        let loaded = try options.load(command: "backtest")
         let result: BacktestResult
         switch loaded.data {
         case .bars(let bars):
@@ -62,13 +46,13 @@ struct BacktestCommand: ParsableCommand {
             result = Backtest.evaluate(recorder, intervalMs: loaded.interval.milliseconds, settings: settings)
         }
         let seconds = Date().timeIntervalSince(started)
-        guard result.bars.contains(where: { !$0.isEmpty }) else { fail("\(input): no bars to test") }
+        guard result.bars.contains(where: { !$0.isEmpty }) else { fail("\(options.input): no bars to test") }
         if let json {
             let bytes = BacktestJSON.encode(result, input: loaded.description)
             guard FileManager.default.createFile(atPath: json, contents: Data(bytes)) else { fail("--json: cannot write \(json)") }
         }
         if let html {
-            let page = BacktestHTML.render(result, title: URL(fileURLWithPath: input).lastPathComponent)
+            let page = BacktestHTML.render(result, title: URL(fileURLWithPath: options.input).lastPathComponent)
             guard FileManager.default.createFile(atPath: html, contents: Data(page.utf8)) else { fail("--html: cannot write \(html)") }
         }
         print(BacktestTable.render(result), terminator: "")
@@ -88,11 +72,11 @@ struct BacktestCommand: ParsableCommand {
             fail("--horizons \(horizons.debugDescription): give whole numbers of bars 1…10000, comma-separated")
         }
         s.horizons = Array(Set(hs.map { $0! })).sorted()
-        guard costBps.isFinite, (0...10_000).contains(costBps) else { fail("--cost-bps must be 0…10000") }
-        guard slippageBps.isFinite, (0...10_000).contains(slippageBps) else { fail("--slippage-bps must be 0…10000") }
-        s.trade.costBps = costBps
-        s.trade.slippageBps = slippageBps
-        s.trade.longOnly = longOnly
+        do {
+            s.trade = try options.trade()
+        } catch {
+            fail(error.message)
+        }
         if let periodsPerYear {
             guard periodsPerYear.isFinite, periodsPerYear > 0 else { fail("--periods-per-year must be a positive number") }
             s.periodsPerYear = periodsPerYear
@@ -102,7 +86,7 @@ struct BacktestCommand: ParsableCommand {
 
     private func selectedStrategies() throws -> StrategyRegistry {
         do {
-            return try ResearchInput.strategies(file: strategiesFile, names: strategies)
+            return try ResearchInput.strategies(file: options.strategiesFile, names: strategies)
         } catch {
             fail(error.message)
         }

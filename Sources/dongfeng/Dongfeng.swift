@@ -13,7 +13,7 @@ struct Dongfeng: ParsableCommand {
             Every config key is listed in docs/CONFIG.md.
             """,
         version: DongfengVersion.current,
-        subcommands: [Serve.self, Replay.self, BacktestCommand.self, GenCert.self, Health.self, Watch.self, Trigger.self, Top.self],
+        subcommands: [Serve.self, Replay.self, BacktestCommand.self, SweepCommand.self, GenCert.self, Health.self, Watch.self, Trigger.self, Top.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Contracts
 import Foundation
 import Pipeline
@@ -75,6 +76,20 @@ final class ResearchInput {
                                            ("rejected", .int(decoded.rejected.count + prepared.duplicates.count))])
     }
 
+    /// The closed bars, in time order: an OHLCV file's as read, or the ticks built into bars by
+    /// the live bar builder (for runs that reuse the bars many times).
+    func bars() -> [Bar] {
+        switch data {
+        case .bars(let bars): return bars
+        case .ticks(let reader, let format):
+            let collector = BarCollector()
+            let engine = SignalEngine(settings: EngineSettings(interval: interval), strategies: StrategyRegistry(), sink: collector)
+            rejected += Self.feedTicks(reader, format: format) { engine.process($0) }
+            engine.finish()
+            return collector.bars
+        }
+    }
+
     /// "+08:00" / "-0530" / "Z" → minutes east of UTC.
     static func parseOffset(_ text: String) -> Int64? {
         if text == "Z" || text == "UTC" { return 0 }
@@ -112,7 +127,7 @@ final class ResearchInput {
 
     /// The strategies file (default Config/strategies.json when present, else the built-ins) with
     /// exactly `names` enabled (nil: the file's enabled ones).
-    static func strategies(file: String?, names: String?) throws(Failure) -> StrategyRegistry {
+    static func strategies(file: String?, names: String?, requireEnabled: Bool = true) throws(Failure) -> StrategyRegistry {
         let path = file ?? (FileManager.default.fileExists(atPath: "Config/strategies.json") ? "Config/strategies.json" : nil)
         var registry = StrategyRegistry.defaults
         if let path {
@@ -136,9 +151,55 @@ final class ResearchInput {
                 throw Failure(message: "\(path ?? "strategies"): \(error)")
             }
         }
-        guard registry.entries.contains(where: \.enabled) else {
+        guard !requireEnabled || registry.entries.contains(where: \.enabled) else {
             throw Failure(message: "no strategy is enabled in \(path ?? "the built-ins"); name some with --strategies")
         }
         return registry
+    }
+}
+
+/// Keeps the closed bars of an engine run, in the order they close.
+final class BarCollector: EngineSink {
+    var bars: [Bar] = []
+    func engine(bar: Bar) { bars.append(bar) }
+    func engine(tick: Tick) {}
+    func engine(features: Features) {}
+    func engine(signal: StrategySignal) {}
+    func engine(opportunity: Opportunity) {}
+    func engine(alert: RiskAlert) {}
+}
+
+/// The options `backtest` and `sweep` share: what to read and how trades fill.
+struct ResearchOptions: ParsableArguments {
+    @Option(help: "Ticks (.csv naming ts,symbol,price,volume; .ndjson/.jsonl; .json) or OHLCV bars (.csv naming Date,Open,High,Low,Close[,Volume][,Symbol]).")
+    var input: String
+    @Option(help: "Bar interval (1m, 1h, 1d…). Ticks: default 1m. OHLCV: default the file's own; a coarser one aggregates.")
+    var interval: String?
+    @Option(help: "Symbol of an OHLCV file without a symbol column (default: the file's name without extension).")
+    var symbol: String?
+    @Option(name: .customLong("strategies-file"), help: "Strategies file (default Config/strategies.json when present, else the built-ins).")
+    var strategiesFile: String?
+    @Option(name: .customLong("cost-bps"), help: "Commission per side, basis points of the position's value.")
+    var costBps = 0.0
+    @Option(name: .customLong("slippage-bps"), help: "Slippage per side, basis points of the price, against the trade.")
+    var slippageBps = 0.0
+    @Flag(name: .customLong("long-only"), help: "Short signals only close longs.")
+    var longOnly = false
+    @Option(name: .customLong("utc-offset"), help: "Zone of OHLCV dates and times written without one, as ±HH:MM (default UTC).")
+    var utcOffset = "+00:00"
+
+    /// The fills, or why the options are wrong.
+    func trade() throws(ResearchInput.Failure) -> TradeSettings {
+        guard costBps.isFinite, (0...10_000).contains(costBps) else { throw .init(message: "--cost-bps must be 0…10000") }
+        guard slippageBps.isFinite, (0...10_000).contains(slippageBps) else { throw .init(message: "--slippage-bps must be 0…10000") }
+        var t = TradeSettings()
+        t.costBps = costBps
+        t.slippageBps = slippageBps
+        t.longOnly = longOnly
+        return t
+    }
+
+    func load(command: String) throws -> ResearchInput {
+        try ResearchInput.load(path: input, interval: interval, symbol: symbol, utcOffset: utcOffset, command: command)
     }
 }

@@ -68,6 +68,40 @@ final class BacktestCLITests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("cannot open /nonexistent.csv"), missing.stderr)
     }
 
+    func testSweepRanksHoldsOutAndRefusesBadGrids() throws {
+        let input = try CommandRun.write(bars(700), "SWEEP.csv", cleanedUpBy: self)
+        let rules = try CommandRun.write("""
+            {"rules":[{"name":"sma_cross","params":{"fast":10,"slow":30},"when":"crosses_above(sma(close,fast),sma(close,slow))",
+                       "exit_when":"crosses_below(sma(close,fast),sma(close,slow))","direction":"long"}]}
+            """, "rules.json", cleanedUpBy: self)
+        let svg = FileManager.default.temporaryDirectory.appendingPathComponent("heat-\(UUID().uuidString).svg").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: svg) }
+        let ok = try run(["sweep", "--input", input, "--strategies-file", rules, "--strategy", "sma_cross", "--param", "fast=5:15:5",
+                          "--param", "slow=20:40:10", "--train", "70%", "--heatmap", svg, "--jobs", "2"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let table = String(decoding: ok.stdout, as: UTF8.self)
+        let lines = table.split(separator: "\n")
+        XCTAssertTrue(lines.first?.contains("sharpe (train)") ?? false, table)
+        XCTAssertTrue(lines.first?.contains("sharpe (test)") ?? false, table)
+        XCTAssertEqual(lines.count, 10, "a header and the 9 combinations: \(table)")
+        XCTAssertTrue(ok.stderr.contains("sweep: 9 combinations (0 refused by the strategy) over 700 bars on 2 threads"), ok.stderr)
+        let heat = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertEqual(heat.components(separatedBy: "<rect").count - 1, 9)
+        let cases: [([String], String)] = [
+            (["--param", "fast=1:200:1", "--param", "slow=1:100:1"], "the grid has 20000 combinations, over the limit of 10000"),
+            (["--param", "speed=1:3:1"], "sma_cross has no parameter speed (it has: fast, slow)"),
+            (["--param", "fast=30:5:5"], "--param fast: the range 30:5:5 is empty"),
+            (["--param", "fast=5:10:5", "--metric", "luck"], "--metric \"luck\""),
+            (["--param", "fast=5:10:5", "--train", "0%"], "--train \"0%\""),
+            ([], "give at least one --param"),
+        ]
+        for (extra, message) in cases {
+            let r = try run(["sweep", "--input", input, "--strategies-file", rules, "--strategy", "sma_cross"] + extra)
+            XCTAssertEqual(r.status, 2, "\(extra)")
+            XCTAssertTrue(r.stderr.contains(message), "\(extra): \(r.stderr)")
+        }
+    }
+
     /// Tests/e2e/backtest_vs_reference.py: 32 cases over four OHLCV shapes, trades equal to
     /// backtesting.py's (pinned in Tests/run.sh).
     func testTradesAgreeWithBacktestingPy() throws {

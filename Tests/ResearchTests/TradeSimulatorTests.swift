@@ -19,7 +19,7 @@ final class TradeSimulatorTests: XCTestCase {
     private func run(_ bars: [Bar], _ signals: [(Int, Direction)], exit: RuleExit = RuleExit(), holds: [Bool] = [],
                      settings: TradeSettings = TradeSettings()) -> Simulation {
         let recorded = signals.map { RecordedSignal(strategy: 0, symbol: 0, bar: $0.0, direction: $0.1, strength: 0.5) }
-        return TradeSimulator.run(bars: bars, signals: recorded, exit: exit, exitHolds: holds, strategy: 0, symbol: 0,
+        return TradeSimulator.run(bars: bars[...], signals: recorded[...], exit: exit, exitHolds: holds[...], strategy: 0, symbol: 0,
                                   settings: settings)
     }
 

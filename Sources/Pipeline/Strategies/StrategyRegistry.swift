@@ -27,6 +27,9 @@ public struct StrategyRegistry: Sendable {
     /// The parameterised indicator calls of the enabled rules (slots of every symbol's bank).
     public private(set) var plan = IndicatorPlan()
 
+    /// No strategies at all (an engine that only builds bars and features).
+    public init() {}
+
     public static let builtinNames = ["rsi_reversal", "macd_cross", "bollinger", "momentum_breakout", "volume_spike",
                                      "vwap_deviation"]
 
