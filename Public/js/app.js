@@ -79,6 +79,17 @@ async function getJSON(path) {
   return r.json();
 }
 
+/** Live scorecards, beside each strategy in the rows; refreshed as bars close (every 10 s). */
+async function refreshScores() {
+  try {
+    table.setScores((await getJSON('/api/v1/strategies')).items ?? []);
+  } catch {
+    // The next round tries again; the rows keep the last scores.
+  }
+}
+refreshScores();
+setInterval(refreshScores, 10_000);
+
 /** First paint: recent opportunities, alerts and the symbols with their last bar. */
 async function loadHistory() {
   const [opps, alertList, symbols] = await Promise.all([

@@ -38,6 +38,7 @@ export class OpportunityTable {
     this.headers = [...root.querySelectorAll('th[data-sort]')];
 
     this.rows = new Map(); // id -> { opp, el, cells, stale, flash }
+    this.scores = new Map(); // strategy -> { rate, count, bars }
     this.dirty = new Set(); // ids changed since the last render
     this.orderDirty = true; // filters, sort or membership changed
     this.visible = []; // rows currently in the DOM, in order
@@ -210,7 +211,12 @@ export class OpportunityTable {
     const pct = Math.max(0, Math.min(1, opp.confidence));
     cells.confFill.style.width = `${(pct * 100).toFixed(1)}%`;
     set(cells.confNum, pct.toFixed(2));
-    set(cells.strategies, opp.strategies.join(', '));
+    // Each strategy with its live hit rate (GET /api/v1/strategies), when it has one.
+    const scored = opp.strategies.map((name) => [name, this.scores.get(name)]);
+    set(cells.strategies, scored.map(([name, s]) => (s ? `${name} ${Math.round(s.rate * 100)}%` : name)).join(', '));
+    cells.strategies.title = scored.filter(([, s]) => s)
+      .map(([name, s]) => t('opps.hitRate', { name, rate: `${(s.rate * 100).toFixed(1)}%`, count: s.count, bars: s.bars }))
+      .join('\n');
     set(cells.price, formatPrice(opp.price));
     cells.badge.className = `badge status-${opp.status}`;
     set(cells.badge, t(`status.${opp.status}`));
@@ -238,6 +244,23 @@ export class OpportunityTable {
   tickAges() {
     const now = this.clock();
     for (const row of this.visible) set(row.cells.age, formatAge(now - row.opp.created_ts));
+  }
+
+  /**
+   * Live scorecards from GET /api/v1/strategies: each strategy's hit rate at its middle horizon
+   * (5 bars by default), shown beside its name in the rows.
+   */
+  setScores(items) {
+    const scores = new Map();
+    for (const item of items) {
+      const horizons = (item.live_score?.horizons ?? []).filter((h) => h.count > 0 && typeof h.hit_rate === 'number');
+      const all = item.live_score?.horizons ?? [];
+      const middle = all[Math.floor(all.length / 2)];
+      const h = horizons.find((x) => x.bars === middle?.bars) ?? horizons[0];
+      if (h) scores.set(item.name, { rate: h.hit_rate, count: h.count, bars: h.bars });
+    }
+    this.scores = scores;
+    this.relabel();
   }
 
   /** Text changed with the language: re-fill every visible row. */

@@ -38,7 +38,9 @@ public enum EventEncoder {
         w.endObject()
     }
 
-    public static func payload(_ s: StrategySignal, _ w: inout JSONWriter, key: String? = nil) {
+    /// `extra` writes fields of its own after the contract's (REST adds a signal's outcome).
+    public static func payload(_ s: StrategySignal, _ w: inout JSONWriter, key: String? = nil,
+                               extra: ((inout JSONWriter) -> Void)? = nil) {
         w.beginObject(key)
         w.uint64("seq", s.seq)
         w.int64("ts", s.ts)
@@ -48,6 +50,7 @@ public enum EventEncoder {
         w.double("strength", s.strength)
         w.double("price", s.price)
         w.string("reason", s.reason)
+        extra?(&w)
         w.endObject()
     }
 

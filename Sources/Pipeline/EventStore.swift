@@ -18,17 +18,28 @@ public final class EventStore: Sendable {
         var bars: [String: BoundedLog<Bar>] = [:]
         var features: [String: BoundedLog<Features>] = [:]
         var lastSeq: UInt64 = 0
+        /// Moves whenever a list answer could change: a sequenced event or an outcome recorded.
+        var generation: UInt64 = 0
+        /// Live scoring: each strategy's scorecard, and the newest signals' forward returns by
+        /// seq and horizon (bars).
+        var scores: [String: LiveScore] = [:]
+        var outcomes: [UInt64: [Int: Double]] = [:]
+        var outcomeOrder: BoundedLog<UInt64>
     }
 
     public let capacity: Int
     public let perSymbolHistory: Int
+    /// The live scoring horizons (bars) outcomes are given at.
+    public let scoringHorizons: [Int]
     private let state: PThreadLocked<State>
 
-    public init(capacity: Int = 10_000, perSymbolHistory: Int = 500) {
+    public init(capacity: Int = 10_000, perSymbolHistory: Int = 500, scoringHorizons: [Int] = ScoringSettings().horizons) {
+        self.scoringHorizons = scoringHorizons
         self.capacity = capacity
         self.perSymbolHistory = perSymbolHistory
         state = PThreadLocked(State(signals: BoundedLog(capacity: capacity), opportunities: BoundedLog(capacity: capacity),
-                            alerts: BoundedLog(capacity: capacity), idOrder: BoundedLog(capacity: capacity)))
+                            alerts: BoundedLog(capacity: capacity), idOrder: BoundedLog(capacity: capacity),
+                            outcomeOrder: BoundedLog(capacity: capacity)))
     }
 
     public func record(_ event: PipelineEvent) {
@@ -43,9 +54,11 @@ public final class EventStore: Sendable {
                 s.latestFeatures[f.symbol] = f
                 s.features[f.symbol, default: BoundedLog(capacity: history)].append(f)
             case .signal(let x):
+                s.generation &+= 1
                 s.signals.append(x)
                 s.lastSeq = max(s.lastSeq, x.seq)
             case .opportunity(let o):
+                s.generation &+= 1
                 s.opportunities.append(o)
                 if s.opportunityByID[o.id] == nil {
                     if let evicted = s.idOrder.append(o.id) { s.opportunityByID[evicted] = nil }
@@ -53,6 +66,7 @@ public final class EventStore: Sendable {
                 s.opportunityByID[o.id] = o
                 s.lastSeq = max(s.lastSeq, o.seq)
             case .alert(let a):
+                s.generation &+= 1
                 s.alerts.append(a)
                 s.lastSeq = max(s.lastSeq, a.seq)
             }
@@ -60,6 +74,8 @@ public final class EventStore: Sendable {
     }
 
     public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
+    /// Changes whenever what the list endpoints answer could (response caches key on it).
+    public var generation: UInt64 { state.withLock { $0.generation } }
 
     /// The first seq from which the in-memory history is complete for every sequenced channel;
     /// nil when nothing has been evicted yet (complete since the start).
@@ -108,6 +124,37 @@ public final class EventStore: Sendable {
     public func latestBar(_ symbol: String) -> Bar? { state.withLock { $0.latestBar[symbol] } }
     public func latestFeatures(_ symbol: String) -> Features? { state.withLock { $0.latestFeatures[symbol] } }
     /// The most bars held for one symbol (what a new indicator can warm up on).
+    /// A signal's forward return at a horizon became known (the engine's live scorer).
+    public func record(_ outcome: SignalOutcome, score: LiveScore) {
+        state.withLock { s in
+            s.generation &+= 1
+            s.scores[outcome.strategy] = score
+            Self.setOutcome(&s, outcome.seq, outcome.bars, outcome.ret)
+        }
+    }
+
+    private static func setOutcome(_ s: inout State, _ seq: UInt64, _ bars: Int, _ ret: Double) {
+        if s.outcomes[seq] == nil, let evicted = s.outcomeOrder.append(seq) { s.outcomes[evicted] = nil }
+        s.outcomes[seq, default: [:]][bars] = ret
+    }
+
+    /// After a restart: the scorer's state as the checkpoint and the replayed inputs left it.
+    public func restoreScores(_ scores: [String: LiveScore], outcomes: ArraySlice<(seq: UInt64, returns: [Double?])>,
+                              horizons: [Int]) {
+        state.withLock { s in
+            s.generation &+= 1
+            s.scores = scores
+            for o in outcomes {
+                for (h, r) in zip(horizons, o.returns) { if let r { Self.setOutcome(&s, o.seq, h, r) } }
+            }
+        }
+    }
+
+    public var liveScores: [String: LiveScore] { state.withLock { $0.scores } }
+
+    /// A signal's known forward returns by horizon (bars); empty when none is known.
+    public func outcome(_ seq: UInt64) -> [Int: Double] { state.withLock { $0.outcomes[seq] ?? [:] } }
+
     public var mostBarsHeld: Int { state.withLock { $0.bars.values.map(\.count).max() ?? 0 } }
     public func bars(_ symbol: String, limit: Int) -> [Bar] { state.withLock { $0.bars[symbol]?.last(limit) ?? [] } }
     public func features(_ symbol: String, limit: Int) -> [Features] { state.withLock { $0.features[symbol]?.last(limit) ?? [] } }

@@ -263,6 +263,7 @@ public final class PipelineWorker: @unchecked Sendable {
             engine.replay(input)
         }
         flushOutputs()
+        store.restoreScores(engine.liveScores, outcomes: engine.recentOutcomes, horizons: engine.settings.scoring.horizons)
         let made = recoveredNew
         let reached = engine.seq
         recoveredThrough = nil
@@ -472,4 +473,5 @@ final class WorkerSink: EngineSink {
     func engine(signal: StrategySignal) { worker.emit(.signal(signal)) }
     func engine(opportunity: Opportunity) { worker.emit(.opportunity(opportunity)) }
     func engine(alert: RiskAlert) { worker.emit(.alert(alert)) }
+    func engine(outcome: SignalOutcome, score: LiveScore) { worker.store.record(outcome, score: score) }
 }

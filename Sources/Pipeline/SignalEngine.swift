@@ -12,16 +12,20 @@ public protocol EngineSink: AnyObject {
     /// After the strategies ran on a bar close, with what they saw (research tools evaluate exit
     /// rules on it). Most sinks do not need it.
     func engine(evaluated context: StrategyContext)
+    /// A signal's forward return became known at one horizon, with its strategy's scorecard now.
+    func engine(outcome: SignalOutcome, score: LiveScore)
 }
 
 extension EngineSink {
     public func engine(evaluated context: StrategyContext) {}
+    public func engine(outcome: SignalOutcome, score: LiveScore) {}
 }
 
 public struct EngineSettings: Sendable {
     public var interval: BarInterval
     public var aggregator = AggregatorSettings()
     public var risk = RiskSettings()
+    public var scoring = ScoringSettings()
 
     public init(interval: BarInterval) { self.interval = interval }
 }
@@ -79,6 +83,7 @@ public final class SignalEngine {
     var symbols: [String: SymbolPipeline] = [:]
     var aggregator: OpportunityAggregator
     var risk: RiskGuard
+    var scorer: LiveScorer
     private unowned let sink: EngineSink
 
     public init(settings: EngineSettings, strategies: StrategyRegistry, sink: EngineSink, lastSeq: UInt64 = 0) {
@@ -88,6 +93,7 @@ public final class SignalEngine {
         self.seq = lastSeq
         aggregator = OpportunityAggregator(settings: settings.aggregator)
         risk = RiskGuard(settings: settings.risk)
+        scorer = LiveScorer(settings: settings.scoring)
     }
 
     public enum TickOutcome: Equatable { case accepted, outOfOrder(lastTs: Int64) }
@@ -170,6 +176,10 @@ public final class SignalEngine {
     public func currentBar(_ symbol: String) -> Bar? { symbols[symbol]?.builder.current }
     public func latestFeatures(_ symbol: String) -> Features? { symbols[symbol]?.previousFeatures }
     public var knownSymbols: [String] { symbols.keys.sorted() }
+    /// Each strategy's live scorecard (strategies that have had a signal scored).
+    public var liveScores: [String: LiveScore] { scorer.scores }
+    /// The newest signals' forward returns per horizon (nil: not known yet), oldest first.
+    public var recentOutcomes: ArraySlice<(seq: UInt64, returns: [Double?])> { scorer.recentOutcomes }
 
     private func pipeline(for symbol: String) -> SymbolPipeline {
         if let state = symbols[symbol] { return state }
@@ -194,6 +204,7 @@ public final class SignalEngine {
         publish(risk.bar(bar))
         let features = state.calculator.update(bar)
         sink.engine(features: features)
+        scorer.barClosed(bar.symbol, close: bar.close) { sink.engine(outcome: $0, score: $1) }
         state.bank.update(bar)
         let context = StrategyContext(
             input: RuleInput(features: features, previous: state.previousFeatures, bar: bar, previousBar: state.previousBar,
@@ -207,6 +218,7 @@ public final class SignalEngine {
                                         direction: verdict.direction, strength: verdict.strength, price: bar.close,
                                         reason: verdict.reason)
             sink.engine(signal: signal)
+            scorer.signal(signal)
             publish(risk.signal(signal))
             for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime)) { publish(o) }
         }

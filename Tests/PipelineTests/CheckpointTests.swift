@@ -96,7 +96,11 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(after, Array(reference.lines.suffix(after.count)), "round \(round): taken \(taken), crashed \(crashed)")
             XCTAssertEqual(before.lines.count + after.count, reference.lines.count, "round \(round): nothing missing or extra")
             XCTAssertEqual(second.seq, uninterrupted.seq)
+            XCTAssertEqual(second.liveScores, uninterrupted.liveScores, "round \(round): live scorecards")
+            XCTAssertEqual(second.recentOutcomes.map(\.seq), uninterrupted.recentOutcomes.map(\.seq))
+            XCTAssertEqual(second.recentOutcomes.map(\.returns), uninterrupted.recentOutcomes.map(\.returns))
         }
+        XCTAssertGreaterThan(reference.outcomes.count, 100, "signals were scored")
     }
 
     /// Risk holds survive: a symbol blocked when the checkpoint is taken is still blocked after a

@@ -23,6 +23,11 @@ final class CollectingSink: EngineSink {
     func engine(signal: StrategySignal) { signals.append(signal); seqs.append(signal.seq); add { EventEncoder.payload(signal, &$0) } }
     func engine(opportunity: Opportunity) { opportunities.append(opportunity); seqs.append(opportunity.seq); add { EventEncoder.payload(opportunity, &$0) } }
     func engine(alert: RiskAlert) { alerts.append(alert); seqs.append(alert.seq); add { EventEncoder.payload(alert, &$0) } }
+    var outcomes: [SignalOutcome] = []
+    func engine(outcome: SignalOutcome, score: LiveScore) {
+        outcomes.append(outcome)
+        lines.append("outcome \(outcome.seq) \(outcome.strategy) \(outcome.bars) \(outcome.ret)")
+    }
 }
 
 final class EngineTests: XCTestCase {

@@ -48,6 +48,10 @@ final class JournalRestartTests: XCTestCase {
         let opportunities = try events(first, "/api/v1/opportunities")
         let signals = try events(first, "/api/v1/signals")
         let alerts = try events(first, "/api/v1/alerts")
+        let scores = try XCTUnwrap(first.get("/api/v1/strategies").json?["items"] as? [[String: Any]]).map { $0["live_score"] as? NSDictionary }
+        XCTAssertTrue(scores.contains { ($0?["scored"] as? Int ?? 0) > 0 }, "signals were scored live")
+        XCTAssertTrue(signals.contains { (($0["outcome"] as? [[String: Any]])?.first?["return"] as? Double) != nil },
+                      "signals carry their outcome")
         first.stop()
 
         let second = try TestServer { $0.dataDir = data }
@@ -61,6 +65,9 @@ final class JournalRestartTests: XCTestCase {
         XCTAssertEqual(pipeline["start"] as? String, "warm", "\(pipeline)")
         let features = try XCTUnwrap(second.get("/api/v1/symbols/600519.SH/features?limit=1").json?["items"] as? [[String: Any]])
         XCTAssertNotNil(features.last?["ema_50"] as? Double, "ema_50 is ready right after the restart")
+        // Live scorecards come back as they were (signals' outcomes are compared with the signals).
+        let scoresAfter = try XCTUnwrap(second.get("/api/v1/strategies").json?["items"] as? [[String: Any]]).map { $0["live_score"] as? NSDictionary }
+        XCTAssertEqual(scoresAfter, scores)
         // Every event is back, field for field, with its seq.
         for (path, before) in [("/api/v1/opportunities", opportunities), ("/api/v1/signals", signals), ("/api/v1/alerts", alerts)] {
             let after = try events(second, path)

@@ -18,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ws_e2e import ROOT, REST_KINDS, CheckFailed, Client, require  # noqa: E402
+from ws_e2e import ROOT, REST_KINDS, CheckFailed, Client, event_fields, require  # noqa: E402
 import ws_e2e  # noqa: E402
 
 
@@ -36,14 +36,15 @@ class CrashableServer(ws_e2e.Server):
 
 
 def all_events(client):
-    """Every sequenced event the server holds, by seq (REST pages, payload as served)."""
+    """Every sequenced event the server holds, by seq (REST pages, payload as served, less a
+    signal's `outcome`: live scoring, which goes on filling in as bars close)."""
     out = {}
     for path, kind in REST_KINDS:
         since = 0
         while True:
             page = client.get(f"/api/v1/{path}?since_seq={since}&limit=1000")
             for item in page["items"]:
-                out[item["seq"]] = {"type": kind, "seq": item["seq"], "payload": item}
+                out[item["seq"]] = {"type": kind, "seq": item["seq"], "payload": event_fields(item)}
             if len(page["items"]) < 1000:
                 break
             since = page["next_since_seq"]

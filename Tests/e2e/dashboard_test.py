@@ -231,6 +231,22 @@ def main_checks(run, b, server, out):
         return f"{stats['chartSymbol']}: {stats['chartBars']} bars, {painted[0]} painted pixels on {painted[1]}x{painted[2]}"
     run.check("chart draws bars for the selected symbol", chart)
 
+    def hit_rates():
+        # Live scoring: a strategy in a row shows its hit rate (GET /api/v1/strategies) once
+        # enough of its signals had the bars after them close; it agrees with the API.
+        cell = wait_for("a strategy with its hit rate", lambda: b.js(
+            "return [...document.querySelectorAll('table.opps tbody td.col-strategies')]"
+            ".map(c => [c.textContent, c.title]).find(([text]) => /%/.test(text)) || null"), 60)
+        m = re.search(r"([a-z_]+) (\d+)%", cell[0])
+        require(m, f"no 'name NN%' in {cell[0]!r}")
+        items = server.get("/api/v1/strategies")["items"]
+        score = next(i["live_score"] for i in items if i["name"] == m.group(1))
+        rates = [round(h["hit_rate"] * 100) for h in score["horizons"] if h["hit_rate"] is not None]
+        require(rates, f"{m.group(1)} has no scored horizon in the API: {score}")
+        require(cell[1], "no tooltip with the hit rate's detail")
+        return f"{cell[0]!r}; API hit rates {rates}"
+    run.check("strategies show their live hit rate", hit_rates)
+
     def language():
         before = headings(b)
         b.driver.find_element("id", "lang-toggle").click()

@@ -153,13 +153,14 @@ class Client:
         raise CheckFailed(f"pipeline did not settle: {p} (posted {self.posted} ticks)")
 
     def events(self, after, upto, kinds=REST_KINDS):
-        """Sequenced events in (after, upto] from REST, in seq order, as WebSocket envelopes."""
+        """Sequenced events in (after, upto] from REST, in seq order, as WebSocket envelopes (without
+        a signal's `outcome`: REST's live scoring, filled in as bars close, not part of the event)."""
         out = []
         for path, kind in kinds:
             since = after
             while True:
                 page = self.get(f"/api/v1/{path}?since_seq={since}&limit=1000")
-                out += [{"type": kind, "seq": it["seq"], "payload": it} for it in page["items"] if it["seq"] <= upto]
+                out += [{"type": kind, "seq": it["seq"], "payload": event_fields(it)} for it in page["items"] if it["seq"] <= upto]
                 if len(page["items"]) < 1000:
                     break
                 since = page["next_since_seq"]
@@ -169,6 +170,11 @@ class Client:
         # max_queue=None: the library keeps reading into memory however slowly the checks consume.
         return connect(f"wss://127.0.0.1:{self.port}{path}", ssl=self.ctx, proxy=None, max_queue=None,
                        open_timeout=10)
+
+
+def event_fields(item):
+    """A REST list item as the event it is: a signal's `outcome` (live scoring) dropped."""
+    return {k: v for k, v in item.items() if k != "outcome"}
 
 
 def receive(ws, timeout=10):

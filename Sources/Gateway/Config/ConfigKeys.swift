@@ -64,6 +64,8 @@ enum ConfigKeys {
         seconds("pipeline.opportunity_ttl_s", \.pipeline.opportunityTTLSeconds, above: 0, max: 86_400, "An opportunity expires this long after its last signal (market time)."),
         seconds("pipeline.cooldown_s", \.pipeline.cooldownSeconds, from: 0, max: 86_400, "After an opportunity expires, the same symbol and direction wait this long before a new one."),
         int("pipeline.history_events", \.pipeline.historyEvents, 100...1_000_000, "Signals, opportunity events and alerts kept in memory, each, for REST and resume; older ones are read from the journal."),
+        string("pipeline.score_horizons", \.pipeline.scoreHorizons, "Live signal scoring: forward-return horizons in bars, comma-separated, ascending (each 1…10000); GET /api/v1/strategies shows each strategy's hit rate and mean forward return at each."),
+        int("pipeline.score_window", \.pipeline.scoreWindow, 10...100_000, "Live scorecards cover each strategy's last this many signals scored at a horizon."),
         int("simulator.ticks_per_second", \.simulator.ticksPerSecond, 1...1_000_000, "Simulated ticks per second over all eight symbols."),
         int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
         string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-share symbols (others start at 100.00)."),

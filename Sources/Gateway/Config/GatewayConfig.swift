@@ -193,6 +193,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var cooldownSeconds = 60.0
         /// Signals, opportunity events and alerts kept in memory, each (`pipeline.history_events`).
         public var historyEvents = 10_000
+        /// Live scoring horizons in bars, comma-separated (`pipeline.score_horizons`).
+        public var scoreHorizons = "1,5,20"
+        /// Scored signals per strategy and horizon in a live scorecard (`pipeline.score_window`).
+        public var scoreWindow = 200
         /// The defaults.
         public init() {}
     }

@@ -62,7 +62,20 @@ enum APIRoutes {
                 return try list(q, store: store, journal: journal, latest: { store.latestSignals(limit: $0, where: filter) },
                                 after: { store.signals(sinceSeq: $0, limit: $1, where: filter) },
                                 seq: { $0.seq }, fromJournal: { if case .signal(let x) = $0, filter(x) { x } else { nil } },
-                                encode: { EventEncoder.payload($0, &$1) })
+                                encode: { signal, w in
+                                    // Its forward return at each live scoring horizon, null until known.
+                                    let known = store.outcome(signal.seq)
+                                    EventEncoder.payload(signal, &w) { w in
+                                        w.beginArray("outcome")
+                                        for h in store.scoringHorizons {
+                                            w.beginObject()
+                                            w.int("bars", h)
+                                            w.optionalDouble("return", known[h])
+                                            w.endObject()
+                                        }
+                                        w.endArray()
+                                    }
+                                })
             } }
         }
         router.add(.get, "/api/v1/alerts") { context in

@@ -1,5 +1,6 @@
 import CLinux
 import HTTP
+import Pipeline
 import Reactor
 import Telemetry
 
@@ -34,6 +35,7 @@ enum MetricsRoutes {
             m.counter("dongfeng_bars_total", "Bars closed", labelled.totals.bars)
             m.labelled("dongfeng_signals_total", "Strategy signals", "counter", "strategy", labelled.signalsByStrategy)
             m.labelled("dongfeng_opportunity_events_total", "Opportunity events", "counter", "status", labelled.opportunitiesByStatus)
+            m.liveScores(signals.store.liveScores)
             m.labelled("dongfeng_risk_alerts_total", "Risk alerts", "counter", "kind", labelled.alertsByKind)
             m.gauge("dongfeng_last_seq", "The last sequence number given out", Int(s.lastSeq.load(ordering: .relaxed)))
             var rejected: [String: Int] = [:]
@@ -148,6 +150,26 @@ struct PrometheusText {
             text += "{" + labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",") + "}"
         }
         text += " \(value)\n"
+    }
+
+    /// Live scorecards: per strategy and horizon, hit rate, mean forward return (bps) and how
+    /// many scored signals they cover.
+    mutating func liveScores(_ scores: [String: LiveScore]) {
+        let names = scores.keys.sorted()
+        let families: [(String, String, (LiveScore.Horizon) -> Double?)] = [
+            ("dongfeng_strategy_hit_rate", "Share of the latest scored signals whose forward return was positive", { $0.hitRate }),
+            ("dongfeng_strategy_forward_return_bps", "Mean forward return of the latest scored signals, basis points", { $0.meanBps }),
+            ("dongfeng_strategy_scored_signals", "Scored signals the live scorecard covers", { Double($0.count) }),
+        ]
+        for (name, help, value) in families {
+            header(name, help, "gauge")
+            for strategy in names {
+                for h in scores[strategy]!.horizons {
+                    guard let v = value(h) else { continue }
+                    text += "\(name){strategy=\"\(Self.escape(strategy))\",horizon=\"\(h.bars)\"} \(Self.number(v))\n"
+                }
+            }
+        }
     }
 
     static let quantiles: [Double] = [0.5, 0.9, 0.99, 0.999]

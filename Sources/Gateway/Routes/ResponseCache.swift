@@ -3,8 +3,9 @@ import Pipeline
 import Synchronization
 
 /// Answers of the event-list endpoints, kept while nothing new was sequenced: a list's bytes
-/// depend only on its query and on the store's contents, which change only when `lastSeq` moves,
-/// so an answer computed at seq N is exact for every identical request until N+1. Under a live
+/// depend only on its query and on the store's contents, which change only when its `generation`
+/// moves (a sequenced event, or a signal's outcome), so an answer computed at generation N is
+/// exact for every identical request until N+1. Under a live
 /// feed that is still most requests (clients poll far more often than opportunities change),
 /// and it spares the JSON encoding that dominated these requests (Benchmarks/run.sh).
 final class ResponseCache: Sendable {
@@ -32,10 +33,10 @@ final class ResponseCache: Sendable {
     /// The cached answer for `key` at the store's current seq, else `compute()`'s, kept when it is
     /// a complete 200 computed without the store moving meanwhile.
     func respond(key: String, store: EventStore, _ compute: () -> Response) -> Response {
-        let seq = store.lastSeq
+        let seq = store.generation
         if let hit = state.withLock({ $0.entries[key] }), hit.seq == seq { return hit.response }
         let response = compute()
-        guard response.status == 200, response.deferred == nil, store.lastSeq == seq else { return response }
+        guard response.status == 200, response.deferred == nil, store.generation == seq else { return response }
         let size = response.body.count + key.utf8.count
         guard size <= maxBytes / 4 else { return response }
         state.withLock { state in

@@ -7,14 +7,14 @@ import Pipeline
 /// (admin): runtime changes replace strategy values only; indicator state is kept.
 enum StrategyRoutes {
     static func register(into router: inout Router<RouteHandler>, service: SignalService, admin: AdminGuard) {
-        router.add(.get, "/api/v1/strategies") { _ in describe(service.worker.strategies, interval: service.interval) }
+        router.add(.get, "/api/v1/strategies") { _ in describe(service.worker.strategies, interval: service.interval, store: service.store) }
         router.add(.get, "/api/v1/strategies/{name}") { context in
             let name = context.parameters["name"] ?? ""
             let registry = service.worker.strategies
             guard registry.entries.contains(where: { $0.strategy.name == name }) else {
                 return .error(404, code: "not_found", message: "no strategy \(name)")
             }
-            return describe(registry, only: name)
+            return describe(registry, only: name, store: service.store)
         }
         router.add(.put, "/api/v1/strategies/{name}", admin.protect { context in
             let name = context.parameters["name"] ?? ""
@@ -36,7 +36,7 @@ enum StrategyRoutes {
             let before = Set(service.worker.strategies.plan.instances)
             let fresh = registry.plan.instances.filter { !before.contains($0) }
             service.worker.updateStrategies(registry)
-            return describe(registry, only: name, warmUpBars: fresh.isEmpty ? nil : service.store.mostBarsHeld)
+            return describe(registry, only: name, store: service.store, warmUpBars: fresh.isEmpty ? nil : service.store.mostBarsHeld)
         })
         router.add(.post, "/admin/reload", admin.protect { _ in
             do throws(GatewayError) {
@@ -58,9 +58,11 @@ enum StrategyRoutes {
 
     /// `warmUpBars`: after a change that added indicator calls, how many held bars the new
     /// instances are warmed on (`"warm_up":{"indicators":[…],"bars":N}`).
+    /// Each strategy carries its live scorecard (`live_score`) from `store`.
     static func describe(_ registry: StrategyRegistry, only name: String? = nil, interval: BarInterval? = nil,
-                         warmUpBars: Int? = nil) -> Response {
+                         store: EventStore, warmUpBars: Int? = nil) -> Response {
         var w = JSONWriter()
+        let scores = store.liveScores
         func entry(_ e: StrategyRegistry.Entry, extra: (inout JSONWriter) -> Void = { _ in }) {
             w.beginObject()
             w.string("name", e.strategy.name)
@@ -69,6 +71,7 @@ enum StrategyRoutes {
             w.beginObject("settings")
             for key in e.settings.keys.sorted() { w.value(key, e.settings[key]!) }
             w.endObject()
+            liveScore(scores[e.strategy.name], horizons: store.scoringHorizons, &w)
             extra(&w)
             w.endObject()
         }
@@ -95,5 +98,24 @@ enum StrategyRoutes {
         w.endArray()
         w.endObject()
         return .json(200, w.bytes)
+    }
+
+    /// `"live_score": {"scored": N, "horizons": [{"bars", "count", "hit_rate", "mean_bps"}]}`: hit
+    /// rate and mean forward return (bps) over the strategy's latest scored signals at each horizon.
+    static func liveScore(_ score: LiveScore?, horizons: [Int], _ w: inout JSONWriter) {
+        w.beginObject("live_score")
+        w.int("scored", score?.scored ?? 0)
+        w.beginArray("horizons")
+        for (i, bars) in horizons.enumerated() {
+            let h = score.flatMap { i < $0.horizons.count ? $0.horizons[i] : nil }
+            w.beginObject()
+            w.int("bars", bars)
+            w.int("count", h?.count ?? 0)
+            w.optionalDouble("hit_rate", h?.hitRate)
+            w.optionalDouble("mean_bps", h?.meanBps)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
     }
 }

@@ -33,10 +33,18 @@ public final class SignalService: @unchecked Sendable {
             throw GatewayError("pipeline.interval \(config.pipeline.interval) is not an interval")
         }
         let strategies = try Self.loadStrategies(config.pipeline.strategiesFile, logger: logger)
-        store = EventStore(capacity: config.pipeline.historyEvents)
         var settings = EngineSettings(interval: interval)
         settings.aggregator = AggregatorSettings(ttlMs: Int64(config.pipeline.opportunityTTLSeconds * 1000),
                                                  cooldownMs: Int64(config.pipeline.cooldownSeconds * 1000))
+        let horizons = config.pipeline.scoreHorizons.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !horizons.isEmpty, horizons.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 10_000 }),
+              zip(horizons, horizons.dropFirst()).allSatisfy({ $0! < $1! }) else {
+            throw GatewayError("pipeline.score_horizons \(config.pipeline.scoreHorizons.debugDescription): give bar counts 1…10000, ascending, comma-separated")
+        }
+        settings.scoring.horizons = horizons.map { $0! }
+        settings.scoring.window = config.pipeline.scoreWindow
+        settings.scoring.outcomes = config.pipeline.historyEvents
+        store = EventStore(capacity: config.pipeline.historyEvents, scoringHorizons: settings.scoring.horizons)
         journal = try Self.openJournal(config, tail: 3 * config.pipeline.historyEvents, logger: logger)
         let inputs = config.journal.enabled && config.journal.inputs
             ? try Self.openJournal(config, tail: 0, logger: logger, subdirectory: "inputs", segmentMB: 8) : nil

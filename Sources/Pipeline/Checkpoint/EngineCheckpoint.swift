@@ -7,7 +7,7 @@ import Foundation
 /// Taken between two batches (`SignalEngine.checkpoint()`, detached copies, so it can be encoded
 /// on another thread while the worker goes on); restored before the worker starts.
 public struct EngineCheckpoint: @unchecked Sendable {
-    public static let version: UInt64 = 2
+    public static let version: UInt64 = 3
     public let interval: String
     public let seq: UInt64
     public let marketTime: Int64
@@ -15,6 +15,7 @@ public struct EngineCheckpoint: @unchecked Sendable {
     let symbols: [(name: String, state: SignalEngine.SymbolPipeline)]
     let aggregator: OpportunityAggregator
     let risk: RiskGuard
+    let scorer: LiveScorer
     /// The strategies in force, in the strategies file's form.
     let strategies: [UInt8]
     /// The last engine input (the input journal's seq) this state includes; 0 = none.
@@ -67,13 +68,17 @@ public struct EngineCheckpoint: @unchecked Sendable {
         risk.write(&w)
         w.u64(UInt64(strategies.count))
         w.bytes.append(contentsOf: strategies)
+        scorer.write(&w)
     }
 
     /// Reads a checkpoint for an engine running `interval` bars with these aggregator and risk
     /// settings (settings come from the configuration, never from the file).
     public init(reading r: inout BinaryReader, settings: EngineSettings) throws(CheckpointError) {
         let version = try r.u64()
-        guard version == Self.version else { throw CheckpointError("engine state version \(version), this server reads \(Self.version)") }
+        // Version 2 is version 3 without live scoring (which then starts empty).
+        guard version == Self.version || version == 2 else {
+            throw CheckpointError("engine state version \(version), this server reads \(Self.version)")
+        }
         interval = try r.string()
         guard interval == settings.interval.description else {
             throw CheckpointError("it holds \(interval) bars, the pipeline runs \(settings.interval) bars")
@@ -111,11 +116,13 @@ public struct EngineCheckpoint: @unchecked Sendable {
         try risk.read(&r)
         self.risk = risk
         strategies = try r.byteArray()
+        scorer = version >= 3 ? try LiveScorer(reading: &r, settings: settings.scoring) : LiveScorer(settings: settings.scoring)
     }
 
     init(interval: String, seq: UInt64, marketTime: Int64, counters: EngineCounters,
          symbols: [(name: String, state: SignalEngine.SymbolPipeline)], aggregator: OpportunityAggregator, risk: RiskGuard,
-         strategies: [UInt8]) {
+         scorer: LiveScorer, strategies: [UInt8]) {
+        self.scorer = scorer
         self.strategies = strategies
         self.interval = interval
         self.seq = seq
@@ -149,7 +156,7 @@ extension SignalEngine {
     public func checkpoint() -> EngineCheckpoint {
         EngineCheckpoint(interval: settings.interval.description, seq: seq, marketTime: marketTime, counters: counters,
                          symbols: symbols.keys.sorted().map { ($0, symbols[$0]!.copy()) },
-                         aggregator: aggregator, risk: risk.detached(), strategies: strategies.fileJSON)
+                         aggregator: aggregator, risk: risk.detached(), scorer: scorer, strategies: strategies.fileJSON)
     }
 
     /// Puts the engine back where a checkpoint left it (before any input; replaces all state).
@@ -161,6 +168,7 @@ extension SignalEngine {
         for (name, state) in c.symbols { symbols[name] = state.copy() }
         aggregator = c.aggregator
         risk = c.risk.detached()
+        scorer = c.scorer
         // The strategies that were running: the inputs after the checkpoint ran under them.
         if let registry = try? StrategyRegistry.parse(Data(c.strategies)) { strategies = registry }
     }
