@@ -220,9 +220,24 @@ table("Pipeline and replay (Dongfeng)", ["pipeline"],
       "`dongfeng-bench pipeline`: the signal engine on one core with no I/O, and a producer thread offering "
       "ticks through the SPSC ring at a paced rate (ring → processed). `dongfeng replay` over a generated CSV "
       "(8 symbols, random walk, written to a temporary file first).")
+table("Strategy research: backtest and sweep (Dongfeng beside backtesting.py)", ["research"],
+      "`Benchmarks/research.sh` (run by this harness): `dongfeng backtest` of one rule (SMA 10/30 cross, "
+      "long-only) over an OHLCV file of one-minute bars, reading, running and trading; backtesting.py 0.6.6, "
+      "the reference whose trades ours equal (Tests/e2e/backtest_vs_reference.py), on the same bars and "
+      "strategy, loading with pandas and running; backtest and replay over the same tick file; `dongfeng "
+      "sweep` of 100 combinations on one thread and two. Goals (issue 18): ≥ 5M bars/s from an OHLCV file, "
+      "backtest as fast as replay, sweep ≥ 1.8x on two cores.")
 table("Resources (Dongfeng)", ["resources"])
 
 goals = []
+for r in extra_rows("research"):
+    if r["name"].startswith("backtest,") and r["unit"] == "bars/s" and r["value"]:
+        v = float(r["value"])
+        goals.append(("backtest from an OHLCV file", "≥ 5,000,000 bars/s", f"{v:,.0f} bars/s", v >= 5e6,
+                      f"{5e6 / v:.1f}x short"))
+    if r["name"].startswith("sweep speed-up") and r["value"]:
+        v = float(r["value"])
+        goals.append(("sweep on 2 cores over 1", "≥ 1.8x", f"{v:.2f}x", v >= 1.8, f"{v:.2f}x"))
 p99s = [(r["name"], float(r["value"])) for r in extra_rows("e2e") if r["name"].endswith(" p99") and r["value"]]
 for name, v in p99s:
     goals.append((f"e2e {name}", "≤ 1000 µs", f"{v:,.0f} µs", v <= 1000, f"{(v - 1000) / 1000 * 100:.0f}% over"))

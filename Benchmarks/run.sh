@@ -320,6 +320,12 @@ done
 record pipeline "CSV replay, $replay_ticks ticks, 1m bars (median of $runs)" "$(printf '%s\n' "${replay_rates[@]}" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" ticks/s
 rm -f "$csv"
 
+say "strategy research: backtest, sweep, backtesting.py (Benchmarks/research.sh)"
+case $mode in
+  full) bash Benchmarks/research.sh --records "$extra" ;;
+  *) bash Benchmarks/research.sh "--$mode" --records "$extra" ;;
+esac
+
 # --- the document --------------------------------------------------------------------------------
 {
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
