@@ -60,6 +60,9 @@ public struct BinaryWriter: Sendable {
 public struct BinaryReader {
     let bytes: [UInt8]
     public private(set) var offset: Int
+    /// The version of the document being read, when its reader set it (parts that changed
+    /// between versions read the older form too).
+    public var formatVersion: UInt64 = .max
     /// An upper bound for counts read back (a damaged length must not allocate gigabytes).
     static let maxCount = 1 << 26
 

@@ -26,6 +26,9 @@ public struct EngineSettings: Sendable {
     public var aggregator = AggregatorSettings()
     public var risk = RiskSettings()
     public var scoring = ScoringSettings()
+    /// Research runs (backtest, sweep): bars, features, strategies and signals only — no risk
+    /// guard and no opportunities, which never change a signal.
+    public var signalsOnly = false
 
     public init(interval: BarInterval) { self.interval = interval }
 }
@@ -58,6 +61,8 @@ public final class SignalEngine {
         var lastWallMs: Int64 = .min
         /// The parameterised indicators the rules in force call.
         var bank: IndicatorBank
+        /// What rules read on a bar close, refilled in place (made on the first bar).
+        var frame: RuleFrame?
         init(symbol: String, interval: BarInterval, plan: IndicatorPlan = IndicatorPlan()) {
             builder = BarBuilder(symbol: symbol, interval: interval)
             bank = IndicatorBank(plan: plan)
@@ -113,7 +118,7 @@ public final class SignalEngine {
         counters.ticks += 1
         if tick.ts > marketTime { marketTime = tick.ts }
         sink.engine(tick: tick)
-        publish(risk.tick(tick, wallMs: wallMs))
+        if !settings.signalsOnly { publish(risk.tick(tick, wallMs: wallMs)) }
         if let bar = state.builder.add(tick) { closed(bar, state) }
         return .accepted
     }
@@ -181,10 +186,20 @@ public final class SignalEngine {
     /// The newest signals' forward returns per horizon (nil: not known yet), oldest first.
     public var recentOutcomes: ArraySlice<(seq: UInt64, returns: [Double?])> { scorer.recentOutcomes }
 
+    /// The last symbol looked up and its pipeline: consecutive bars and ticks of one symbol
+    /// (a file of one symbol, a burst) skip the hash.
+    var lastSymbol = ""
+    var lastState: SymbolPipeline?
+
     private func pipeline(for symbol: String) -> SymbolPipeline {
-        if let state = symbols[symbol] { return state }
-        let state = SymbolPipeline(symbol: symbol, interval: settings.interval, plan: strategies.plan)
-        symbols[symbol] = state
+        if let lastState, symbol == lastSymbol { return lastState }
+        let state = symbols[symbol] ?? {
+            let state = SymbolPipeline(symbol: symbol, interval: settings.interval, plan: strategies.plan)
+            symbols[symbol] = state
+            return state
+        }()
+        lastSymbol = symbol
+        lastState = state
         return state
     }
 
@@ -199,17 +214,35 @@ public final class SignalEngine {
     private func closed(_ bar: Bar, _ state: SymbolPipeline) {
         counters.bars += 1
         let closeTime = bar.start + settings.interval.milliseconds
-        for o in aggregator.expire(before: max(marketTime, closeTime)) { publish(o) }
+        let full = !settings.signalsOnly
+        if full { for o in aggregator.expire(before: max(marketTime, closeTime)) { publish(o) } }
         sink.engine(bar: bar)
-        publish(risk.bar(bar))
+        if full { publish(risk.bar(bar)) }
         let features = state.calculator.update(bar)
         sink.engine(features: features)
-        scorer.barClosed(bar.symbol, close: bar.close) { sink.engine(outcome: $0, score: $1) }
+        if full { scorer.barClosed(bar.symbol, close: bar.close) { sink.engine(outcome: $0, score: $1) } }
         state.bank.update(bar)
-        let context = StrategyContext(
-            input: RuleInput(features: features, previous: state.previousFeatures, bar: bar, previousBar: state.previousBar,
-                             values: state.bank.values, previousValues: state.bank.previous),
-            recent: state.recent)
+        let frame: RuleFrame
+        if let reused = state.frame {
+            frame = reused
+            frame.features = features
+            frame.previous = state.previousFeatures
+            frame.bar = bar
+            frame.previousBar = state.previousBar
+            frame.values = state.bank.values
+            frame.previousValues = state.bank.previous
+        } else {
+            frame = RuleFrame(features: features, previous: state.previousFeatures, bar: bar, previousBar: state.previousBar,
+                              values: state.bank.values, previousValues: state.bank.previous)
+            state.frame = frame
+        }
+        // The frame lends the bank's arrays for this bar only: let go of them after, so the
+        // bank's next update writes in place rather than copying them.
+        defer {
+            frame.values = []
+            frame.previousValues = []
+        }
+        let context = StrategyContext(input: RuleInput(frame: frame), recent: state.recent)
         for strategy in strategies.enabled {
             guard let verdict = strategy.evaluate(context) else { continue }
             seq += 1
@@ -218,6 +251,7 @@ public final class SignalEngine {
                                         direction: verdict.direction, strength: verdict.strength, price: bar.close,
                                         reason: verdict.reason)
             sink.engine(signal: signal)
+            guard full else { continue }
             scorer.signal(signal)
             publish(risk.signal(signal))
             for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime)) { publish(o) }

@@ -52,10 +52,19 @@ public enum Backtest {
     public static func run(bars: [Bar], registry: StrategyRegistry, interval: BarInterval,
                            settings: BacktestSettings) -> BacktestResult {
         let recorder = BacktestRecorder(registry: registry)
-        recorder.expectedBarsPerSymbol = bars.count == 0 || bars.first!.symbol == bars.last!.symbol ? bars.count : 0
-        let engine = SignalEngine(settings: EngineSettings(interval: interval), strategies: registry, sink: recorder)
+        recorder.keepsBars = false
+        recorder.expectedBarsPerSymbol = bars.first?.symbol == bars.last?.symbol ? bars.count : 0
+        let engine = SignalEngine(settings: researchSettings(interval), strategies: registry, sink: recorder)
         for bar in bars { engine.process(bar: bar) }
+        recorder.adoptBars(bars)
         return evaluate(recorder, intervalMs: interval.milliseconds, settings: settings)
+    }
+
+    /// The engine of a research run: the live one without risk guard and opportunities.
+    public static func researchSettings(_ interval: BarInterval) -> EngineSettings {
+        var settings = EngineSettings(interval: interval)
+        settings.signalsOnly = true
+        return settings
     }
 
     /// Scores and trades what a recorder kept.

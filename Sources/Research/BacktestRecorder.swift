@@ -32,6 +32,11 @@ public final class BacktestRecorder: EngineSink {
     public private(set) var symbols: [String] = []
     /// Per symbol, its closed bars in time order.
     public private(set) var bars: [[Bar]] = []
+    /// Per symbol, how many bars closed.
+    public private(set) var barCounts: [Int] = []
+    /// Off when the caller has the bars already (an OHLCV file): `adoptBars` gives them after
+    /// the run, and the engine's copies are not kept.
+    public var keepsBars = true
     public private(set) var signals: [RecordedSignal] = []
     /// Per symbol, per strategy with an `exit_when`: the rule's value on each bar (else empty).
     public private(set) var exitHolds: [[[Bool]]] = []
@@ -50,7 +55,7 @@ public final class BacktestRecorder: EngineSink {
         for (i, name) in strategies.enumerated() { strategyIndex[name] = i }
     }
 
-    /// Room for `count` bars of each symbol to come (saves regrowing long series).
+    /// Room for this many bars of each symbol to come (saves regrowing long series).
     public var expectedBarsPerSymbol = 0
 
     private func index(of symbol: String) -> Int {
@@ -63,8 +68,9 @@ public final class BacktestRecorder: EngineSink {
             symbolIndex[symbol] = i
             symbols.append(symbol)
             var room: [Bar] = []
-            room.reserveCapacity(expectedBarsPerSymbol)
+            if keepsBars { room.reserveCapacity(expectedBarsPerSymbol) }
             bars.append(room)
+            barCounts.append(0)
             exitHolds.append(Array(repeating: [], count: strategies.count))
             for k in exitRules.map(\.0) { exitHolds[i][k].reserveCapacity(expectedBarsPerSymbol) }
         }
@@ -73,18 +79,38 @@ public final class BacktestRecorder: EngineSink {
         return i
     }
 
-    public func engine(bar: Bar) { bars[index(of: bar.symbol)].append(bar) }
+    public func engine(bar: Bar) {
+        let sym = index(of: bar.symbol)
+        barCounts[sym] += 1
+        if keepsBars { bars[sym].append(bar) }
+    }
+
+    /// The bars the engine was given (in time order across symbols), as each symbol's series:
+    /// a file of one symbol is used as it is, without a copy.
+    public func adoptBars(_ input: [Bar]) {
+        if symbols.count == 1, input.count == barCounts[0] {
+            bars = [input]
+            return
+        }
+        var grouped = barCounts.map { n -> [Bar] in
+            var series: [Bar] = []
+            series.reserveCapacity(n)
+            return series
+        }
+        for bar in input { if let i = symbolIndex[bar.symbol] { grouped[i].append(bar) } }
+        bars = grouped
+    }
 
     public func engine(signal: StrategySignal) {
         guard let s = strategyIndex[signal.strategy] else { return }
         let sym = index(of: signal.symbol)
-        signals.append(RecordedSignal(strategy: s, symbol: sym, bar: bars[sym].count - 1, direction: signal.direction,
+        signals.append(RecordedSignal(strategy: s, symbol: sym, bar: barCounts[sym] - 1, direction: signal.direction,
                                       strength: signal.strength))
     }
 
     public func engine(evaluated context: StrategyContext) {
         guard !exitRules.isEmpty else { return }
-        let sym = index(of: context.bar.symbol)
+        let sym = index(of: context.input.frame.bar.symbol)
         for (i, rule) in exitRules { exitHolds[sym][i].append(rule.holds(context.input)) }
     }
 

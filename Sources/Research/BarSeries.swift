@@ -24,11 +24,12 @@ public enum BarSeries {
     }
 
     /// `interval` nil: the file's own spacing (the smallest gap between two bars of a symbol).
-    public static func prepare(_ input: [Bar], interval asked: BarInterval?) throws(Problem) -> Prepared {
-        guard let first = input.first else { throw .empty }
+    /// `input` is consumed: a caller that lets go of it has it relabelled in place, not copied.
+    public static func prepare(_ input: consuming [Bar], interval asked: BarInterval?) throws(Problem) -> Prepared {
         var bars = input
+        guard let first = bars.first else { throw .empty }
         var duplicates: [String] = []
-        let oneSymbol = input.allSatisfy { $0.symbol == first.symbol }
+        let oneSymbol = bars.allSatisfy { $0.symbol == first.symbol }
         if oneSymbol {
             // One symbol, as most files are: oldest first or newest first needs no sort.
             if zip(bars, bars.dropFirst()).contains(where: { $0.start >= $1.start }) {

@@ -248,8 +248,9 @@ public enum Sweep {
     static func record(_ bars: [Bar], interval: BarInterval, registry: StrategyRegistry,
                        report: (Int) -> Void) -> BacktestRecorder {
         let recorder = BacktestRecorder(registry: registry)
+        recorder.keepsBars = false
         recorder.expectedBarsPerSymbol = bars.first?.symbol == bars.last?.symbol ? bars.count : 0
-        let engine = SignalEngine(settings: EngineSettings(interval: interval), strategies: registry, sink: recorder)
+        let engine = SignalEngine(settings: Backtest.researchSettings(interval), strategies: registry, sink: recorder)
         var pending = 0
         for bar in bars {
             engine.process(bar: bar)
@@ -260,6 +261,7 @@ public enum Sweep {
             }
         }
         report(pending)
+        recorder.adoptBars(bars)
         return recorder
     }
 

@@ -40,7 +40,7 @@ struct BacktestCommand: ParsableCommand {
             result = Backtest.run(bars: bars, registry: registry, interval: loaded.interval, settings: settings)
         case .ticks(let reader, let format):
             let recorder = BacktestRecorder(registry: registry)
-            let engine = SignalEngine(settings: EngineSettings(interval: loaded.interval), strategies: registry, sink: recorder)
+            let engine = SignalEngine(settings: Backtest.researchSettings(loaded.interval), strategies: registry, sink: recorder)
             loaded.rejected += ResearchInput.feedTicks(reader, format: format) { engine.process($0) }
             engine.finish()
             result = Backtest.evaluate(recorder, intervalMs: loaded.interval.milliseconds, settings: settings)

@@ -64,7 +64,9 @@ final class ResearchInput {
         }
         let prepared: BarSeries.Prepared
         do {
-            prepared = try BarSeries.prepare(decoded.bars, interval: asked)
+            let bars = decoded.bars
+            decoded.bars = []  // the only reference left is passed on: relabelled in place
+            prepared = try BarSeries.prepare(bars, interval: asked)
         } catch {
             fail("\(path): \(error)")
         }
@@ -83,7 +85,7 @@ final class ResearchInput {
         case .bars(let bars): return bars
         case .ticks(let reader, let format):
             let collector = BarCollector()
-            let engine = SignalEngine(settings: EngineSettings(interval: interval), strategies: StrategyRegistry(), sink: collector)
+            let engine = SignalEngine(settings: Backtest.researchSettings(interval), strategies: StrategyRegistry(), sink: collector)
             rejected += Self.feedTicks(reader, format: format) { engine.process($0) }
             engine.finish()
             return collector.bars

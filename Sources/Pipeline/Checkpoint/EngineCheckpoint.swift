@@ -7,7 +7,7 @@ import Foundation
 /// Taken between two batches (`SignalEngine.checkpoint()`, detached copies, so it can be encoded
 /// on another thread while the worker goes on); restored before the worker starts.
 public struct EngineCheckpoint: @unchecked Sendable {
-    public static let version: UInt64 = 3
+    public static let version: UInt64 = 4
     public let interval: String
     public let seq: UInt64
     public let marketTime: Int64
@@ -75,10 +75,12 @@ public struct EngineCheckpoint: @unchecked Sendable {
     /// settings (settings come from the configuration, never from the file).
     public init(reading r: inout BinaryReader, settings: EngineSettings) throws(CheckpointError) {
         let version = try r.u64()
-        // Version 2 is version 3 without live scoring (which then starts empty).
-        guard version == Self.version || version == 2 else {
+        // Version 2 is version 3 without live scoring (which then starts empty); version 3 is
+        // version 4 with standard deviations kept as windows only (their sums are made again).
+        guard (2...Self.version).contains(version) else {
             throw CheckpointError("engine state version \(version), this server reads \(Self.version)")
         }
+        r.formatVersion = version
         interval = try r.string()
         guard interval == settings.interval.description else {
             throw CheckpointError("it holds \(interval) bars, the pipeline runs \(settings.interval) bars")
@@ -165,6 +167,7 @@ extension SignalEngine {
         marketTime = c.marketTime
         counters = c.counters
         symbols = [:]
+        lastState = nil
         for (name, state) in c.symbols { symbols[name] = state.copy() }
         aggregator = c.aggregator
         risk = c.risk.detached()

@@ -90,8 +90,42 @@ extension MACD {
 }
 
 extension StdDev {
-    func write(_ w: inout BinaryWriter) { window.write(&w) }
-    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) { window = try MovingWindow(reading: &r, size: period) }
+    func write(_ w: inout BinaryWriter) {
+        window.write(&w)
+        w.f64(pivot)
+        w.f64(sum)
+        w.f64(squares)
+        w.int(sinceExact)
+        w.int(run)
+        w.f64(last)
+    }
+
+    mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
+        window = try MovingWindow(reading: &r, size: period)
+        guard r.formatVersion >= 4 else {
+            // Engine state version 2 and 3 kept the window only: the sums are made from it.
+            if window.isFull { _ = exact() } else {
+                pivot = 0
+                sum = 0
+                squares = 0
+                for i in 0..<window.count { sum += window[oldest: i]; squares += window[oldest: i] * window[oldest: i] }
+            }
+            run = 0
+            last = .nan
+            for i in stride(from: window.count - 1, through: 0, by: -1) {
+                if run == 0 { last = window[oldest: i] }
+                guard window[oldest: i] == last else { break }
+                run += 1
+            }
+            return
+        }
+        pivot = try r.f64()
+        sum = try r.f64()
+        squares = try r.f64()
+        sinceExact = try r.int()
+        run = try r.int()
+        last = try r.f64()
+    }
 }
 
 extension BollingerBands {

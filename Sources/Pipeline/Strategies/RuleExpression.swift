@@ -1,37 +1,78 @@
 import Contracts
 
-/// Values a rule can read on a bar: every feature, the bar's OHLCV, the symbol's parameterised
-/// indicator values (`IndicatorBank` slots), and the previous bar's of each (for `crosses_above`
-/// / `crosses_below` and edge triggering).
-public struct RuleInput {
-    public let features: Features
-    public let previous: Features?
-    public let bar: Bar
-    public let previousBar: Bar?
-    /// Indicator slot values on this bar and on the previous one (empty: none).
-    public let values: [Double?]
-    public let previousValues: [Double?]
+/// What a rule reads on one bar of one symbol: the bar and its features, the symbol's
+/// parameterised indicator values (`IndicatorBank` slots), and the previous bar's of each. The
+/// engine keeps one per symbol and refills it on every bar close, so evaluating rules copies
+/// nothing: a `RuleInput` is a reference to it.
+public final class RuleFrame: @unchecked Sendable {
+    // Read by every rule term on every bar, written only between bars by the engine's thread:
+    // no dynamic exclusivity checks (they cost more than the reads).
+    @exclusivity(unchecked) public var features: Features
+    @exclusivity(unchecked) public var previous: Features? { didSet { hasPrevious = previous != nil } }
+    @exclusivity(unchecked) public var bar: Bar
+    @exclusivity(unchecked) public var previousBar: Bar?
+    @exclusivity(unchecked) public var values: [Double?]
+    @exclusivity(unchecked) public var previousValues: [Double?]
+    /// `previous != nil`, kept so `RuleInput.before` tests a flag, not a whole optional struct.
+    @exclusivity(unchecked) public private(set) var hasPrevious: Bool
 
-    public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?,
-                values: [Double?] = [], previousValues: [Double?] = []) {
+    public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?, values: [Double?] = [],
+                previousValues: [Double?] = []) {
         self.features = features
         self.previous = previous
+        self.hasPrevious = previous != nil
         self.bar = bar
         self.previousBar = previousBar
         self.values = values
         self.previousValues = previousValues
     }
+}
+
+/// Values a rule can read on a bar: every feature, the bar's OHLCV, the symbol's parameterised
+/// indicator values, and the previous bar's of each (for `crosses_above` / `crosses_below` and
+/// edge triggering). A view of a `RuleFrame`: on the frame's bar, or (`before`) on the bar before.
+public struct RuleInput {
+    public let frame: RuleFrame
+    /// Reads the frame's previous bar as if it were the current one (its own previous unknown).
+    public let past: Bool
+
+    public init(frame: RuleFrame, past: Bool = false) {
+        self.frame = frame
+        self.past = past
+    }
+
+    /// A frame of its own (tests and tools; the engine reuses one per symbol).
+    public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?,
+                values: [Double?] = [], previousValues: [Double?] = []) {
+        self.init(frame: RuleFrame(features: features, previous: previous, bar: bar, previousBar: previousBar,
+                                   values: values, previousValues: previousValues))
+    }
+
+    // Borrowed from the frame: reading a field does not copy the whole struct.
+    public var features: Features {
+        _read { if past { yield frame.previous! } else { yield frame.features } }
+    }
+    public var previous: Features? {
+        _read { if past { yield nil } else { yield frame.previous } }
+    }
+    public var bar: Bar {
+        _read {
+            if past, frame.previousBar != nil { yield frame.previousBar! } else { yield frame.bar }
+        }
+    }
+    public var previousBar: Bar? { past ? nil : frame.previousBar }
+    public var values: [Double?] { past ? frame.previousValues : frame.values }
+    public var previousValues: [Double?] { past ? [] : frame.previousValues }
 
     /// The previous bar as an input of its own (nil on a symbol's first bar); its own previous
     /// is unknown, so a cross evaluated on it is missing.
-    public var before: RuleInput? {
-        guard let previous else { return nil }
-        return RuleInput(features: previous, previous: nil, bar: previousBar ?? bar, previousBar: nil,
-                         values: previousValues, previousValues: [])
-    }
+    public var before: RuleInput? { past || !frame.hasPrevious ? nil : RuleInput(frame: frame, past: true) }
 
     @inline(__always)
-    func value(_ slot: Int) -> Double? { slot < values.count ? values[slot] : nil }
+    func value(_ slot: Int) -> Double? {
+        if past { return slot < frame.previousValues.count ? frame.previousValues[slot] : nil }
+        return slot < frame.values.count ? frame.values[slot] : nil
+    }
 }
 
 /// A parse error with the 1-based column where it was found.
@@ -83,33 +124,33 @@ public struct RuleExpression: Sendable {
     public static let names: [String] = ["open", "high", "low", "close", "volume", "vwap"]
         + Features(symbol: "", interval: "", ts: 0, close: 0).fields.map(\.name)
 
-    typealias Accessor = @Sendable (Features?, Bar?) -> Double?
+    typealias Accessor = @Sendable (RuleInput) -> Double?
 
-    /// Resolves a name once, at parse time, to a direct field read.
+    /// Resolves a name once, at parse time, to a direct field read of the frame (no copies).
     static func accessor(_ name: String) -> Accessor? {
         switch name {
-        case "open": return { $1?.open }
-        case "high": return { $1?.high }
-        case "low": return { $1?.low }
-        case "close": return { $1?.close ?? $0?.close }
-        case "volume": return { $1?.volume }
-        case "vwap": return { $1?.vwap }
-        case "sma_20": return { f, _ in f?.sma20 }
-        case "ema_12": return { f, _ in f?.ema12 }
-        case "ema_26": return { f, _ in f?.ema26 }
-        case "ema_50": return { f, _ in f?.ema50 }
-        case "rsi_14": return { f, _ in f?.rsi14 }
-        case "macd": return { f, _ in f?.macd }
-        case "macd_signal": return { f, _ in f?.macdSignal }
-        case "macd_hist": return { f, _ in f?.macdHist }
-        case "bb_upper": return { f, _ in f?.bbUpper }
-        case "bb_middle": return { f, _ in f?.bbMiddle }
-        case "bb_lower": return { f, _ in f?.bbLower }
-        case "atr_14": return { f, _ in f?.atr14 }
-        case "stddev_20": return { f, _ in f?.stddev20 }
-        case "ret_1": return { f, _ in f?.ret1 }
-        case "vwap_20": return { f, _ in f?.vwap20 }
-        case "volume_z_20": return { f, _ in f?.volumeZ20 }
+        case "open": return { $0.past ? ($0.frame.previousBar?.open ?? $0.frame.bar.open) : $0.frame.bar.open }
+        case "high": return { $0.past ? ($0.frame.previousBar?.high ?? $0.frame.bar.high) : $0.frame.bar.high }
+        case "low": return { $0.past ? ($0.frame.previousBar?.low ?? $0.frame.bar.low) : $0.frame.bar.low }
+        case "close": return { $0.past ? ($0.frame.previousBar?.close ?? $0.frame.bar.close) : $0.frame.bar.close }
+        case "volume": return { $0.past ? ($0.frame.previousBar?.volume ?? $0.frame.bar.volume) : $0.frame.bar.volume }
+        case "vwap": return { $0.past ? ($0.frame.previousBar?.vwap ?? $0.frame.bar.vwap) : $0.frame.bar.vwap }
+        case "sma_20": return { $0.past ? $0.frame.previous?.sma20 : $0.frame.features.sma20 }
+        case "ema_12": return { $0.past ? $0.frame.previous?.ema12 : $0.frame.features.ema12 }
+        case "ema_26": return { $0.past ? $0.frame.previous?.ema26 : $0.frame.features.ema26 }
+        case "ema_50": return { $0.past ? $0.frame.previous?.ema50 : $0.frame.features.ema50 }
+        case "rsi_14": return { $0.past ? $0.frame.previous?.rsi14 : $0.frame.features.rsi14 }
+        case "macd": return { $0.past ? $0.frame.previous?.macd : $0.frame.features.macd }
+        case "macd_signal": return { $0.past ? $0.frame.previous?.macdSignal : $0.frame.features.macdSignal }
+        case "macd_hist": return { $0.past ? $0.frame.previous?.macdHist : $0.frame.features.macdHist }
+        case "bb_upper": return { $0.past ? $0.frame.previous?.bbUpper : $0.frame.features.bbUpper }
+        case "bb_middle": return { $0.past ? $0.frame.previous?.bbMiddle : $0.frame.features.bbMiddle }
+        case "bb_lower": return { $0.past ? $0.frame.previous?.bbLower : $0.frame.features.bbLower }
+        case "atr_14": return { $0.past ? $0.frame.previous?.atr14 : $0.frame.features.atr14 }
+        case "stddev_20": return { $0.past ? $0.frame.previous?.stddev20 : $0.frame.features.stddev20 }
+        case "ret_1": return { $0.past ? $0.frame.previous?.ret1 : $0.frame.features.ret1 }
+        case "vwap_20": return { $0.past ? $0.frame.previous?.vwap20 : $0.frame.features.vwap20 }
+        case "volume_z_20": return { $0.past ? $0.frame.previous?.volumeZ20 : $0.frame.features.volumeZ20 }
         default: return nil
         }
     }
@@ -385,7 +426,7 @@ struct RuleParser {
                 let known = RuleExpression.names + parameters.keys.sorted()
                 throw RuleParseError(position: token.position, message: "unknown name \(name) (known: \(known.joined(separator: ", ")))")
             }
-            return term(.name(name), from: start, []) { read($0.features, $0.bar) }
+            return term(.name(name), from: start, []) { read($0) }
         default:
             throw RuleParseError(position: token.position, message: "unexpected \(token.text.debugDescription)")
         }

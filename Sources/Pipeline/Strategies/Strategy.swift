@@ -5,9 +5,10 @@ import Contracts
 public struct StrategyContext {
     public let input: RuleInput
     public let recent: RecentBars
-    public var features: Features { input.features }
-    public var previous: Features? { input.previous }
-    public var bar: Bar { input.bar }
+    // Borrowed from the frame (no copy of the whole struct per field read).
+    public var features: Features { _read { yield input.features } }
+    public var previous: Features? { _read { yield input.previous } }
+    public var bar: Bar { _read { yield input.bar } }
 
     public init(input: RuleInput, recent: RecentBars) {
         self.input = input

@@ -568,7 +568,7 @@ struct Explanation {
         guard !becameTrue else { return }  // past that, only the signals' fate matters
         for (i, part) in goal.parts.enumerated() {
             let m = margins[part.slot]
-            func values() -> [(String, Double?)] { part.term.names.map { ($0, RuleExpression.accessor($0)?(input.features, input.bar)) } }
+            func values() -> [(String, Double?)] { part.term.names.map { ($0, RuleExpression.accessor($0)?(input)) } }
             if m > best[i]?.margin ?? -.infinity { best[i] = (m, values()) }
             if holds.indices.allSatisfy({ $0 == i || holds[$0] }), m > bestWithOthers[i]?.margin ?? -.infinity {
                 bestWithOthers[i] = (m, values())
