@@ -7,7 +7,7 @@ public struct BarDecodeResult: Sendable {
     public init() {}
 }
 
-/// OHLCV bars as data vendors and pandas export them (docs/CONTRACTS.md, "OHLCV files"):
+/// OHLCV bars as data vendors and pandas export them (docs/RESEARCH.md, "Input"):
 /// `Date,Open,High,Low,Close,Volume` in any order and any letter case, an optional symbol column,
 /// other columns (`Adj Close`, `amount`…) ignored.
 ///

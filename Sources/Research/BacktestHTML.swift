@@ -1,7 +1,7 @@
 import Contracts
 import Foundation
 
-/// A backtest as one self-contained HTML page (docs/RESEARCH.md, "Report"): inline SVG charts,
+/// A backtest as one self-contained HTML page (docs/RESEARCH.md, "Output"): inline SVG charts,
 /// no scripts, fonts or other files. Per symbol: the price with each strategy's trades marked,
 /// equity of every strategy beside buy-and-hold, and drawdown; then every strategy's hit rate by
 /// horizon, the metrics and the trades. Each chart is an `<svg data-chart="…">`.
