@@ -263,6 +263,8 @@ public final class PipelineWorker: @unchecked Sendable {
             engine.replay(input)
         }
         flushOutputs()
+        // A warm-up's signals are taken back (their seqs will be given again): so are their scores.
+        if !publishNew { engine.scorer = LiveScorer(settings: engine.settings.scoring) }
         store.restoreScores(engine.liveScores, outcomes: engine.recentOutcomes, horizons: engine.settings.scoring.horizons)
         let made = recoveredNew
         let reached = engine.seq
@@ -454,6 +456,12 @@ public final class PipelineWorker: @unchecked Sendable {
         }
     }
 
+    /// A live score to the store, except during a warm-up (whose signals are taken back).
+    fileprivate func record(_ outcome: SignalOutcome, score: LiveScore) {
+        if recoveredThrough == .max { return }
+        store.record(outcome, score: score)
+    }
+
     private func flushOutputs() {
         publishBatch()
         for output in outputs where output.pending {
@@ -473,5 +481,5 @@ final class WorkerSink: EngineSink {
     func engine(signal: StrategySignal) { worker.emit(.signal(signal)) }
     func engine(opportunity: Opportunity) { worker.emit(.opportunity(opportunity)) }
     func engine(alert: RiskAlert) { worker.emit(.alert(alert)) }
-    func engine(outcome: SignalOutcome, score: LiveScore) { worker.store.record(outcome, score: score) }
+    func engine(outcome: SignalOutcome, score: LiveScore) { worker.record(outcome, score: score) }
 }

@@ -53,3 +53,23 @@ final class LiveScorerTests: XCTestCase {
         XCTAssertEqual(engine.recentOutcomes.count, sink.signals.count)
     }
 }
+
+/// Recovery: replayed inputs score as live did; a warm-up (inputs without a checkpoint, whose
+/// signals are taken back) leaves no scores behind, since its seqs will be given again.
+final class LiveScoringRecoveryTests: XCTestCase {
+    func testWarmUpLeavesNoScoresAndAReplayKeepsThem() {
+        let inputs = EngineTests.ticks(count: 20_000).map { EngineInput.tick($0, wallMs: $0.ts) }
+        for publishNew in [false, true] {
+            let store = EventStore()
+            let worker = PipelineWorker(settings: EngineSettings(interval: BarInterval("1m")!), strategies: .defaults, store: store)
+            worker.recover(from: nil, inputs: inputs, journaledThrough: 0, publishNew: publishNew)
+            let scored = store.liveScores.values.reduce(0) { $0 + $1.scored }
+            if publishNew {
+                XCTAssertGreaterThan(scored, 10, "a replay's signals are scored")
+            } else {
+                XCTAssertEqual(scored, 0, "a warm-up's signals are taken back, and their scores")
+                XCTAssertEqual(store.outcome(1), [:])
+            }
+        }
+    }
+}
