@@ -24,6 +24,19 @@ final class JournalRestartTests: XCTestCase {
     }
 
     /// Every event of a list, paged forward with since_seq.
+    /// Waits until no bar has closed for 1.5 s (the open bars of the last ticks closed by the clock).
+    private func quiet(_ server: TestServer) throws {
+        var last = -1
+        var since = Date()
+        for _ in 0..<200 {
+            let bars = try XCTUnwrap(server.get("/admin/health").json?["pipeline"] as? [String: Any])["bars"] as? Int ?? 0
+            if bars != last { last = bars; since = Date() }
+            if Date().timeIntervalSince(since) >= 1.5 { return }
+            usleep(100_000)
+        }
+        XCTFail("bars kept closing")
+    }
+
     private func events(_ server: TestServer, _ path: String, after start: Int = 0) throws -> [[String: Any]] {
         var all: [[String: Any]] = []
         var since = start
@@ -45,6 +58,9 @@ final class JournalRestartTests: XCTestCase {
         XCTAssertEqual(try post(first, TestTicks.ndjson(count: 3000)).status, 202)
         let seqBefore = try settle(first, ticks: 3000)
         XCTAssertGreaterThan(seqBefore, 0, "the ticks made sequenced events")
+        // The last bars close on the wall clock after the grace period, and each close can score
+        // a signal: read once no bar has closed for a while.
+        try quiet(first)
         let opportunities = try events(first, "/api/v1/opportunities")
         let signals = try events(first, "/api/v1/signals")
         let alerts = try events(first, "/api/v1/alerts")
