@@ -7,6 +7,10 @@ let gatewayTestDependencies: [Target.Dependency] = [
     "Locks", "Operator", "Store", .product(name: "Logging", package: "swift-log"),
 ]
 
+/// The engine's per-bar code: release builds skip the dynamic exclusivity checks of class
+/// properties (debug builds and the sanitizer runs keep them). Benchmarks/research.sh measures it.
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 // Linux only: the reactor is epoll, the shims are Linux's (accept4, eventfd, futex, timerfd), so
 // no Apple platform is declared.
 let package = Package(
@@ -59,10 +63,11 @@ let package = Package(
         // Latency histograms and counters read by /admin/metrics without blocking their writers.
         .target(name: "Telemetry", dependencies: ["Locks", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The signal pipeline: lock-free rings, bars, indicators, strategies. Pure compute, no I/O.
-        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts", "Telemetry", "Locks"]),
+        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts", "Telemetry", "Locks"],
+                swiftSettings: hotPathSettings),
         // Strategy research on the live engine: backtests (trades, metrics, signal scorecards),
         // parameter sweeps, their JSON and HTML reports. Pure compute over bars, no I/O.
-        .target(name: "Research", dependencies: ["Contracts", "Pipeline"]),
+        .target(name: "Research", dependencies: ["Contracts", "Pipeline"], swiftSettings: hotPathSettings),
         // Market data sources feeding the pipeline (the live simulator; Redis later).
         .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
         // Redis: a pure RESP codec and a pipelined client on the reactor.
@@ -82,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "dongfeng",
             dependencies: [
-                "Gateway", "Reactor", "Pipeline", "Contracts", "Operator", "Research",
+                "Gateway", "Reactor", "Pipeline", "Contracts", "Operator", "Research", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

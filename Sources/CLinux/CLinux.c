@@ -270,6 +270,11 @@ int64_t dfl_heap_in_use_bytes(void) {
 
 int dfl_heap_trim(void) { return malloc_trim(0); }
 
+void dfl_heap_keep_freed(void) {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 int64_t dfl_heap_free_bytes(void) {
     struct mallinfo2 mi = mallinfo2();
     return (int64_t)mi.fordblks;

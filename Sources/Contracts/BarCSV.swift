@@ -1,9 +1,35 @@
+import Glibc
+
 /// What an OHLCV file held: its bars in file order, the rows it refused, or why the whole
 /// document could not be read.
 public struct BarDecodeResult: Sendable {
     public var bars: [Bar] = []
     public var rejected: [TickRejection] = []
     public var documentError: String?
+    /// Data rows read so far (accepted and rejected).
+    public var rows = 0
+    public init() {}
+
+    /// The next part of the file, which starts after `linesBefore` line feeds of the file (its
+    /// rejections are numbered by file line and by row).
+    public mutating func append(_ part: BarDecodePart, linesBefore: Int) {
+        if bars.isEmpty && bars.capacity < part.bars.count { bars = part.bars } else { bars += part.bars }
+        for (row, line, e) in part.problems {
+            // A row that does not split into the header's columns has no field at fault.
+            rejected.append(TickRejection(index: rows + row, field: e.field.isEmpty ? nil : e.field,
+                                          message: "line \(line + linesBefore): \(e.message)"))
+        }
+        rows += part.rows
+    }
+}
+
+/// One part of an OHLCV file (`BarCSV.decodeRows`), with line numbers counted from its start.
+public struct BarDecodePart: Sendable {
+    public var bars: [Bar] = []
+    var problems: [(row: Int, line: Int, error: TickFieldError)] = []
+    var rows = 0
+    /// Line feeds in the part.
+    public internal(set) var lines = 0
     public init() {}
 }
 
@@ -42,39 +68,125 @@ public enum BarCSV {
 
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, symbol defaultSymbol: String, interval: String,
                               utcOffsetMinutes: Int64 = 0, lineOffset: Int = 0, into result: inout BarDecodeResult) {
-        var reader = TickCSV.Reader(bytes: bytes)
-        guard let header = reader.header().map(headerNames) else {
-            result.documentError = "empty CSV: expected a header row naming Date,Open,High,Low,Close[,Volume]"
+        let layout: Layout
+        switch Layout.read(bytes) {
+        case .success(let l): layout = l
+        case .failure(let e):
+            result.documentError = e.message
             return
         }
-        let column = { (names: [String]) in names.lazy.compactMap { header.firstIndex(of: $0) }.first }
-        guard let time = column(timeNames), let open = column(["open"]), let high = column(["high"]),
-              let low = column(["low"]), let close = column(["close"]) else {
-            result.documentError = "an OHLCV header must name a date (\(timeNames.joined(separator: "/"))) and open, high, low, close (got: \(header.joined(separator: ",")))"
-            return
-        }
-        let columns = Columns(time: time, open: open, high: high, low: low, close: close, volume: column(volumeNames),
-                              vwap: column(["vwap"]), symbol: column(symbolNames), count: header.count)
-        var index = 0
-        reader.forEachRow { buffer, cells, line in
-            defer { index += 1 }
-            switch decodeRow(buffer, cells, columns, defaultSymbol, interval, utcOffsetMinutes) {
-            case .success(let bar): result.bars.append(bar)
-            case .failure(let e):
-                // A row that does not split into the header's columns has no field at fault.
-                result.rejected.append(TickRejection(index: index, field: e.field.isEmpty ? nil : e.field,
-                                                     message: "line \(line + lineOffset): \(e.message)"))
+        var part = BarDecodePart()
+        decodeRows(bytes, from: layout.bodyStart, to: bytes.count, layout: layout, symbol: defaultSymbol, interval: interval,
+                   utcOffsetMinutes: utcOffsetMinutes, into: &part)
+        result.append(part, linesBefore: lineOffset + layout.linesBefore)
+    }
+
+    /// An OHLCV file's header: which column holds what, and where the data rows start.
+    public struct Layout: Sendable {
+        let columns: Columns
+        /// Byte offset of the first data row, and the line feeds before it.
+        public let bodyStart: Int
+        public let linesBefore: Int
+
+        public struct Failure: Error { public let message: String }
+
+        public static func read(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<Layout, Failure> {
+            var reader = TickCSV.Reader(bytes: bytes)
+            guard let header = reader.header().map(headerNames) else {
+                return .failure(Failure(message: "empty CSV: expected a header row naming Date,Open,High,Low,Close[,Volume]"))
             }
+            let column = { (names: [String]) in names.lazy.compactMap { header.firstIndex(of: $0) }.first }
+            guard let time = column(timeNames), let open = column(["open"]), let high = column(["high"]),
+                  let low = column(["low"]), let close = column(["close"]) else {
+                return .failure(Failure(message: "an OHLCV header must name a date (\(timeNames.joined(separator: "/"))) and open, high, low, close (got: \(header.joined(separator: ",")))"))
+            }
+            let columns = Columns(time: time, open: open, high: high, low: low, close: close, volume: column(volumeNames),
+                                  vwap: column(["vwap"]), symbol: column(symbolNames), count: header.count)
+            return .success(Layout(columns: columns, bodyStart: reader.position, linesBefore: reader.line - 1))
         }
     }
 
-    struct Columns {
+    /// The data rows of `bytes[from..<to]` (whole lines: `from` starts one, `to` ends one), into
+    /// `part` with line numbers counted from `from`. Parts of one file decoded apart (on several
+    /// threads) and appended in order give what one pass over the whole would.
+    public static func decodeRows(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int, layout: Layout, symbol defaultSymbol: String,
+                                  interval: String, utcOffsetMinutes: Int64 = 0, into part: inout BarDecodePart) {
+        let slice = UnsafeBufferPointer(rebasing: bytes[from..<to])
+        let columns = layout.columns
+        func row(_ buffer: UnsafeBufferPointer<UInt8>, _ cells: UnsafeBufferPointer<Range<Int>>, _ line: Int) {
+            switch decodeRow(buffer, cells, columns, defaultSymbol, interval, utcOffsetMinutes) {
+            case .success(let bar): part.bars.append(bar)
+            case .failure(let e): part.problems.append((part.rows, line, e))
+            }
+            part.rows += 1
+        }
+        guard let base = slice.baseAddress, memchr(base, Int32(UInt8(ascii: "\"")), slice.count) == nil else {
+            // Quoted cells (which may hold commas and line feeds): the general reader.
+            var reader = TickCSV.Reader(bytes: slice)
+            reader.forEachRow { buffer, cells, line in cells.withUnsafeBufferPointer { row(buffer, $0, line) } }
+            part.lines = reader.line - 1
+            return
+        }
+        // No quotes: a row is a line, its cells what lies between commas; split in place into
+        // one reused array of ranges (a row with more cells than the header is refused anyway).
+        let room = columns.count + 1
+        let cells = UnsafeMutablePointer<Range<Int>>.allocate(capacity: room)
+        defer { cells.deallocate() }
+        var position = 0
+        var line = 1
+        while position < slice.count {
+            let start = position
+            let end = memchr(base + start, 10, slice.count - start).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base }
+                ?? slice.count
+            position = end + 1
+            defer { line += 1 }
+            var lineEnd = end
+            if lineEnd > start, slice[lineEnd - 1] == 13 { lineEnd -= 1 }
+            if lineEnd == start { continue }  // blank line
+            var n = 0
+            var cellStart = start
+            for k in start..<lineEnd where slice[k] == UInt8(ascii: ",") {
+                if n < room { cells[n] = cellStart..<k }
+                n += 1
+                cellStart = k + 1
+            }
+            if n < room { cells[n] = cellStart..<lineEnd }
+            n += 1
+            guard n <= columns.count else {
+                part.problems.append((part.rows, line, TickFieldError(field: "", message: "\(n) columns, the header has \(columns.count)")))
+                part.rows += 1
+                continue
+            }
+            row(slice, UnsafeBufferPointer(start: cells, count: n), line)
+        }
+        part.lines = line - 1 - (slice.last == 10 || slice.isEmpty ? 0 : 1)
+    }
+
+    /// Where the file may be cut into `count` parts for `decodeRows`: after a line feed near each
+    /// even share of the rows. One part when a row may span lines (the file has quotes).
+    public static func splits(_ bytes: UnsafeBufferPointer<UInt8>, bodyStart: Int, count: Int) -> [Int] {
+        var cuts = [bodyStart]
+        guard count > 1, bytes.count - bodyStart > 1 << 16,
+              memchr(bytes.baseAddress! + bodyStart, Int32(UInt8(ascii: "\"")), bytes.count - bodyStart) == nil else {
+            return cuts + [bytes.count]
+        }
+        let share = (bytes.count - bodyStart) / count
+        for k in 1..<count {
+            var i = max(cuts.last!, bodyStart + share * k)
+            while i < bytes.count, bytes[i] != 10 { i += 1 }
+            cuts.append(min(i + 1, bytes.count))
+        }
+        cuts.append(bytes.count)
+        return cuts
+    }
+
+    struct Columns: Sendable {
         let time, open, high, low, close: Int
         let volume, vwap, symbol: Int?
         let count: Int
     }
 
-    private static func decodeRow(_ buf: UnsafeBufferPointer<UInt8>, _ cells: [Range<Int>], _ c: Columns,
+    private static func decodeRow(_ buf: UnsafeBufferPointer<UInt8>, _ cells: UnsafeBufferPointer<Range<Int>>, _ c: Columns,
                                   _ defaultSymbol: String, _ interval: String, _ offset: Int64) -> Result<Bar, TickFieldError> {
         guard cells.count == c.count else {
             return .failure(TickFieldError(field: "", message: "\(cells.count) columns, the header has \(c.count)"))

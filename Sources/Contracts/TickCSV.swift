@@ -75,6 +75,7 @@ enum TickCSV {
             var joined: [UInt8] = []
             while position < bytes.count {
                 let start = position
+                let rowLine = line  // a record is numbered by the line it starts on
                 var end = start
                 var quoted = false
                 while end < bytes.count, bytes[end] != 10 {
@@ -89,7 +90,7 @@ enum TickCSV {
                         cells.append(joined.count..<(joined.count + f.count))
                         joined.append(contentsOf: f)
                     }
-                    joined.withUnsafeBufferPointer { body($0, cells, line - 1) }
+                    joined.withUnsafeBufferPointer { body($0, cells, rowLine) }
                     continue
                 }
                 position = end < bytes.count ? end + 1 : end
@@ -103,7 +104,7 @@ enum TickCSV {
                     cellStart = k + 1
                 }
                 cells.append(cellStart..<lineEnd)
-                body(bytes, cells, line - 1)
+                body(bytes, cells, rowLine)
             }
         }
 

@@ -90,9 +90,14 @@ public final class SignalEngine {
     var risk: RiskGuard
     var scorer: LiveScorer
     private unowned let sink: EngineSink
+    // Read on every bar (copies of settings fields, so the hot path does not copy the struct).
+    private let intervalMs: Int64
+    private let signalsOnly: Bool
 
     public init(settings: EngineSettings, strategies: StrategyRegistry, sink: EngineSink, lastSeq: UInt64 = 0) {
         self.settings = settings
+        intervalMs = settings.interval.milliseconds
+        signalsOnly = settings.signalsOnly
         self.strategies = strategies
         self.sink = sink
         self.seq = lastSeq
@@ -118,7 +123,7 @@ public final class SignalEngine {
         counters.ticks += 1
         if tick.ts > marketTime { marketTime = tick.ts }
         sink.engine(tick: tick)
-        if !settings.signalsOnly { publish(risk.tick(tick, wallMs: wallMs)) }
+        if !signalsOnly { publish(risk.tick(tick, wallMs: wallMs)) }
         if let bar = state.builder.add(tick) { closed(bar, state) }
         return .accepted
     }
@@ -133,7 +138,7 @@ public final class SignalEngine {
             return .outOfOrder(lastTs: state.lastTs)
         }
         state.lastTs = bar.start
-        let closeTime = bar.start + settings.interval.milliseconds
+        let closeTime = bar.start + intervalMs
         if closeTime > marketTime { marketTime = closeTime }
         closed(bar, state)
         return .accepted
@@ -213,26 +218,31 @@ public final class SignalEngine {
 
     private func closed(_ bar: Bar, _ state: SymbolPipeline) {
         counters.bars += 1
-        let closeTime = bar.start + settings.interval.milliseconds
-        let full = !settings.signalsOnly
+        let closeTime = bar.start + intervalMs
+        let full = !signalsOnly
         if full { for o in aggregator.expire(before: max(marketTime, closeTime)) { publish(o) } }
         sink.engine(bar: bar)
         if full { publish(risk.bar(bar)) }
-        let features = state.calculator.update(bar)
-        sink.engine(features: features)
+        // A research run computes the fixed features only when a strategy under test reads them.
+        let features = full || strategies.readsFeatures ? state.calculator.update(bar) : nil
+        if let features { sink.engine(features: features) }
         if full { scorer.barClosed(bar.symbol, close: bar.close) { sink.engine(outcome: $0, score: $1) } }
         state.bank.update(bar)
         let frame: RuleFrame
         if let reused = state.frame {
             frame = reused
-            frame.features = features
-            frame.previous = state.previousFeatures
-            frame.bar = bar
+            if let features {
+                frame.features = features
+                frame.previous = state.previousFeatures
+            }
             frame.previousBar = state.previousBar
+            frame.bar = bar
+            frame.hasPrevious = true
             frame.values = state.bank.values
             frame.previousValues = state.bank.previous
         } else {
-            frame = RuleFrame(features: features, previous: state.previousFeatures, bar: bar, previousBar: state.previousBar,
+            frame = RuleFrame(features: features ?? Features(symbol: bar.symbol, interval: bar.interval, ts: bar.start, close: bar.close),
+                              previous: state.previousFeatures, bar: bar, previousBar: state.previousBar,
                               values: state.bank.values, previousValues: state.bank.previous)
             state.frame = frame
         }
@@ -257,8 +267,8 @@ public final class SignalEngine {
             for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime)) { publish(o) }
         }
         sink.engine(evaluated: context)
-        state.recent.append(bar)
-        state.previousFeatures = features
+        if full || strategies.readsRecentBars { state.recent.append(bar) }
+        if let features { state.previousFeatures = features }
         state.previousBar = bar
     }
 

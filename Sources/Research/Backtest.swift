@@ -51,13 +51,18 @@ public enum Backtest {
     /// Runs closed bars (an OHLCV file's) through the engine, in time order across symbols.
     public static func run(bars: [Bar], registry: StrategyRegistry, interval: BarInterval,
                            settings: BacktestSettings) -> BacktestResult {
+        evaluate(record(bars: bars, registry: registry, interval: interval), intervalMs: interval.milliseconds, settings: settings)
+    }
+
+    /// The engine's run over the bars, kept for `evaluate`.
+    public static func record(bars: [Bar], registry: StrategyRegistry, interval: BarInterval) -> BacktestRecorder {
         let recorder = BacktestRecorder(registry: registry)
         recorder.keepsBars = false
         recorder.expectedBarsPerSymbol = bars.first?.symbol == bars.last?.symbol ? bars.count : 0
         let engine = SignalEngine(settings: researchSettings(interval), strategies: registry, sink: recorder)
         for bar in bars { engine.process(bar: bar) }
         recorder.adoptBars(bars)
-        return evaluate(recorder, intervalMs: interval.milliseconds, settings: settings)
+        return recorder
     }
 
     /// The engine of a research run: the live one without risk guard and opportunities.

@@ -45,13 +45,15 @@ public final class BacktestRecorder: EngineSink {
     private var symbolIndex: [String: Int] = [:]
     private var lastSymbol = ""
     private var lastIndex = -1
-    private let exitRules: [(Int, RuleExpression)]
+    /// The tested strategies with an `exit_when`, and the rule as a closure (called per bar:
+    /// no copy of the rule's value each time).
+    private let exitRules: [(strategy: Int, holds: (RuleInput) -> Bool)]
 
     public init(registry: StrategyRegistry) {
         let tested = registry.entries.filter(\.enabled).map(\.strategy)
         strategies = tested.map(\.name)
         exits = tested.map { ($0 as? RuleStrategy)?.exit ?? RuleExit() }
-        exitRules = exits.enumerated().compactMap { i, e in e.when.map { (i, $0) } }
+        exitRules = exits.enumerated().compactMap { i, e in e.when.map { rule in (i, { rule.holds($0) }) } }
         for (i, name) in strategies.enumerated() { strategyIndex[name] = i }
     }
 
@@ -72,7 +74,7 @@ public final class BacktestRecorder: EngineSink {
             bars.append(room)
             barCounts.append(0)
             exitHolds.append(Array(repeating: [], count: strategies.count))
-            for k in exitRules.map(\.0) { exitHolds[i][k].reserveCapacity(expectedBarsPerSymbol) }
+            for k in exitRules.map(\.strategy) { exitHolds[i][k].reserveCapacity(expectedBarsPerSymbol) }
         }
         lastSymbol = symbol
         lastIndex = i
@@ -111,7 +113,7 @@ public final class BacktestRecorder: EngineSink {
     public func engine(evaluated context: StrategyContext) {
         guard !exitRules.isEmpty else { return }
         let sym = index(of: context.input.frame.bar.symbol)
-        for (i, rule) in exitRules { exitHolds[sym][i].append(rule.holds(context.input)) }
+        for j in exitRules.indices { exitHolds[sym][exitRules[j].strategy].append(exitRules[j].holds(context.input)) }
     }
 
     public func engine(tick: Tick) {}

@@ -38,7 +38,7 @@ final class IndicatorCallTests: XCTestCase {
                 let parsed = try call(text)
                 XCTAssertEqual(parsed.description, text, "canonical text")
                 let (instanceCall, output) = parsed.instance
-                var state = IndicatorState(instanceCall)
+                let state = IndicatorRunner(instanceCall)
                 let values = try XCTUnwrap(expected[text])
                 XCTAssertEqual(values.count, bars.count)
                 let scale = values.reduce(0.0) { max($0, abs(($1 as? Double) ?? 0)) }

@@ -19,6 +19,36 @@ final class ParameterisedRuleTests: XCTestCase {
         closes.enumerated().map { Tick(symbol: "X", ts: Int64($0.offset) * 60_000, price: $0.element, volume: 100) }
     }
 
+    /// A research run computes only what the strategies under test read (no fixed features for
+    /// rules of indicator calls, no recent bars): the signals are the live engine's, one for one.
+    func testResearchRunsComputeOnlyWhatIsReadAndSignalTheSame() throws {
+        let bars = IndicatorFixtureTests.longSeries(count: 2_000, seed: 9)
+        let files = [
+            #"{"rules":[{"name":"calls","params":{"f":5,"s":20},"when":"crosses_above(sma(close,f), sma(close,s)) && close > prev(close,1)","direction":"long"}]}"#,
+            #"{"rules":[{"name":"mixed","when":"rsi_14 < 50 || ema(close,9) > sma_20","direction":"long","exit_when":"ret_1 > 0.01"}]}"#,
+        ]
+        for (k, json) in files.enumerated() {
+            var rules = try registry(json)
+            for name in StrategyRegistry.builtinNames { try rules.update(name, with: ["enabled": .bool(false)]) }
+            XCTAssertEqual(rules.readsFeatures, k == 1, json)
+            XCTAssertFalse(rules.readsRecentBars)
+            var research = Self.settings
+            research.signalsOnly = true
+            var signals: [[StrategySignal]] = []
+            for settings in [Self.settings, research] {
+                let sink = CollectingSink()
+                let engine = SignalEngine(settings: settings, strategies: rules, sink: sink)
+                for bar in bars { engine.process(bar: Bar(symbol: "X", interval: "1m", start: bar.start, open: bar.open, high: bar.high,
+                                                          low: bar.low, close: bar.close, volume: bar.volume, vwap: bar.vwap, trades: 1)) }
+                signals.append(sink.signals)
+                XCTAssertEqual(sink.lines.contains { $0.contains("\"rsi_14\"") }, settings.signalsOnly == false || k == 1,
+                               "features are computed in research runs only when read")
+            }
+            XCTAssertGreaterThan(signals[0].count, 5, json)
+            XCTAssertEqual(signals[0].map(\.ts), signals[1].map(\.ts), json)
+        }
+    }
+
     func testSMACrossFiresWhereTheAveragesCross() throws {
         let closes = IndicatorFixtureTests.longSeries(count: 3_000, seed: 41).map(\.close)
         let rules = try registry(#"""

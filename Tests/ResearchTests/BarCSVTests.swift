@@ -67,6 +67,43 @@ final class BarCSVTests: XCTestCase {
         XCTAssertTrue(r.rejected[5].message.contains("5 columns, the header has 7"), r.rejected[5].message)
     }
 
+    /// A file cut into parts decoded on several threads reads exactly as one pass: the same bars,
+    /// and each bad row refused with its own file line and row index; and a file with quotes (read
+    /// by the general reader) numbers its lines the same way.
+    func testPartsOnThreadsReadAsOnePass() throws {
+        var lines = ["Date,Open,High,Low,Close,Volume", ""]
+        var badLines: [Int] = []
+        for i in 0..<6000 {
+            let day = String(format: "2001-01-01 %02d:%02d:00", i / 60 % 24, i % 60)
+            if i % 997 == 5 {
+                lines.append("\(day),10,9,9,10,1")  // high below the open
+                badLines.append(lines.count)
+            } else {
+                lines.append("\(day),10,11,9,10.\(i % 10),\(i)")
+            }
+            if i % 1500 == 7 { lines.append("") }
+        }
+        lines.append("2001-01-05,10,11,9,10,oops")  // the last line, without a line feed
+        badLines.append(lines.count)
+        let text = lines.joined(separator: "\r\n")
+        func decode(_ text: String, threads: Int) -> BarDecodeResult {
+            var copy = text
+            return copy.withUTF8 { BarSeries.decode($0, symbol: "S", interval: "1m", utcOffsetMinutes: 0, threads: threads) }
+        }
+        let one = decode(text, threads: 1)
+        let three = decode(text, threads: 3)
+        XCTAssertGreaterThan(text.utf8.count, 3 << 16, "big enough to be cut")
+        XCTAssertEqual(one.bars.count, 6000 - 7)
+        XCTAssertEqual(one.bars, three.bars)
+        XCTAssertEqual(one.rejected, three.rejected)
+        XCTAssertEqual(one.rejected.map { Int($0.message.split(separator: ":")[0].dropFirst(5))! }, badLines)
+        XCTAssertEqual(one.rejected.last?.field, "volume")
+        XCTAssertEqual(one.rejected.map(\.index).prefix(2), [5, 1002])
+        let quoted = decode(text.replacingOccurrences(of: "2001-01-01 00:00:00", with: "\"2001-01-01 00:00:00\""), threads: 2)
+        XCTAssertEqual(quoted.bars, one.bars)
+        XCTAssertEqual(quoted.rejected, one.rejected)
+    }
+
     func testHeaderProblemsAreDocumentErrors() {
         XCTAssertNotNil(decode("").documentError)
         XCTAssertTrue(decode("Date,Open,High,Close\n2024-01-02,1,1,1\n").documentError?.contains("low") ?? false)

@@ -63,6 +63,9 @@ int64_t dfl_heap_in_use_bytes(void);
 int dfl_heap_trim(void);
 /// Bytes malloc holds free in its arenas (glibc mallinfo2 fordblks): what a trim could return.
 int64_t dfl_heap_free_bytes(void);
+/// Keeps freed heap memory (even large blocks) for reuse instead of unmapping it: for batch
+/// commands that allocate and free arrays of hundreds of MB in turn.
+void dfl_heap_keep_freed(void);
 /// Names the calling thread (≤ 15 chars shown by top/ps).
 int dfl_set_thread_name(const char *name);
 

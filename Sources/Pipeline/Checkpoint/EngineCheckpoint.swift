@@ -146,7 +146,7 @@ extension SignalEngine.SymbolPipeline {
         c.previousBar = previousBar
         c.lastTs = lastTs
         c.lastWallMs = lastWallMs
-        c.bank = bank
+        c.bank = bank.detached()
         return c
     }
 }

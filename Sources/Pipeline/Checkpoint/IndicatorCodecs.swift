@@ -21,10 +21,10 @@ extension IndicatorCall {
 extension IndicatorBank {
     func write(_ w: inout BinaryWriter) {
         w.strings(plan.slots.map(\.description))
-        w.int(states.count)
-        for (state, n) in zip(states, seen) {
+        w.int(runners.count)
+        for (runner, n) in zip(runners, seen) {
             w.int(n)
-            state.write(&w)
+            runner.state().write(&w)
         }
         for v in values { w.f64(v) }
         for v in previous { w.f64(v) }
@@ -40,10 +40,12 @@ extension IndicatorBank {
             }
         }
         self.init(plan: plan)
-        guard try r.count() == states.count else { throw CheckpointError("indicator bank does not match its plan") }
-        for i in states.indices {
+        guard try r.count() == runners.count else { throw CheckpointError("indicator bank does not match its plan") }
+        for (i, call) in plan.instances.enumerated() {
             seen[i] = try r.int()
-            try states[i].read(&r)
+            var state = IndicatorState(call)
+            try state.read(&r)
+            runners[i] = IndicatorRunner(state)
         }
         for i in values.indices { values[i] = try r.optionalF64() }
         for i in previous.indices { previous[i] = try r.optionalF64() }

@@ -37,9 +37,13 @@ public struct IndicatorPlan: Sendable, Equatable {
 /// One symbol's indicator instances for a plan, and the values of every slot on the last closed
 /// bar and the one before (rules read both: `crosses_above`, edge triggering). Updating moves
 /// the current values to `previous` and computes the new ones in place: no allocation per bar.
-public struct IndicatorBank: Sendable {
+/// The instances are objects updated in place: a copy that must not share them (a checkpoint)
+/// is made with `detached()`.
+public struct IndicatorBank: @unchecked Sendable {
     public private(set) var plan: IndicatorPlan
-    var states: [IndicatorState]
+    var runners: [IndicatorRunner]
+    /// Each instance's state, as a value.
+    public var states: [IndicatorState] { runners.map { $0.state() } }
     public internal(set) var values: [Double?]
     public internal(set) var previous: [Double?]
     /// Bars each instance has seen (warm-up reporting).
@@ -47,7 +51,7 @@ public struct IndicatorBank: Sendable {
 
     public init(plan: IndicatorPlan) {
         self.plan = plan
-        states = plan.instances.map(IndicatorState.init)
+        runners = plan.instances.map(IndicatorRunner.init)
         values = Array(repeating: nil, count: plan.slots.count)
         previous = values
         seen = Array(repeating: 0, count: plan.instances.count)
@@ -55,16 +59,23 @@ public struct IndicatorBank: Sendable {
 
     public var isEmpty: Bool { plan.instances.isEmpty }
 
+    /// This bank with instances of its own.
+    public func detached() -> IndicatorBank {
+        var copy = self
+        copy.runners = runners.map { $0.copy() }
+        return copy
+    }
+
     /// One closed bar: every instance once, every slot from its instance's outputs.
     public mutating func update(_ bar: Bar) {
-        guard !states.isEmpty else { return }
+        guard !runners.isEmpty else { return }
         swap(&values, &previous)
-        for i in states.indices { run(i, bar) }
+        for i in runners.indices { run(i, bar) }
     }
 
     @inline(__always)
     private mutating func run(_ instance: Int, _ bar: Bar) {
-        let outputs = states[instance].update(bar)
+        let outputs = runners[instance].update(bar)
         seen[instance] += 1
         for target in plan.targets[instance] {
             values[target.slot] = target.output == 0 ? outputs.0 : target.output == 1 ? outputs.1 : outputs.2
@@ -76,17 +87,17 @@ public struct IndicatorBank: Sendable {
     /// (the symbol's held bars, oldest first). Returns how many bars the new instances saw.
     @discardableResult
     public mutating func adopt(_ plan: IndicatorPlan, history: [Bar]) -> Int {
-        var states: [IndicatorState] = []
+        var runners: [IndicatorRunner] = []
         var seen: [Int] = []
         var fresh: [Int] = []
         for call in plan.instances {
             if let old = self.plan.instances.firstIndex(of: call) {
-                states.append(self.states[old])
+                runners.append(self.runners[old])
                 seen.append(self.seen[old])
             } else {
-                states.append(IndicatorState(call))
+                runners.append(IndicatorRunner(call))
                 seen.append(0)
-                fresh.append(states.count - 1)
+                fresh.append(runners.count - 1)
             }
         }
         var values = Array<Double?>(repeating: nil, count: plan.slots.count)
@@ -98,7 +109,7 @@ public struct IndicatorBank: Sendable {
             }
         }
         self.plan = plan
-        self.states = states
+        self.runners = runners
         self.seen = seen
         self.values = values
         self.previous = previous

@@ -215,68 +215,68 @@ public enum IndicatorState: Sendable {
         case .cci: self = .cci(CommodityChannelIndex(period: n))
         }
     }
+}
 
-    /// Holds no buffer: what `update` leaves in `self` while it works on the payload, so the
-    /// payload's rings are uniquely referenced and mutate in place (no copy per bar).
-    private static var idle: IndicatorState { .obv(OnBalanceVolume()) }
-
+/// One instance of a symbol's indicator bank, updated in place: its indicator lives in the
+/// closures' shared box, so a bar's update mutates the rings where they are (no enum payload
+/// moved out and back per bar). `state` snapshots it as a value (checkpoints, warm-up reports).
+public final class IndicatorRunner {
     /// One closed bar in; up to three outputs out (MACD: line, signal, histogram; bands: upper,
     /// middle, lower; everything else: the first). Allocates nothing.
-    public mutating func update(_ bar: Bar) -> (Double?, Double?, Double?) {
-        switch self {
-        case .sma(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .sma(s, x); return (v, nil, nil)
-        case .ema(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .ema(s, x); return (v, nil, nil)
-        case .wma(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .wma(s, x); return (v, nil, nil)
-        case .rsi(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .rsi(s, x); return (v, nil, nil)
+    public let update: (Bar) -> (Double?, Double?, Double?)
+    public let state: () -> IndicatorState
+
+    private init(update: @escaping (Bar) -> (Double?, Double?, Double?), state: @escaping () -> IndicatorState) {
+        self.update = update
+        self.state = state
+    }
+
+    public convenience init(_ initial: IndicatorState) {
+        switch initial {
+        case .sma(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .sma(s, x) })
+        case .ema(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .ema(s, x) })
+        case .wma(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .wma(s, x) })
+        case .rsi(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .rsi(s, x) })
         case .macd(var s, let x):
-            self = Self.idle
-            let v = s.update(x.read(bar))
-            self = .macd(s, x)
-            guard let v else { return (nil, nil, nil) }
-            return (v.macd, v.signal, v.histogram)
+            self.init(update: { bar in
+                guard let v = s.update(x.read(bar)) else { return (nil, nil, nil) }
+                return (v.macd, v.signal, v.histogram)
+            }, state: { .macd(s, x) })
         case .bands(var s, let x):
-            self = Self.idle
-            let v = s.update(x.read(bar))
-            self = .bands(s, x)
-            guard let v else { return (nil, nil, nil) }
-            return (v.upper, v.middle, v.lower)
-        case .stddev(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .stddev(s, x); return (v, nil, nil)
+            self.init(update: { bar in
+                guard let v = s.update(x.read(bar)) else { return (nil, nil, nil) }
+                return (v.upper, v.middle, v.lower)
+            }, state: { .bands(s, x) })
+        case .stddev(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .stddev(s, x) })
         case .atr(var s):
-            self = Self.idle
-            let v = s.update(high: bar.high, low: bar.low, close: bar.close)
-            self = .atr(s)
-            return (v, nil, nil)
+            self.init(update: { (s.update(high: $0.high, low: $0.low, close: $0.close), nil, nil) }, state: { .atr(s) })
         case .willr(var s):
-            self = Self.idle
-            let v = s.update(high: bar.high, low: bar.low, close: bar.close)
-            self = .willr(s)
-            return (v, nil, nil)
-        case .obv(var s): let v = s.update(close: bar.close, volume: bar.volume); self = .obv(s); return (v, nil, nil)
-        case .roc(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .roc(s, x); return (v, nil, nil)
-        case .mom(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .mom(s, x); return (v, nil, nil)
-        case .extreme(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .extreme(s, x); return (v, nil, nil)
-        case .vwap(var s): self = Self.idle; let v = s.update(vwap: bar.vwap, volume: bar.volume); self = .vwap(s); return (v, nil, nil)
-        case .zscore(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .zscore(s, x); return (v, nil, nil)
-        case .lag(var s, let x): self = Self.idle; let v = s.update(x.read(bar)); self = .lag(s, x); return (v, nil, nil)
+            self.init(update: { (s.update(high: $0.high, low: $0.low, close: $0.close), nil, nil) }, state: { .willr(s) })
+        case .obv(var s): self.init(update: { (s.update(close: $0.close, volume: $0.volume), nil, nil) }, state: { .obv(s) })
+        case .roc(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .roc(s, x) })
+        case .mom(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .mom(s, x) })
+        case .extreme(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .extreme(s, x) })
+        case .vwap(var s): self.init(update: { (s.update(vwap: $0.vwap, volume: $0.volume), nil, nil) }, state: { .vwap(s) })
+        case .zscore(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .zscore(s, x) })
+        case .lag(var s, let x): self.init(update: { (s.update(x.read($0)), nil, nil) }, state: { .lag(s, x) })
         case .stoch(var s):
-            self = Self.idle
-            let v = s.update(high: bar.high, low: bar.low, close: bar.close)
-            self = .stoch(s)
-            return (v?.k, v?.d, nil)
+            self.init(update: { bar in
+                let v = s.update(high: bar.high, low: bar.low, close: bar.close)
+                return (v?.k, v?.d, nil)
+            }, state: { .stoch(s) })
         case .adx(var s):
-            let v = s.update(high: bar.high, low: bar.low, close: bar.close)
-            self = .adx(s)
-            return (v, nil, nil)
+            self.init(update: { (s.update(high: $0.high, low: $0.low, close: $0.close), nil, nil) }, state: { .adx(s) })
         case .mfi(var s):
-            self = Self.idle
-            let v = s.update(high: bar.high, low: bar.low, close: bar.close, volume: bar.volume)
-            self = .mfi(s)
-            return (v, nil, nil)
+            self.init(update: { (s.update(high: $0.high, low: $0.low, close: $0.close, volume: $0.volume), nil, nil) },
+                      state: { .mfi(s) })
         case .cci(var s):
-            self = Self.idle
-            let v = s.update(high: bar.high, low: bar.low, close: bar.close)
-            self = .cci(s)
-            return (v, nil, nil)
+            self.init(update: { (s.update(high: $0.high, low: $0.low, close: $0.close), nil, nil) }, state: { .cci(s) })
         }
     }
+
+    /// A fresh instance for an instance call (see `IndicatorCall.instance`).
+    public convenience init(_ call: IndicatorCall) { self.init(IndicatorState(call)) }
+
+    /// An independent copy (its rings are shared until either side writes).
+    public func copy() -> IndicatorRunner { IndicatorRunner(state()) }
 }

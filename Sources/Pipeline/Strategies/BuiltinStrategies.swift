@@ -161,7 +161,14 @@ public struct RuleStrategy: Strategy {
         self.direction = direction
         self.strength = strength
         self.exit = exit
+        let read = rule.term.names + (exit.when?.term.names ?? [])
+        readsFeatures = read.contains { !RuleExpression.barFields.contains($0) }
     }
+
+    /// A rule reads features only through the feature names it uses (bar fields and indicator
+    /// calls read the bar and the symbol's indicator bank), never the recent bars.
+    public let readsFeatures: Bool
+    public var readsRecentBars: Bool { false }
 
     /// Fires on the bar the rule starts to hold (it did not on the previous bar).
     public func evaluate(_ c: StrategyContext) -> StrategyVerdict? {

@@ -7,20 +7,22 @@ import Contracts
 public final class RuleFrame: @unchecked Sendable {
     // Read by every rule term on every bar, written only between bars by the engine's thread:
     // no dynamic exclusivity checks (they cost more than the reads).
-    @exclusivity(unchecked) public var features: Features
-    @exclusivity(unchecked) public var previous: Features? { didSet { hasPrevious = previous != nil } }
-    @exclusivity(unchecked) public var bar: Bar
-    @exclusivity(unchecked) public var previousBar: Bar?
-    @exclusivity(unchecked) public var values: [Double?]
-    @exclusivity(unchecked) public var previousValues: [Double?]
-    /// `previous != nil`, kept so `RuleInput.before` tests a flag, not a whole optional struct.
-    @exclusivity(unchecked) public private(set) var hasPrevious: Bool
+    @exclusivity(unchecked) public internal(set) var features: Features
+    @exclusivity(unchecked) public internal(set) var previous: Features?
+    @exclusivity(unchecked) public internal(set) var bar: Bar
+    @exclusivity(unchecked) public internal(set) var previousBar: Bar?
+    @exclusivity(unchecked) public internal(set) var values: [Double?]
+    @exclusivity(unchecked) public internal(set) var previousValues: [Double?]
+    /// Whether there is a bar before this one (`previous` or `previousBar`: a research run that
+    /// reads no features computes none), kept so `RuleInput.before` tests a flag, not a whole
+    /// optional struct. Set with them.
+    @exclusivity(unchecked) public internal(set) var hasPrevious: Bool
 
     public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?, values: [Double?] = [],
                 previousValues: [Double?] = []) {
         self.features = features
         self.previous = previous
-        self.hasPrevious = previous != nil
+        self.hasPrevious = previous != nil || previousBar != nil
         self.bar = bar
         self.previousBar = previousBar
         self.values = values
@@ -120,8 +122,11 @@ public struct RuleExpression: Sendable {
     /// True when the rule holds on this bar.
     public func holds(_ input: RuleInput) -> Bool { (evaluate(input) ?? 0) != 0 }
 
+    /// The names that read the bar itself rather than its features.
+    public static let barFields = ["open", "high", "low", "close", "volume", "vwap"]
+
     /// The names a rule may use.
-    public static let names: [String] = ["open", "high", "low", "close", "volume", "vwap"]
+    public static let names: [String] = barFields
         + Features(symbol: "", interval: "", ts: 0, close: 0).fields.map(\.name)
 
     typealias Accessor = @Sendable (RuleInput) -> Double?

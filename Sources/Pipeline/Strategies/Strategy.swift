@@ -63,6 +63,16 @@ public struct StrategyVerdict: Sendable, Equatable {
 public protocol Strategy: Sendable {
     var name: String { get }
     func evaluate(_ context: StrategyContext) -> StrategyVerdict?
+    /// Whether `evaluate` reads the fixed features (`context.features`, `context.previous`). A
+    /// research run skips computing them when no strategy under test does.
+    var readsFeatures: Bool { get }
+    /// Whether `evaluate` reads `context.recent`.
+    var readsRecentBars: Bool { get }
+}
+
+extension Strategy {
+    public var readsFeatures: Bool { true }
+    public var readsRecentBars: Bool { true }
 }
 
 @inline(__always)

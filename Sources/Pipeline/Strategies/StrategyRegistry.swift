@@ -22,8 +22,16 @@ public struct StrategyRegistry: Sendable {
     }
 
     public private(set) var entries: [Entry] = [] {
-        didSet { enabled = entries.filter(\.enabled).map(\.strategy) }
+        didSet {
+            enabled = entries.filter(\.enabled).map(\.strategy)
+            readsFeatures = enabled.contains { $0.readsFeatures }
+            readsRecentBars = enabled.contains { $0.readsRecentBars }
+        }
     }
+    /// Whether any enabled strategy reads the fixed features / the recent bars (research runs
+    /// compute only what is read; the live engine always computes both, for its outputs).
+    public private(set) var readsFeatures = false
+    public private(set) var readsRecentBars = false
     /// The parameterised indicator calls of the enabled rules (slots of every symbol's bank).
     public private(set) var plan = IndicatorPlan()
 
