@@ -10,10 +10,9 @@ public struct BarDecodeResult: Sendable {
     public var rows = 0
     public init() {}
 
-    /// The next part of the file, which starts after `linesBefore` line feeds of the file (its
-    /// rejections are numbered by file line and by row).
+    /// The rejections of the next part of the file, which starts after `linesBefore` line feeds of
+    /// the file (numbered by file line and by row); its bars were emitted into `bars`.
     public mutating func append(_ part: BarDecodePart, linesBefore: Int) {
-        if bars.isEmpty && bars.capacity < part.bars.count { bars = part.bars } else { bars += part.bars }
         for (row, line, e) in part.problems {
             // A row that does not split into the header's columns has no field at fault.
             rejected.append(TickRejection(index: rows + row, field: e.field.isEmpty ? nil : e.field,
@@ -25,7 +24,6 @@ public struct BarDecodeResult: Sendable {
 
 /// One part of an OHLCV file (`BarCSV.decodeRows`), with line numbers counted from its start.
 public struct BarDecodePart: Sendable {
-    public var bars: [Bar] = []
     var problems: [(row: Int, line: Int, error: TickFieldError)] = []
     var rows = 0
     /// Line feeds in the part.
@@ -77,7 +75,7 @@ public enum BarCSV {
         }
         var part = BarDecodePart()
         decodeRows(bytes, from: layout.bodyStart, to: bytes.count, layout: layout, symbol: defaultSymbol, interval: interval,
-                   utcOffsetMinutes: utcOffsetMinutes, into: &part)
+                   utcOffsetMinutes: utcOffsetMinutes, into: &part) { result.bars.append($0) }
         result.append(part, linesBefore: lineOffset + layout.linesBefore)
     }
 
@@ -106,16 +104,18 @@ public enum BarCSV {
         }
     }
 
-    /// The data rows of `bytes[from..<to]` (whole lines: `from` starts one, `to` ends one), into
-    /// `part` with line numbers counted from `from`. Parts of one file decoded apart (on several
-    /// threads) and appended in order give what one pass over the whole would.
+    /// The data rows of `bytes[from..<to]` (whole lines: `from` starts one, `to` ends one): each
+    /// bar to `emit` in file order, the refused rows into `part` with line numbers counted from
+    /// `from`. Parts of one file decoded apart (on several threads) and appended in order give
+    /// what one pass over the whole would. There are at most `lineFeeds(…) + 1` bars.
     public static func decodeRows(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int, layout: Layout, symbol defaultSymbol: String,
-                                  interval: String, utcOffsetMinutes: Int64 = 0, into part: inout BarDecodePart) {
+                                  interval: String, utcOffsetMinutes: Int64 = 0, into part: inout BarDecodePart,
+                                  emit: (Bar) -> Void) {
         let slice = UnsafeBufferPointer(rebasing: bytes[from..<to])
         let columns = layout.columns
         func row(_ buffer: UnsafeBufferPointer<UInt8>, _ cells: UnsafeBufferPointer<Range<Int>>, _ line: Int) {
             switch decodeRow(buffer, cells, columns, defaultSymbol, interval, utcOffsetMinutes) {
-            case .success(let bar): part.bars.append(bar)
+            case .success(let bar): emit(bar)
             case .failure(let e): part.problems.append((part.rows, line, e))
             }
             part.rows += 1
@@ -160,6 +160,18 @@ public enum BarCSV {
             row(slice, UnsafeBufferPointer(start: cells, count: n), line)
         }
         part.lines = line - 1 - (slice.last == 10 || slice.isEmpty ? 0 : 1)
+    }
+
+    /// Line feeds in `bytes[from..<to]`.
+    public static func lineFeeds(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        var n = 0
+        var p = from
+        while p < to, let hit = memchr(base + p, 10, to - p) {
+            n += 1
+            p = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base + 1
+        }
+        return n
     }
 
     /// Where the file may be cut into `count` parts for `decodeRows`: after a line feed near each

@@ -77,8 +77,12 @@ public struct IndicatorBank: @unchecked Sendable {
     private mutating func run(_ instance: Int, _ bar: Bar) {
         let outputs = runners[instance].update(bar)
         seen[instance] += 1
-        for target in plan.targets[instance] {
-            values[target.slot] = target.output == 0 ? outputs.0 : target.output == 1 ? outputs.1 : outputs.2
+        plan.targets.withUnsafeBufferPointer { targets in
+            values.withUnsafeMutableBufferPointer { values in
+                for target in targets[instance] {
+                    values[target.slot] = target.output == 0 ? outputs.0 : target.output == 1 ? outputs.1 : outputs.2
+                }
+            }
         }
     }
 
