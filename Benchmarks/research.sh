@@ -75,15 +75,17 @@ JSON
 seconds() { grep -oE 'in [0-9.]+ s' | tail -1 | awk '{print $2}'; }
 
 echo "== backtest over $bars one-minute bars (OHLCV file), sma_cross long-only"
-ours=()
+ours=() engine=()
 for _ in $(seq 1 "$runs"); do
   line=$("$bin" backtest --input "$work/bars.csv" --strategies-file "$work/strategies.json" --strategies sma_cross --long-only 2>&1 >/dev/null | tail -1)
   echo "  $line"
   ours+=("$(echo "$line" | seconds)")
+  engine+=("$(echo "$line" | grep -oE '= [0-9]+ bars/s' | awk '{print $2}')")
 done
 s=$(printf '%s\n' "${ours[@]}" | median)
 ours_rate=$(awk -v n="$bars" -v s="$s" 'BEGIN {printf "%.0f", n / s}')
 record "backtest, $bars OHLCV bars, 1 rule (read + engine + trades, median of $runs)" "$ours_rate" bars/s
+record "backtest engine alone over the read bars (median of $runs)" "$(printf '%s\n' "${engine[@]}" | median)" bars/s
 
 echo "== backtesting.py 0.6.6 on the same bars and strategy"
 peer=()
