@@ -63,7 +63,9 @@ let package = Package(
         // Latency histograms and counters read by /admin/metrics without blocking their writers.
         .target(name: "Telemetry", dependencies: ["Locks", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The signal pipeline: lock-free rings, bars, indicators, strategies. Pure compute, no I/O.
-        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts", "Telemetry", "Locks"],
+        // Venues: time zones from the tz database, sessions, holidays, tick and lot sizes, limits.
+        .target(name: "Markets", dependencies: ["Contracts"]),
+        .target(name: "Pipeline", dependencies: ["CLinux", "Contracts", "Markets", "Telemetry", "Locks"],
                 swiftSettings: hotPathSettings),
         // Strategy research on the live engine: backtests (trades, metrics, signal scorecards),
         // parameter sweeps, their JSON and HTML reports. Pure compute over bars, no I/O.
@@ -122,6 +124,7 @@ let package = Package(
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux", "Locks"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "MarketsTests", dependencies: ["Markets", "Contracts"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "ResearchTests", dependencies: ["Research", "Pipeline", "Contracts"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Pipeline", "Contracts"]),
