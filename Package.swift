@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux", "Locks"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "MarketsTests", dependencies: ["Markets", "Contracts"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Markets"]),
         .testTarget(name: "ResearchTests", dependencies: ["Research", "Pipeline", "Contracts"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Pipeline", "Contracts"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),

@@ -75,7 +75,7 @@ public struct RiskAlert: Sendable, Equatable {
     public var ts: Int64
     /// nil for market-wide alerts (global signal rate).
     public var symbol: String?
-    /// stale_feed, price_jump, volatility_spike, signal_rate, wide_spread, out_of_order.
+    /// stale_feed, price_jump, volatility_spike, signal_rate, wide_spread, out_of_order, off_session.
     public var kind: String
     public var severity: RiskSeverity
     public var message: String

@@ -1,23 +1,36 @@
 import Contracts
+import Markets
 
-/// Builds one symbol's time bars from its ticks. A bar closes when a tick of a later bucket
-/// arrives, at end of input (`flush`), or when the wall clock passes bucket end + grace
-/// (`closeIfDue`, live feeds only). Empty buckets make no bar. Ticks must arrive in time order
-/// (the engine rejects older ticks as `out_of_order` before they get here).
+/// Builds one symbol's time bars from its ticks, in the buckets of its market's clock
+/// (`SessionClock`: session-aligned, never across a break; UTC clock buckets when markets are
+/// off). A bar closes when a tick of a later bucket arrives, at end of input (`flush`), or when
+/// the wall clock passes the bucket's end + grace (`closeIfDue`, live feeds only). Empty buckets
+/// make no bar. Ticks must arrive in time order (the engine rejects older ticks as
+/// `out_of_order` before they get here).
 public struct BarBuilder: Sendable {
     public let symbol: String
-    public let interval: BarInterval
+    public var interval: BarInterval { clock.interval }
+    public internal(set) var clock: SessionClock
     var open: Bar?
+    /// End of the open bar's bucket (a session's close may cut it short).
+    var openEnd: Int64 = 0
     var flow = 0.0   // Σ price·volume of the open bar
+    /// End of the bucket of the bar `add`, `flush` or `closeIfDue` last returned.
+    public private(set) var closedEnd: Int64 = 0
 
-    public init(symbol: String, interval: BarInterval) {
+    public init(symbol: String, interval: BarInterval, profile: MarketProfile = .alwaysOpen) {
         self.symbol = symbol
-        self.interval = interval
+        clock = SessionClock(profile: profile, interval: interval)
     }
 
-    /// Adds a tick; returns the bar it closed, if any.
+    /// Whether a tick at `ts` falls outside every session of the symbol's venue.
+    public mutating func isOffSession(_ ts: Int64) -> Bool { !clock.isOpen(ts) }
+
+    /// Adds a tick; returns the bar it closed, if any. A tick outside every session goes into a
+    /// UTC clock bucket (only when the venue keeps off-session ticks; the engine drops the rest).
     public mutating func add(_ tick: Tick) -> Bar? {
-        let bucket = interval.bucket(tick.ts)
+        let slot = clock.slot(tick.ts)
+        let bucket = slot?.start ?? interval.bucket(tick.ts)
         if var bar = open, bar.start == bucket {
             bar.high = max(bar.high, tick.price)
             bar.low = min(bar.low, tick.price)
@@ -31,6 +44,7 @@ public struct BarBuilder: Sendable {
         let closed = close()
         open = Bar(symbol: symbol, interval: interval.label, start: bucket, open: tick.price, high: tick.price,
                    low: tick.price, close: tick.price, volume: tick.volume, vwap: tick.price, trades: 1)
+        openEnd = slot?.end ?? bucket + interval.milliseconds
         flow = tick.price * tick.volume
         return closed
     }
@@ -41,7 +55,7 @@ public struct BarBuilder: Sendable {
     /// Closes the open bar when `nowMs` ≥ its end + `graceMs` (live feeds; market time of the
     /// last tick is not enough when a symbol goes quiet).
     public mutating func closeIfDue(nowMs: Int64, graceMs: Int64) -> Bar? {
-        guard let bar = open, nowMs >= bar.start + interval.milliseconds + graceMs else { return nil }
+        guard open != nil, nowMs >= openEnd + graceMs else { return nil }
         return close()
     }
 
@@ -54,8 +68,16 @@ public struct BarBuilder: Sendable {
 
     private mutating func close() -> Bar? {
         let bar = current
+        if bar != nil { closedEnd = openEnd }
         open = nil
         flow = 0
         return bar
+    }
+
+    /// After a checkpoint restore: the open bar's bucket end again, from the clock.
+    mutating func restoreOpenEnd() {
+        guard let bar = open else { return }
+        openEnd = clock.slot(bar.start).map { $0.start == bar.start ? $0.end : bar.start + interval.milliseconds }
+            ?? bar.start + interval.milliseconds
     }
 }

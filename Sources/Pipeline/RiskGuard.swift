@@ -128,13 +128,16 @@ public struct RiskGuard: Sendable {
         return alerts
     }
 
-    /// Stale feeds (live only): symbols without a tick for `staleFeedMs` of wall time.
-    /// `found` turns true when a stale symbol's state changed (an alert, or its hold extended
-    /// even when the alert itself is not repeated).
-    public mutating func staleFeeds(wallMs: Int64, marketMs: Int64, found: inout Bool) -> [RiskAlert] {
+    /// Stale feeds (live only): symbols without a tick for `staleFeedMs` of wall time while their
+    /// venue trades (`inSession(symbol, ms)`: now and `staleFeedMs` ago — a market that opened a
+    /// moment ago is not stale yet). `found` turns true when a stale symbol's state changed (an
+    /// alert, or its hold extended even when the alert itself is not repeated).
+    public mutating func staleFeeds(wallMs: Int64, marketMs: Int64, found: inout Bool,
+                                    inSession: (String, Int64) -> Bool = { _, _ in true }) -> [RiskAlert] {
         var alerts: [RiskAlert] = []
         for symbol in symbols.keys.sorted() {
-            guard let state = symbols[symbol], let last = state.lastTickWallMs, wallMs - last > settings.staleFeedMs else { continue }
+            guard let state = symbols[symbol], let last = state.lastTickWallMs, wallMs - last > settings.staleFeedMs,
+                  inSession(symbol, wallMs), inSession(symbol, wallMs - settings.staleFeedMs) else { continue }
             let before = (state.blockUntil, state.activeKinds["stale_feed"], state.lastAlert["stale_feed"])
             emit(&alerts, state, marketMs, symbol, "stale_feed", .critical,
                  "no tick for \((wallMs - last) / 1000) s", Double(wallMs - last), Double(settings.staleFeedMs))
@@ -142,6 +145,15 @@ public struct RiskGuard: Sendable {
             // stale changes nothing (and an idle server journals nothing).
             if before != (state.blockUntil, state.activeKinds["stale_feed"], state.lastAlert["stale_feed"]) { found = true }
         }
+        return alerts
+    }
+
+    /// A tick outside every session of its venue (`off_session`, info: it changes no risk
+    /// status), at most once per `repeatAfterMs` of market time per symbol.
+    public mutating func offSession(_ t: Tick, venue: String) -> [RiskAlert] {
+        var alerts: [RiskAlert] = []
+        emit(&alerts, state(t.symbol), t.ts, t.symbol, "off_session", .info,
+             "tick outside the \(venue) sessions", Double(t.ts), 0)
         return alerts
     }
 

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Markets
 
 /// Where the engine's outputs go, in the order they happen. Called on the engine's thread.
 public protocol EngineSink: AnyObject {
@@ -29,6 +30,9 @@ public struct EngineSettings: Sendable {
     /// Research runs (backtest, sweep): bars, features, strategies and signals only — no risk
     /// guard and no opportunities, which never change a signal.
     public var signalsOnly = false
+    /// Each symbol's venue: sessions, bar buckets, time-based checks (`MarketDirectory.off`: UTC
+    /// clock buckets around the clock, as before markets).
+    public var markets = MarketDirectory.off
 
     public init(interval: BarInterval) { self.interval = interval }
 }
@@ -63,8 +67,8 @@ public final class SignalEngine {
         var bank: IndicatorBank
         /// What rules read on a bar close, refilled in place (made on the first bar).
         var frame: RuleFrame?
-        init(symbol: String, interval: BarInterval, plan: IndicatorPlan = IndicatorPlan()) {
-            builder = BarBuilder(symbol: symbol, interval: interval)
+        init(symbol: String, interval: BarInterval, profile: MarketProfile = .alwaysOpen, plan: IndicatorPlan = IndicatorPlan()) {
+            builder = BarBuilder(symbol: symbol, interval: interval, profile: profile)
             bank = IndicatorBank(plan: plan)
         }
     }
@@ -123,8 +127,13 @@ public final class SignalEngine {
         counters.ticks += 1
         if tick.ts > marketTime { marketTime = tick.ts }
         sink.engine(tick: tick)
+        if state.builder.isOffSession(tick.ts) {
+            // Outside every session of its venue: flagged, and not in bars unless the venue keeps them.
+            if !signalsOnly { publish(risk.offSession(tick, venue: state.builder.clock.profile.venue)) }
+            guard state.builder.clock.profile.offSession == .keep else { return .accepted }
+        }
         if !signalsOnly { publish(risk.tick(tick, wallMs: wallMs)) }
-        if let bar = state.builder.add(tick) { closed(bar, state) }
+        if let bar = state.builder.add(tick) { closed(bar, state, closeTime: state.builder.closedEnd) }
         return .accepted
     }
 
@@ -140,7 +149,7 @@ public final class SignalEngine {
         state.lastTs = bar.start
         let closeTime = bar.start + intervalMs
         if closeTime > marketTime { marketTime = closeTime }
-        closed(bar, state)
+        closed(bar, state, closeTime: closeTime)
         return .accepted
     }
 
@@ -148,7 +157,7 @@ public final class SignalEngine {
     public func finish() {
         for symbol in symbols.keys.sorted() {
             guard let state = symbols[symbol], let bar = state.builder.flush() else { continue }
-            closed(bar, state)
+            closed(bar, state, closeTime: state.builder.closedEnd)
         }
     }
 
@@ -165,9 +174,12 @@ public final class SignalEngine {
             guard let state = symbols[symbol], state.lastWallMs == .min || wallMs - state.lastWallMs >= graceMs,
                   let bar = state.builder.closeIfDue(nowMs: wallMs, graceMs: graceMs) else { continue }
             acted = true
-            closed(bar, state)
+            closed(bar, state, closeTime: state.builder.closedEnd)
         }
-        let stale = risk.staleFeeds(wallMs: wallMs, marketMs: marketTime, found: &acted)
+        // A feed is stale only while its venue is in session.
+        let stale = risk.staleFeeds(wallMs: wallMs, marketMs: marketTime, found: &acted) { symbol, ms in
+            self.symbols[symbol]?.builder.isOffSession(ms) == false
+        }
         publish(stale)
         return acted
     }
@@ -199,7 +211,8 @@ public final class SignalEngine {
     private func pipeline(for symbol: String) -> SymbolPipeline {
         if let lastState, symbol == lastSymbol { return lastState }
         let state = symbols[symbol] ?? {
-            let state = SymbolPipeline(symbol: symbol, interval: settings.interval, plan: strategies.plan)
+            let state = SymbolPipeline(symbol: symbol, interval: settings.interval, profile: settings.markets.profile(for: symbol),
+                                       plan: strategies.plan)
             symbols[symbol] = state
             return state
         }()
@@ -216,9 +229,9 @@ public final class SignalEngine {
         return most
     }
 
-    private func closed(_ bar: Bar, _ state: SymbolPipeline) {
+    /// A bar closed at `closeTime` (its bucket's end: a session's close may come before start + interval).
+    private func closed(_ bar: Bar, _ state: SymbolPipeline, closeTime: Int64) {
         counters.bars += 1
-        let closeTime = bar.start + intervalMs
         let full = !signalsOnly
         if full { for o in aggregator.expire(before: max(marketTime, closeTime)) { publish(o) } }
         sink.engine(bar: bar)

@@ -99,7 +99,7 @@ public struct EngineCheckpoint: @unchecked Sendable {
         var symbols: [(name: String, state: SignalEngine.SymbolPipeline)] = []
         for _ in 0..<(try r.count()) {
             let name = try r.string()
-            let state = SignalEngine.SymbolPipeline(symbol: name, interval: settings.interval)
+            let state = SignalEngine.SymbolPipeline(symbol: name, interval: settings.interval, profile: settings.markets.profile(for: name))
             try state.builder.read(&r)
             state.calculator = try FeatureCalculator(reading: &r)
             state.recent = try RecentBars(reading: &r)
@@ -138,7 +138,7 @@ public struct EngineCheckpoint: @unchecked Sendable {
 
 extension SignalEngine.SymbolPipeline {
     func copy() -> SignalEngine.SymbolPipeline {
-        let c = SignalEngine.SymbolPipeline(symbol: builder.symbol, interval: builder.interval)
+        let c = SignalEngine.SymbolPipeline(symbol: builder.symbol, interval: builder.interval, profile: builder.clock.profile)
         c.builder = builder
         c.calculator = calculator
         c.recent = recent

@@ -224,6 +224,7 @@ extension BarBuilder {
     mutating func read(_ r: inout BinaryReader) throws(CheckpointError) {
         open = try r.bool() ? try Bar(reading: &r) : nil
         flow = try r.f64()
+        restoreOpenEnd()
     }
 }
 
