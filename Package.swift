@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Pipeline", "Feeds", "WebSocket", "Store", "Redis", "Telemetry", "Locks",
+                "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Markets", "Pipeline", "Feeds", "WebSocket", "Store", "Redis", "Telemetry", "Locks",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -93,7 +93,7 @@ public struct MarketDirectory: Sendable {
         }
         if let value = root["suffixes"] {
             var suffixes: [(String, String)] = []
-            for (suffix, v) in try object(value, "suffixes").sorted(by: { $0.key.count > $1.key.count || ($0.key.count == $1.key.count && $0.key < $1.key) }) {
+            for (suffix, v) in try object(value, "suffixes").filter({ !$0.key.hasPrefix("_") }).sorted(by: { $0.key.count > $1.key.count || ($0.key.count == $1.key.count && $0.key < $1.key) }) {
                 let key = "suffixes.\(suffix)"
                 guard suffix.hasPrefix("."), suffix.count >= 2 else { throw MarketConfigError(key: key, message: "a suffix starts with a dot, e.g. .SH") }
                 suffixes.append((suffix.uppercased(), try venueName(v, directory, key)))
@@ -103,7 +103,7 @@ public struct MarketDirectory: Sendable {
             directory.suffixes = suffixes.map { (suffix: $0.0, venue: $0.1) } + directory.suffixes.filter { !named.contains($0.suffix) }
         }
         if let value = root["symbols"] {
-            for (symbol, v) in try object(value, "symbols") {
+            for (symbol, v) in try object(value, "symbols") where !symbol.hasPrefix("_") {
                 directory.symbols[symbol] = try venueName(v, directory, "symbols.\(symbol)")
             }
         }

@@ -66,6 +66,8 @@ enum ConfigKeys {
         int("pipeline.history_events", \.pipeline.historyEvents, 100...1_000_000, "Signals, opportunity events and alerts kept in memory, each, for REST and resume; older ones are read from the journal."),
         string("pipeline.score_horizons", \.pipeline.scoreHorizons, "Live signal scoring: forward-return horizons in bars, comma-separated, ascending (each 1…10000); GET /api/v1/strategies shows each strategy's hit rate and mean forward return at each."),
         int("pipeline.score_window", \.pipeline.scoreWindow, 10...100_000, "Live scorecards cover each strategy's last this many signals scored at a horizon."),
+        bool("markets.enabled", \.markets.enabled, "Put each symbol on its venue's clock (docs/MARKETS.md): bars follow the venue's sessions and trading days, ticks outside them raise off_session and stay out of bars, stale_feed only in session. Off: UTC clock buckets around the clock."),
+        optional("markets.file", \.markets.file, "Venue settings, symbol-to-venue mappings and the holidays file over the built-in venues (SSE, SZSE, BSE, HKEX, US, CRYPTO); unset or missing file = the built-ins. A bad file refuses the start, naming the key or line."),
         int("simulator.ticks_per_second", \.simulator.ticksPerSecond, 1...1_000_000, "Simulated ticks per second over all eight symbols."),
         int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
         string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-share symbols (others start at 100.00)."),

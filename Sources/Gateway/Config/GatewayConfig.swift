@@ -201,6 +201,16 @@ public struct GatewayConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// Venues, sessions and holidays (`markets.*`, docs/MARKETS.md).
+    public struct Markets: Sendable, Equatable {
+        /// Bars on each venue's sessions, off-session flags, time checks in session only (`markets.enabled`).
+        public var enabled = false
+        /// Venue settings, symbol mappings and the holidays file over the built-ins (`markets.file`).
+        public var file: String? = "Config/markets.json"
+        /// The defaults.
+        public init() {}
+    }
+
     /// The built-in market simulator (`simulator.*`).
     public struct Simulator: Sendable, Equatable {
         /// Ticks per second over all symbols (`simulator.ticks_per_second`).
@@ -273,6 +283,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var journal = Journal()
     /// `redis.*`
     public var redis = Redis()
+    /// `markets.*`
+    public var markets = Markets()
     /// `simulator.*`
     public var simulator = Simulator()
     /// Market data source: "simulator" or "none" (`feed`).

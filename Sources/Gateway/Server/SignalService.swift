@@ -2,6 +2,7 @@ import Contracts
 import Feeds
 import Foundation
 import Logging
+import Markets
 import Pipeline
 import Store
 
@@ -34,6 +35,7 @@ public final class SignalService: @unchecked Sendable {
         }
         let strategies = try Self.loadStrategies(config.pipeline.strategiesFile, logger: logger)
         var settings = EngineSettings(interval: interval)
+        settings.markets = try Self.loadMarkets(config.markets, logger: logger)
         settings.aggregator = AggregatorSettings(ttlMs: Int64(config.pipeline.opportunityTTLSeconds * 1000),
                                                  cooldownMs: Int64(config.pipeline.cooldownSeconds * 1000))
         let horizons = config.pipeline.scoreHorizons.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -226,6 +228,21 @@ public final class SignalService: @unchecked Sendable {
             return try StrategyRegistry.parse(data)
         } catch {
             throw GatewayError("\(path): \(error)")
+        }
+    }
+
+    /// The venues symbols trade on (off unless `markets.enabled`): the built-ins, with the
+    /// markets file over them when it exists. A bad file refuses the start, naming the key.
+    static func loadMarkets(_ config: GatewayConfig.Markets, logger: Logger) throws(GatewayError) -> MarketDirectory {
+        guard config.enabled else { return .off }
+        do {
+            guard let path = config.file, let data = FileManager.default.contents(atPath: path) else {
+                if let path = config.file { logger.notice("markets file \(path) not found: using the built-in venues") }
+                return try MarketDirectory.builtin(zones: .system)
+            }
+            return try MarketDirectory.load(json: data, zones: .system)
+        } catch {
+            throw GatewayError("markets.file \(config.file ?? "(built-ins)"): \(error)")
         }
     }
 
