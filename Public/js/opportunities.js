@@ -191,9 +191,10 @@ export class OpportunityTable {
     cells.dirBox = cells.direction.firstElementChild;
     cells.dirArrow = cells.direction.querySelector('.dir-arrow');
     cells.dirText = cells.direction.querySelector('.dir-text');
-    cells.status.innerHTML = '<span class="badge"></span><span class="risk" hidden></span>';
+    cells.status.innerHTML = '<span class="badge"></span><span class="risk" hidden></span><span class="untradable" hidden></span>';
     cells.badge = cells.status.firstElementChild;
-    cells.risk = cells.status.lastElementChild;
+    cells.risk = cells.status.children[1];
+    cells.untradable = cells.status.lastElementChild;
     tr.addEventListener('animationend', () => tr.classList.remove('flash-new', 'flash-a', 'flash-b'));
     row.el = tr;
     row.cells = cells;
@@ -227,6 +228,9 @@ export class OpportunityTable {
       set(cells.risk, `⚠ ${t(`risk.${risk}`)}`);
       cells.risk.title = (opp.risk.alerts ?? []).map((k) => t(`kind.${k}`)).join(', ');
     }
+    // At the daily limit in its direction: the order could not be filled.
+    cells.untradable.hidden = !opp.untradable;
+    if (opp.untradable) set(cells.untradable, `⛔ ${t(`untradable.${opp.untradable}`)}`);
     set(cells.age, formatAge(now - opp.created_ts));
     cells.age.title = `${formatDateTime(opp.created_ts)} → ${formatDateTime(opp.updated_ts)}`;
     el.className = opp.status === 'expired' ? 'is-expired' : '';

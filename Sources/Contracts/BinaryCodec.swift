@@ -199,6 +199,7 @@ extension Opportunity {
         w.i64(expiresTs)
         w.string(riskStatus.rawValue)
         w.strings(riskAlerts)
+        w.strings(untradable.map { [$0] } ?? [])
     }
 
     public init(reading r: inout BinaryReader) throws(CheckpointError) {
@@ -206,5 +207,7 @@ extension Opportunity {
                   status: try r.raw(OpportunityStatus.self), confidence: try r.f64(), price: try r.f64(),
                   strategies: try r.strings(), signalCount: try r.int(), createdTs: try r.i64(), updatedTs: try r.i64(),
                   expiresTs: try r.i64(), riskStatus: try r.raw(RiskStatus.self), riskAlerts: try r.strings())
+        // Engine state version 5 added `untradable`.
+        if r.formatVersion >= 5 { untradable = try r.strings().first }
     }
 }

@@ -84,7 +84,7 @@ public enum EventDecoder {
         return Opportunity(seq: seq, id: id, symbol: symbol, direction: direction, status: status, confidence: confidence,
                            price: price, strategies: f.lists["strategies"] ?? [], signalCount: Int(count),
                            createdTs: created, updatedTs: updated, expiresTs: expires, riskStatus: riskStatus,
-                           riskAlerts: riskAlerts)
+                           riskAlerts: riskAlerts, untradable: f.strings["untradable"])
     }
 
     private static func alert(_ s: inout JSONScanner) throws(JSONScanner.SyntaxError) -> RiskAlert? {

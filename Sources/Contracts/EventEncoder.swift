@@ -76,6 +76,7 @@ public enum EventEncoder {
         for a in o.riskAlerts { w.string(nil, a) }
         w.endArray()
         w.endObject()
+        w.string("untradable", o.untradable)
         w.endObject()
     }
 

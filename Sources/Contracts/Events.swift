@@ -47,10 +47,14 @@ public struct Opportunity: Sendable, Equatable {
     public var expiresTs: Int64
     public var riskStatus: RiskStatus
     public var riskAlerts: [String]
+    /// "limit_up" (a long at or near the daily up-limit) or "limit_down" (a short at or near the
+    /// down-limit): the order could not be filled; nil when tradable (docs/MARKETS.md).
+    public var untradable: String?
 
     public init(seq: UInt64, id: String, symbol: String, direction: Direction, status: OpportunityStatus,
                 confidence: Double, price: Double, strategies: [String], signalCount: Int, createdTs: Int64,
-                updatedTs: Int64, expiresTs: Int64, riskStatus: RiskStatus = .ok, riskAlerts: [String] = []) {
+                updatedTs: Int64, expiresTs: Int64, riskStatus: RiskStatus = .ok, riskAlerts: [String] = [],
+                untradable: String? = nil) {
         self.seq = seq
         self.id = id
         self.symbol = symbol
@@ -65,6 +69,7 @@ public struct Opportunity: Sendable, Equatable {
         self.expiresTs = expiresTs
         self.riskStatus = riskStatus
         self.riskAlerts = riskAlerts
+        self.untradable = untradable
     }
 }
 

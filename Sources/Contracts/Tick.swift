@@ -70,5 +70,11 @@ public struct TickRejection: Sendable, Equatable {
     public let field: String?
     public let message: String
 
+    public init(index: Int, field: String?, message: String) {
+        self.index = index
+        self.field = field
+        self.message = message
+    }
+
     public var description: String { field.map { "\($0): \(message)" } ?? message }
 }

@@ -20,6 +20,8 @@ public struct MarketDirectory: Sendable {
     public private(set) var venues: [String: MarketProfile]
     public private(set) var suffixes: [(suffix: String, venue: String)]
     public private(set) var symbols: [String: String]
+    /// Previous closes and ST flags by symbol (`reference_file`).
+    public internal(set) var reference: [String: SymbolReference] = [:]
     /// Off: every symbol is on UTC clock buckets around the clock (`MarketProfile.alwaysOpen`).
     public let enabled: Bool
 
@@ -77,7 +79,7 @@ public struct MarketDirectory: Sendable {
         case .success: throw MarketConfigError(key: "(file)", message: "must hold a JSON object")
         case .failure(let error): throw MarketConfigError(key: "(file)", message: "not valid JSON: \(error)")
         }
-        let known: Set<String> = ["venues", "suffixes", "symbols", "holidays_file"]
+        let known: Set<String> = ["venues", "suffixes", "symbols", "holidays_file", "reference_file"]
         for key in root.keys.sorted() where !key.hasPrefix("_") && !known.contains(key) {
             throw MarketConfigError(key: key, message: "unknown key (expected \(known.sorted().joined(separator: ", ")))")
         }
@@ -107,15 +109,18 @@ public struct MarketDirectory: Sendable {
                 directory.symbols[symbol] = try venueName(v, directory, "symbols.\(symbol)")
             }
         }
-        if let value = root["holidays_file"] {
-            guard case .string(let path) = value, !path.isEmpty else {
-                throw MarketConfigError(key: "holidays_file", message: "must be a file path")
-            }
+        func file(_ key: String) throws(MarketConfigError) -> (path: String, text: String)? {
+            guard let value = root[key] else { return nil }
+            guard case .string(let path) = value, !path.isEmpty else { throw MarketConfigError(key: key, message: "must be a file path") }
             let full = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
-            guard let data = FileManager.default.contents(atPath: full) else {
-                throw MarketConfigError(key: "holidays_file", message: "cannot read \(full)")
-            }
-            let holidays = try HolidayCalendar.parse(String(decoding: data, as: UTF8.self), file: path, venues: Set(directory.venues.keys))
+            guard let data = FileManager.default.contents(atPath: full) else { throw MarketConfigError(key: key, message: "cannot read \(full)") }
+            return (path, String(decoding: data, as: UTF8.self))
+        }
+        if let (path, text) = try file("reference_file") {
+            directory.reference = try ReferenceData.parse(text, file: path)
+        }
+        if let (path, text) = try file("holidays_file") {
+            let holidays = try HolidayCalendar.parse(text, file: path, venues: Set(directory.venues.keys))
             for (venue, days) in holidays {
                 directory.venues[venue]?.holidays.formUnion(days)
             }
@@ -256,6 +261,40 @@ public enum HolidayCalendar {
                 throw MarketConfigError(key: key, message: "\(cells[1].debugDescription) is not a date like 2025-01-01")
             }
             out[cells[0], default: []].insert(ms / 86_400_000)
+        }
+        return out
+    }
+}
+
+/// Reference data as CSV: `symbol,prev_close[,st]` per line (`600519.SH,1688.50`,
+/// `600145.SH,2.31,st`), `#` comments, an optional header.
+public enum ReferenceData {
+    public static func parse(_ text: String, file: String) throws(MarketConfigError) -> [String: SymbolReference] {
+        var out: [String: SymbolReference] = [:]
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if out.isEmpty, cells.first?.lowercased() == "symbol" { continue }
+            let key = "\(file) line \(i + 1)"
+            guard (2...3).contains(cells.count), !cells[0].isEmpty else {
+                throw MarketConfigError(key: key, message: "expected symbol,prev_close[,st], got \(line.debugDescription)")
+            }
+            var r = SymbolReference()
+            if !cells[1].isEmpty {
+                guard let close = Double(cells[1]), close.isFinite, close > 0 else {
+                    throw MarketConfigError(key: key, message: "prev_close \(cells[1].debugDescription) is not a positive number")
+                }
+                r.previousClose = close
+            }
+            if cells.count == 3 {
+                switch cells[2].lowercased() {
+                case "st", "true", "1": r.specialTreatment = true
+                case "", "false", "0": break
+                default: throw MarketConfigError(key: key, message: "st must be st, true or false, got \(cells[2].debugDescription)")
+                }
+            }
+            out[cells[0]] = r
         }
         return out
     }

@@ -15,8 +15,10 @@ public struct BarBuilder: Sendable {
     /// End of the open bar's bucket (a session's close may cut it short).
     var openEnd: Int64 = 0
     var flow = 0.0   // Σ price·volume of the open bar
-    /// End of the bucket of the bar `add`, `flush` or `closeIfDue` last returned.
+    /// End of the bucket of the bar `add`, `flush` or `closeIfDue` last returned, and its trading day.
     public private(set) var closedEnd: Int64 = 0
+    public private(set) var closedDay: Int64 = 0
+    var openDay: Int64 = 0
 
     public init(symbol: String, interval: BarInterval, profile: MarketProfile = .alwaysOpen) {
         self.symbol = symbol
@@ -45,6 +47,7 @@ public struct BarBuilder: Sendable {
         open = Bar(symbol: symbol, interval: interval.label, start: bucket, open: tick.price, high: tick.price,
                    low: tick.price, close: tick.price, volume: tick.volume, vwap: tick.price, trades: 1)
         openEnd = slot?.end ?? bucket + interval.milliseconds
+        openDay = slot?.tradingDay ?? CivilDate.floorDivide(bucket, 86_400_000).quotient
         flow = tick.price * tick.volume
         return closed
     }
@@ -68,7 +71,10 @@ public struct BarBuilder: Sendable {
 
     private mutating func close() -> Bar? {
         let bar = current
-        if bar != nil { closedEnd = openEnd }
+        if bar != nil {
+            closedEnd = openEnd
+            closedDay = openDay
+        }
         open = nil
         flow = 0
         return bar
@@ -77,7 +83,8 @@ public struct BarBuilder: Sendable {
     /// After a checkpoint restore: the open bar's bucket end again, from the clock.
     mutating func restoreOpenEnd() {
         guard let bar = open else { return }
-        openEnd = clock.slot(bar.start).map { $0.start == bar.start ? $0.end : bar.start + interval.milliseconds }
-            ?? bar.start + interval.milliseconds
+        let slot = clock.slot(bar.start)
+        openEnd = slot.map { $0.start == bar.start ? $0.end : bar.start + interval.milliseconds } ?? bar.start + interval.milliseconds
+        openDay = slot?.tradingDay ?? CivilDate.floorDivide(bar.start, 86_400_000).quotient
     }
 }

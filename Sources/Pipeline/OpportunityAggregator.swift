@@ -43,7 +43,9 @@ public struct OpportunityAggregator: Sendable {
 
     /// Applies a signal; returns the opportunity events it causes, in order, without `seq`
     /// (the engine numbers them). `risk` is the symbol's risk state at this moment.
-    public mutating func add(_ signal: StrategySignal, risk: (status: RiskStatus, alerts: [String])) -> [Opportunity] {
+    /// `untradable`: "limit_up" / "limit_down" when the signal's price is at its daily limit.
+    public mutating func add(_ signal: StrategySignal, risk: (status: RiskStatus, alerts: [String]),
+                             untradable: String? = nil) -> [Opportunity] {
         var events: [Opportunity] = []
         // An opposite signal closes the other side's episode first.
         let oppositeKey = Self.key(signal.symbol, signal.direction.opposite)
@@ -62,6 +64,7 @@ public struct OpportunityAggregator: Sendable {
             o.expiresTs = signal.ts + settings.ttlMs
             o.riskStatus = risk.status
             o.riskAlerts = risk.alerts
+            o.untradable = untradable
             o.status = risk.status == .blocked ? .blocked : .updated
             episode.opportunity = o
             open[key] = episode
@@ -75,7 +78,7 @@ public struct OpportunityAggregator: Sendable {
             direction: signal.direction, status: risk.status == .blocked ? .blocked : .new,
             confidence: Self.confidence(strengths), price: signal.price, strategies: [signal.strategy], signalCount: 1,
             createdTs: signal.ts, updatedTs: signal.ts, expiresTs: signal.ts + settings.ttlMs,
-            riskStatus: risk.status, riskAlerts: risk.alerts)
+            riskStatus: risk.status, riskAlerts: risk.alerts, untradable: untradable)
         open[key] = Episode(opportunity: o, strengths: strengths)
         events.append(o)
         return events

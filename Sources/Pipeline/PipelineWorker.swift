@@ -1,6 +1,7 @@
 import Locks
 import CLinux
 import Contracts
+import Markets
 import Glibc
 import Synchronization
 import Telemetry
@@ -33,6 +34,8 @@ public final class TickInput: @unchecked Sendable {
     /// Ticks this source refused as invalid before submitting, by the field at fault
     /// ("record" when the record as a whole was unreadable): bumped once per field per batch.
     public let rejectedInvalid = CountTable<String>()
+    /// The venues' rules its producer screens ticks with before submitting (price grid, lots).
+    public internal(set) var markets = MarketDirectory.off
     /// Monotonic ns of the last tick submitted (0 = none yet): this source's freshness.
     public let lastReceivedNs = Atomic<Int64>(0)
     /// Ticks this producer has submitted (its thread only).
@@ -223,6 +226,7 @@ public final class PipelineWorker: @unchecked Sendable {
     /// A new producer ring (before `start`).
     public func makeInput(name: String, capacity: Int = 1 << 14, policy: FullRingPolicy) -> TickInput {
         let input = TickInput(name: name, capacity: capacity, policy: policy, doorbell: doorbell)
+        input.markets = engine.settings.markets
         inputs.append(input)
         return input
     }

@@ -1,4 +1,5 @@
 import Contracts
+import Markets
 
 /// Risk thresholds (market time unless noted).
 public struct RiskSettings: Sendable, Equatable {
@@ -20,6 +21,9 @@ public struct RiskSettings: Sendable, Equatable {
     public var repeatAfterMs: Int64 = 60_000
     /// A symbol stays blocked/warned this long after a critical/warning alert.
     public var holdMs: Int64 = 60_000
+    /// A close within this fraction of the previous close from a daily limit is "at the limit":
+    /// price_limit (warning), and opportunities in that direction are untradable.
+    public var limitNear = 0.005
 
     public init() {}
 }
@@ -145,6 +149,16 @@ public struct RiskGuard: Sendable {
             // stale changes nothing (and an idle server journals nothing).
             if before != (state.blockUntil, state.activeKinds["stale_feed"], state.lastAlert["stale_feed"]) { found = true }
         }
+        return alerts
+    }
+
+    /// A bar closed at or near its daily limit (`price_limit`, warning).
+    public mutating func priceLimit(_ b: Bar, band: PriceBand, up: Bool, closeTime: Int64) -> [RiskAlert] {
+        var alerts: [RiskAlert] = []
+        let limit = up ? band.up : band.down
+        emit(&alerts, state(b.symbol), closeTime, b.symbol, "price_limit", .warning,
+             "\(b.close) is at the limit-\(up ? "up" : "down") \(limit) (previous close \(band.previousClose), \(up ? "+" : "-")\(Int((band.fraction * 100).rounded())) %)",
+             b.close, limit)
         return alerts
     }
 

@@ -67,6 +67,11 @@ public final class SignalEngine {
         var bank: IndicatorBank
         /// What rules read on a bar close, refilled in place (made on the first bar).
         var frame: RuleFrame?
+        /// Daily price limits: the trading day of the last closed bar, its last close, and the
+        /// previous trading day's (the reference data's before the feed has shown one).
+        var limitDay: Int64 = .min
+        var dayClose: Double?
+        var previousClose: Double?
         init(symbol: String, interval: BarInterval, profile: MarketProfile = .alwaysOpen, plan: IndicatorPlan = IndicatorPlan()) {
             builder = BarBuilder(symbol: symbol, interval: interval, profile: profile)
             bank = IndicatorBank(plan: plan)
@@ -133,7 +138,7 @@ public final class SignalEngine {
             guard state.builder.clock.profile.offSession == .keep else { return .accepted }
         }
         if !signalsOnly { publish(risk.tick(tick, wallMs: wallMs)) }
-        if let bar = state.builder.add(tick) { closed(bar, state, closeTime: state.builder.closedEnd) }
+        if let bar = state.builder.add(tick) { closed(bar, state, closeTime: state.builder.closedEnd, day: state.builder.closedDay) }
         return .accepted
     }
 
@@ -149,7 +154,8 @@ public final class SignalEngine {
         state.lastTs = bar.start
         let closeTime = bar.start + intervalMs
         if closeTime > marketTime { marketTime = closeTime }
-        closed(bar, state, closeTime: closeTime)
+        let day = settings.markets.enabled ? state.builder.clock.slot(bar.start)?.tradingDay : nil
+        closed(bar, state, closeTime: closeTime, day: day ?? CivilDate.floorDivide(bar.start, 86_400_000).quotient)
         return .accepted
     }
 
@@ -157,7 +163,7 @@ public final class SignalEngine {
     public func finish() {
         for symbol in symbols.keys.sorted() {
             guard let state = symbols[symbol], let bar = state.builder.flush() else { continue }
-            closed(bar, state, closeTime: state.builder.closedEnd)
+            closed(bar, state, closeTime: state.builder.closedEnd, day: state.builder.closedDay)
         }
     }
 
@@ -174,7 +180,7 @@ public final class SignalEngine {
             guard let state = symbols[symbol], state.lastWallMs == .min || wallMs - state.lastWallMs >= graceMs,
                   let bar = state.builder.closeIfDue(nowMs: wallMs, graceMs: graceMs) else { continue }
             acted = true
-            closed(bar, state, closeTime: state.builder.closedEnd)
+            closed(bar, state, closeTime: state.builder.closedEnd, day: state.builder.closedDay)
         }
         // A feed is stale only while its venue is in session.
         let stale = risk.staleFeeds(wallMs: wallMs, marketMs: marketTime, found: &acted) { symbol, ms in
@@ -229,13 +235,18 @@ public final class SignalEngine {
         return most
     }
 
-    /// A bar closed at `closeTime` (its bucket's end: a session's close may come before start + interval).
-    private func closed(_ bar: Bar, _ state: SymbolPipeline, closeTime: Int64) {
+    /// A bar of trading day `day` closed at `closeTime` (its bucket's end: a session's close may
+    /// come before start + interval).
+    private func closed(_ bar: Bar, _ state: SymbolPipeline, closeTime: Int64, day: Int64) {
         counters.bars += 1
         let full = !signalsOnly
         if full { for o in aggregator.expire(before: max(marketTime, closeTime)) { publish(o) } }
         sink.engine(bar: bar)
         if full { publish(risk.bar(bar)) }
+        let band = full ? limitBand(bar, state, day: day) : nil
+        let atUp = band?.nearUp(bar.close, near: settings.risk.limitNear) == true
+        let atDown = band?.nearDown(bar.close, near: settings.risk.limitNear) == true
+        if let band, atUp || atDown { publish(risk.priceLimit(bar, band: band, up: atUp, closeTime: closeTime)) }
         // A research run computes the fixed features only when a strategy under test reads them.
         let features = full || strategies.readsFeatures ? state.calculator.update(bar) : nil
         if let features { sink.engine(features: features) }
@@ -277,12 +288,27 @@ public final class SignalEngine {
             guard full else { continue }
             scorer.signal(signal)
             publish(risk.signal(signal))
-            for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime)) { publish(o) }
+            // A long at the up-limit (a short at the down-limit) could not be filled.
+            let untradable = verdict.direction == .long ? (atUp ? "limit_up" : nil) : (atDown ? "limit_down" : nil)
+            for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime), untradable: untradable) { publish(o) }
         }
         sink.engine(evaluated: context)
         if full || strategies.readsRecentBars { state.recent.append(bar) }
         if let features { state.previousFeatures = features }
         state.previousBar = bar
+    }
+
+    /// The day's price band of a symbol whose venue has daily limits (nil otherwise), from the
+    /// previous trading day's last close; tracks the days as bars close.
+    private func limitBand(_ bar: Bar, _ state: SymbolPipeline, day: Int64) -> PriceBand? {
+        guard settings.markets.enabled, settings.markets.limitFraction(bar.symbol) != nil else { return nil }
+        if day != state.limitDay {
+            if state.limitDay != .min, let close = state.dayClose { state.previousClose = close }
+            state.limitDay = day
+        }
+        state.dayClose = bar.close
+        guard let previous = state.previousClose ?? settings.markets.reference[bar.symbol]?.previousClose else { return nil }
+        return settings.markets.band(bar.symbol, previousClose: previous)
     }
 
     private func publish(_ alerts: [RiskAlert]) {

@@ -32,7 +32,7 @@ final class EventEncoderTests: XCTestCase {
                             confidence: 0.75, price: 1688.5, strategies: ["rsi_reversal", "macd_cross"], signalCount: 2,
                             createdTs: 1, updatedTs: 2, expiresTs: 3, riskStatus: .warn, riskAlerts: ["wide_spread"])
         XCTAssertEqual(text { w in EventEncoder.sequencedEnvelope(type: "opportunity", seq: o.seq, &w) { EventEncoder.payload(o, &$0, key: "payload") } },
-                       #"{"type":"opportunity","seq":42,"payload":{"seq":42,"id":"600519.SH-long-1732500000000","symbol":"600519.SH","direction":"long","status":"new","confidence":0.75,"price":1688.5,"strategies":["rsi_reversal","macd_cross"],"signal_count":2,"created_ts":1,"updated_ts":2,"expires_ts":3,"risk":{"status":"warn","alerts":["wide_spread"]}}}"#)
+                       #"{"type":"opportunity","seq":42,"payload":{"seq":42,"id":"600519.SH-long-1732500000000","symbol":"600519.SH","direction":"long","status":"new","confidence":0.75,"price":1688.5,"strategies":["rsi_reversal","macd_cross"],"signal_count":2,"created_ts":1,"updated_ts":2,"expires_ts":3,"risk":{"status":"warn","alerts":["wide_spread"]},"untradable":null}}"#)
         let s = StrategySignal(seq: 7, ts: 9, symbol: "A", strategy: "rsi_reversal", direction: .short, strength: 0.5, price: 10,
                                reason: "RSI 71.2 crossed back below 70 \"overbought\"")
         let signal = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text { EventEncoder.payload(s, &$0) }.utf8)) as? [String: Any])

@@ -32,7 +32,7 @@ T0 = 1732500000000          # market time of bar 0 (ms)
 SEQUENCED = {"opportunity", "signal", "risk_alert"}
 REST_KINDS = [("opportunities", "opportunity"), ("signals", "signal"), ("alerts", "risk_alert")]
 OPPORTUNITY_FIELDS = {"seq", "id", "symbol", "direction", "status", "confidence", "price", "strategies",
-                      "signal_count", "created_ts", "updated_ts", "expires_ts", "risk"}
+                      "signal_count", "created_ts", "updated_ts", "expires_ts", "risk", "untradable"}
 # Check d: 24 symbols x 500 bars give ~8200 sequenced events, ~2.4 MB as uncompressed frames: several
 # times what the slow client can absorb (the cap plus ~50-150 KiB in kernel buffers), and under the
 # store's 10 000 events per kind, so REST still has every event for the comparisons.

@@ -16,7 +16,7 @@ enum TickIngest {
             return .error(415, code: "unsupported_media_type",
                           message: "Content-Type \(contentType) is not supported: use application/json, application/x-ndjson or text/csv")
         }
-        let result = TickDecoder.decode(context.request.body, format: format)
+        var result = TickDecoder.decode(context.request.body, format: format)
         if result.ticks.isEmpty, let documentError = result.documentError {
             return .error(400, code: "invalid_body", message: documentError)
         }
@@ -27,6 +27,8 @@ enum TickIngest {
             return .error(503, code: "pipeline_unavailable", message: "the pipeline is not running")
         }
         let input = inputs[context.loopIndex % inputs.count]
+        // The venues' rules: prices on the tick grid, volumes in whole lots where enforced.
+        input.markets.screen(&result.ticks, &result.rejected)
         input.countInvalid(result.rejected.map { $0.field ?? "record" })
         if input.freeCapacity < result.ticks.count {
             input.rejectedFull.wrappingAdd(result.ticks.count, ordering: .relaxed)

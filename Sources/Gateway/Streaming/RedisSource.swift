@@ -97,7 +97,7 @@ final class RedisSource: @unchecked Sendable {
         guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { return }
         guard inFlight.insert(stream + " " + id).inserted else { return }
         stats.read.wrappingAdd(1, ordering: .relaxed)
-        switch Self.tick(pair[1].array ?? []) {
+        switch Self.tick(pair[1].array ?? []).flatMap({ tick in input.markets.violation(tick).map { .failure($0) } ?? .success(tick) }) {
         case .success(let tick): held.append((stream, id, tick))
         case .failure(let problem):
             input.countInvalid([problem.field])

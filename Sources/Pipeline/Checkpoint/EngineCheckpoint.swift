@@ -7,7 +7,7 @@ import Foundation
 /// Taken between two batches (`SignalEngine.checkpoint()`, detached copies, so it can be encoded
 /// on another thread while the worker goes on); restored before the worker starts.
 public struct EngineCheckpoint: @unchecked Sendable {
-    public static let version: UInt64 = 4
+    public static let version: UInt64 = 5
     public let interval: String
     public let seq: UInt64
     public let marketTime: Int64
@@ -63,6 +63,9 @@ public struct EngineCheckpoint: @unchecked Sendable {
             w.i64(state.lastTs)
             w.i64(state.lastWallMs)
             state.bank.write(&w)
+            w.i64(state.limitDay)
+            w.f64(state.dayClose)
+            w.f64(state.previousClose)
         }
         aggregator.write(&w)
         risk.write(&w)
@@ -76,7 +79,8 @@ public struct EngineCheckpoint: @unchecked Sendable {
     public init(reading r: inout BinaryReader, settings: EngineSettings) throws(CheckpointError) {
         let version = try r.u64()
         // Version 2 is version 3 without live scoring (which then starts empty); version 3 is
-        // version 4 with standard deviations kept as windows only (their sums are made again).
+        // version 4 with standard deviations kept as windows only (their sums are made again);
+        // version 4 is version 5 without daily price-limit state and untradable opportunities.
         guard (2...Self.version).contains(version) else {
             throw CheckpointError("engine state version \(version), this server reads \(Self.version)")
         }
@@ -108,6 +112,11 @@ public struct EngineCheckpoint: @unchecked Sendable {
             state.lastTs = try r.i64()
             state.lastWallMs = try r.i64()
             state.bank = try IndicatorBank(reading: &r)
+            if r.formatVersion >= 5 {
+                state.limitDay = try r.i64()
+                state.dayClose = try r.optionalF64()
+                state.previousClose = try r.optionalF64()
+            }
             symbols.append((name, state))
         }
         self.symbols = symbols
@@ -147,6 +156,9 @@ extension SignalEngine.SymbolPipeline {
         c.lastTs = lastTs
         c.lastWallMs = lastWallMs
         c.bank = bank.detached()
+        c.limitDay = limitDay
+        c.dayClose = dayClose
+        c.previousClose = previousClose
         return c
     }
 }

@@ -50,6 +50,8 @@ extension WebSocketSession {
     /// the ack lists each refused one with its index, reason and field.
     private func ingest(_ batch: StreamCommand.TickBatch) {
         guard let input = broadcaster.ingest else { return sendError("pipeline_unavailable", "the pipeline is not running") }
+        var batch = batch
+        input.markets.screen(&batch.ticks, &batch.rejected)
         input.countInvalid(batch.rejected.map { $0.field ?? "record" })
         if input.freeCapacity < batch.ticks.count {
             input.rejectedFull.wrappingAdd(batch.ticks.count, ordering: .relaxed)
