@@ -69,7 +69,7 @@ let package = Package(
                 swiftSettings: hotPathSettings),
         // Strategy research on the live engine: backtests (trades, metrics, signal scorecards),
         // parameter sweeps, their JSON and HTML reports. Pure compute over bars, no I/O.
-        .target(name: "Research", dependencies: ["Contracts", "Pipeline"], swiftSettings: hotPathSettings),
+        .target(name: "Research", dependencies: ["Contracts", "Markets", "Pipeline"], swiftSettings: hotPathSettings),
         // Market data sources feeding the pipeline (the live simulator; Redis later).
         .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
         // Redis: a pure RESP codec and a pipelined client on the reactor.
@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "dongfeng",
             dependencies: [
-                "Gateway", "Reactor", "Pipeline", "Contracts", "Operator", "Research", "CLinux",
+                "Gateway", "Reactor", "Pipeline", "Contracts", "Operator", "Research", "CLinux", "Markets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import Contracts
+import Markets
 import Pipeline
 
 public struct BacktestSettings: Sendable, Equatable {
@@ -65,10 +66,12 @@ public enum Backtest {
         return recorder
     }
 
-    /// The engine of a research run: the live one without risk guard and opportunities.
-    public static func researchSettings(_ interval: BarInterval) -> EngineSettings {
+    /// The engine of a research run: the live one without risk guard and opportunities, its
+    /// bars (from ticks) on `markets`' venue clocks.
+    public static func researchSettings(_ interval: BarInterval, markets: MarketDirectory = .off) -> EngineSettings {
         var settings = EngineSettings(interval: interval)
         settings.signalsOnly = true
+        settings.markets = markets
         return settings
     }
 

@@ -47,7 +47,8 @@ struct BacktestCommand: ParsableCommand {
                             ran.timeIntervalSince(read), Double(bars.count) / max(ran.timeIntervalSince(read), 1e-9))
         case .ticks(let reader, let format):
             recorder = BacktestRecorder(registry: registry)
-            let engine = SignalEngine(settings: Backtest.researchSettings(loaded.interval), strategies: registry, sink: recorder)
+            let engine = SignalEngine(settings: Backtest.researchSettings(loaded.interval, markets: loaded.markets),
+                                      strategies: registry, sink: recorder)
             loaded.rejected += ResearchInput.feedTicks(reader, format: format) { engine.process($0) }
             engine.finish()
         }

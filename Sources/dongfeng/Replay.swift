@@ -28,6 +28,7 @@ struct Replay: ParsableCommand {
             help: ArgumentHelp("A parameterised indicator to write for every closed bar, as a rule calls it: sma(close,10), macd_signal(close,12,26,9), stoch_k(14,3,3)… Repeat for more.",
                                valueName: "call"))
     var indicators: [String] = []
+    @OptionGroup var markets: MarketsOption
 
     func run() throws {
         guard let barInterval = BarInterval(interval) else { fail("--interval \(interval.debugDescription) is not an interval like 1s, 1m, 1h") }
@@ -58,7 +59,9 @@ struct Replay: ParsableCommand {
             }
         }
         let sink = NDJSONSink(file: out, channels: wanted, indicators: plan)
-        let engine = SignalEngine(settings: EngineSettings(interval: barInterval), strategies: registry, sink: sink)
+        var settings = EngineSettings(interval: barInterval)
+        settings.markets = markets.directory(command: "replay")
+        let engine = SignalEngine(settings: settings, strategies: registry, sink: sink)
         let started = Date()
         var rejected = 0
         var shown = 0

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLinux
 import Contracts
 import Foundation
+import Markets
 import Pipeline
 import Research
 
@@ -18,6 +19,8 @@ final class ResearchInput {
     let data: Data
     let interval: BarInterval
     var rejected: Int
+    /// The venues ticks are built into bars on (`--markets`).
+    var markets = MarketDirectory.off
     /// For the JSON report's `input` object.
     let description: [(String, JSONValue)]
 
@@ -85,7 +88,8 @@ final class ResearchInput {
         case .bars(let bars): return bars
         case .ticks(let reader, let format):
             let collector = BarCollector()
-            let engine = SignalEngine(settings: Backtest.researchSettings(interval), strategies: StrategyRegistry(), sink: collector)
+            let engine = SignalEngine(settings: Backtest.researchSettings(interval, markets: markets), strategies: StrategyRegistry(),
+                                      sink: collector)
             rejected += Self.feedTicks(reader, format: format) { engine.process($0) }
             engine.finish()
             return collector.bars
@@ -196,6 +200,7 @@ struct ResearchOptions: ParsableArguments {
     var longOnly = false
     @Option(name: .customLong("utc-offset"), help: "Zone of OHLCV dates and times written without one, as ±HH:MM (default UTC).")
     var utcOffset = "+00:00"
+    @OptionGroup var markets: MarketsOption
 
     /// The fills, or why the options are wrong.
     func trade() throws(ResearchInput.Failure) -> TradeSettings {
@@ -209,6 +214,8 @@ struct ResearchOptions: ParsableArguments {
     }
 
     func load(command: String) throws -> ResearchInput {
-        try ResearchInput.load(path: input, interval: interval, symbol: symbol, utcOffset: utcOffset, command: command)
+        let loaded = try ResearchInput.load(path: input, interval: interval, symbol: symbol, utcOffset: utcOffset, command: command)
+        loaded.markets = markets.directory(command: command)
+        return loaded
     }
 }

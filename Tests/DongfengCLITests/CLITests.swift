@@ -199,6 +199,46 @@ final class ReplayCLITests: XCTestCase {
         }
     }
 
+    /// `--markets on`: the same ticks make A-share session bars (none across lunch), New York
+    /// hours and crypto clock bars; off-session ticks are flagged; a bad markets file exits 2.
+    func testReplayOnVenueClocks() throws {
+        let csv = """
+            ts,symbol,price,volume
+            2025-03-04T01:25:00Z,600519.SH,1500.00,100
+            2025-03-04T03:20:00Z,600519.SH,1501.00,100
+            2025-03-04T04:30:00Z,600519.SH,1502.00,100
+            2025-03-04T05:10:00Z,600519.SH,1503.00,100
+            2025-03-04T13:40:00Z,AAPL,230.00,10
+            2025-03-04T14:40:00Z,AAPL,231.00,10
+            2025-03-04T23:10:00Z,BTC-USDT,90000.5,1
+
+            """
+        let input = try write(csv, "venues.csv")
+        func bars(_ extra: [String]) throws -> [String] {
+            let r = try run(["replay", "--input", input, "--interval", "2h", "--emit", "bars,risk_alerts"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return String(decoding: r.stdout, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
+                guard let e = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let p = e["payload"] as? [String: Any] else { return nil }
+                if e["type"] as? String == "risk_alert" { return "\(p["kind"]!) \(p["symbol"]!)" }
+                let start = Date(timeIntervalSince1970: Double(p["start"] as! Int) / 1000)
+                return "\(p["symbol"]!) \(ISO8601DateFormatter().string(from: start))"
+            }
+        }
+        // 09:25 is past the auction and before the open, 12:30 is lunch, 08:40 New York is before the open.
+        XCTAssertEqual(try bars(["--markets", "on"]), [
+            "off_session 600519.SH", "off_session 600519.SH", "600519.SH 2025-03-04T01:30:00Z", "off_session AAPL",
+            "600519.SH 2025-03-04T05:00:00Z", "AAPL 2025-03-04T14:30:00Z", "BTC-USDT 2025-03-04T22:00:00Z",
+        ])
+        XCTAssertEqual(try bars([]).filter { $0.hasPrefix("600519.SH") }, ["600519.SH 2025-03-04T00:00:00Z", "600519.SH 2025-03-04T02:00:00Z",
+                                                                          "600519.SH 2025-03-04T04:00:00Z"],
+                       "off: UTC clock buckets, one across lunch")
+        let bad = try write(#"{"symbols": {"X": "NOWHERE"}}"#, "m.json")
+        let r = try run(["replay", "--input", input, "--markets", bad])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("--markets: symbols.X: unknown venue NOWHERE"), r.stderr)
+    }
+
     func testNothingReadableExitsNonZero() throws {
         let bad = try write("symbol,price\nA,1\n", "bad.csv")
         let r = try run(["replay", "--input", bad])
