@@ -71,7 +71,7 @@ let package = Package(
         // parameter sweeps, their JSON and HTML reports. Pure compute over bars, no I/O.
         .target(name: "Research", dependencies: ["Contracts", "Markets", "Pipeline"], swiftSettings: hotPathSettings),
         // Market data sources feeding the pipeline (the live simulator; Redis later).
-        .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "CLinux"]),
+        .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "Markets", "CLinux"]),
         // Redis: a pure RESP codec and a pipelined client on the reactor.
         .target(name: "Redis", dependencies: ["Reactor", "Locks"]),
         // The event journal: append-only segments, group commit, crash recovery.

@@ -7,7 +7,10 @@ import Synchronization
 /// Runs the market simulator live: a thread that wakes 20 times a second and hands the pipeline
 /// every tick due by then (timestamps are wall-clock milliseconds). Pushes with the `.block`
 /// policy: a feed waits for the pipeline rather than losing ticks.
-public final class SimulatorFeed: @unchecked Sendable {
+public final class SimulatorFeed: LiveFeed, @unchecked Sendable {
+    public let inputName = "simulator"
+    public let kind = "simulator"
+    public var state: String { "running" }
     private var simulator: MarketSimulator
     private let input: TickInput
     private let running = Atomic<Bool>(false)

@@ -213,6 +213,11 @@ public final class PipelineWorker: @unchecked Sendable {
     /// across a restart, so a clean restart goes on exactly as an uninterrupted run.
     public var closesBarsAtStop = true
 
+    /// "Now" for bar closes and stale feeds: the wall clock, or a recorded feed's clock.
+    public let clock = MarketClock()
+    /// The engine's market time (the latest tick or bar close): before `start` or after `stop` only.
+    public var marketTime: Int64 { engine.marketTime }
+
     public init(settings: EngineSettings, strategies: StrategyRegistry, store: EventStore, barGraceMs: Int64 = 250,
                 lastSeq: UInt64 = 0) {
         self.store = store
@@ -330,7 +335,7 @@ public final class PipelineWorker: @unchecked Sendable {
             for (i, input) in inputs.enumerated() {
                 let n = input.ring.drain(limit: 4096) { item, _ in
                     originNs = item.receivedNs
-                    let wallMs = WallClock.milliseconds()
+                    let wallMs = clock.now()
                     if journalsInputs { journal?.appendInput(.tick(item.tick, wallMs: wallMs)) }
                     if case .outOfOrder = engine.process(item.tick, wallMs: wallMs) {
                         counts.totals.outOfOrder += 1
@@ -344,7 +349,7 @@ public final class PipelineWorker: @unchecked Sendable {
             let now = dfl_monotonic_ms()
             if now - lastClock >= 100 {
                 lastClock = now
-                let wallMs = WallClock.milliseconds()
+                let wallMs = clock.now()
                 // A step that changed nothing is no input: an idle server journals nothing.
                 if engine.tickClock(wallMs: wallMs, graceMs: barGraceMs), journalsInputs {
                     journal?.appendInput(.clock(wallMs: wallMs, graceMs: barGraceMs))

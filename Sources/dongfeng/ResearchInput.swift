@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLinux
 import Contracts
+import Feeds
 import Foundation
 import Markets
 import Pipeline

@@ -21,8 +21,12 @@ struct Serve: ParsableCommand {
     var cert: String?
     @Option(help: "TLS private key PEM (tls.key, DFP_KEY).")
     var key: String?
-    @Option(help: "Market data feed: simulator | none (feed, DFP_FEED).")
+    @Option(help: "Market data feed: simulator | none | replay:FILE — a recorded tick or OHLCV file played live (feed, DFP_FEED).")
     var feed: String?
+    @Option(help: "With --feed replay:FILE: market time runs this many times the wall clock (replay.speed). Default 1.")
+    var speed: String?
+    @Flag(help: "With --feed replay:FILE: start again at the end, shifted whole weeks later (replay.loop).")
+    var loop = false
     @Option(name: .customLong("log-level"), help: "trace | debug | info | notice | warning | error | critical (log.level, DFP_LOG_LEVEL).")
     var logLevel: String?
     @Option(name: .customLong("log-format"), help: "logfmt | json (log.format, DFP_LOG_FORMAT).")
@@ -47,6 +51,8 @@ struct Serve: ParsableCommand {
         add("tls.cert", cert, "--cert")
         add("tls.key", key, "--key")
         add("feed", feed, "--feed")
+        add("replay.speed", speed, "--speed")
+        if loop { add("replay.loop", "true", "--loop") }
         add("log.level", logLevel, "--log-level")
         add("log.format", logFormat, "--log-format")
         add("server.loops", loops, "--loops")

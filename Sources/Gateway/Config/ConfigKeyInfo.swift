@@ -18,6 +18,7 @@ public struct ConfigKeyInfo: Sendable {
         /// A number of seconds, > `min` when `minExclusive`, else ≥ `min`, and ≤ `max`.
         case seconds(min: Double, minExclusive: Bool, max: Double)
         /// One of the listed strings, exactly.
+        /// One of the strings; an option `name:FILE` allows `name:` followed by any path.
         case choice([String])
         /// A list of CORS origins: `"*"` alone, or `scheme://host[:port]` each. Comma-separated
         /// in the environment and flags.
@@ -138,7 +139,10 @@ public struct ConfigKeyInfo: Sendable {
                 throw failure(expectation(fromText: fromText), got: "\(s.count) characters", source: source)
             }
         case (.choice(let options), .string(let s)):
-            guard options.contains(s) else { throw bad }
+            // An option written "name:FILE" takes any non-empty text after "name:".
+            guard options.contains(where: { option in
+                option == s || (option.hasSuffix(":FILE") && s.hasPrefix(option.dropLast(4)) && s.count > option.count - 4)
+            }) else { throw bad }
         case (.int(let range), .int(let i)):
             guard range.contains(i) else { throw bad }
         case (.seconds(let min, let exclusive, let max), .int(let i)):

@@ -93,7 +93,9 @@ enum ConfigKeys {
 
         bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),
 
-        choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none"], "Market data source: the built-in simulator, or none."),
+        choice("feed", alias: "DFP_FEED", \.feed, ["simulator", "none", "replay:FILE"], "Market data source: the built-in simulator, none (ticks from clients), or replay:FILE — a recorded tick or OHLCV file played into the live pipeline at replay.speed times its own clock (docs/MARKETS.md)."),
+        int("replay.speed", \.replay.speed, 1...1_000_000, "feed replay:FILE: market time runs this many times the wall clock's pace (60 = an hour a minute)."),
+        bool("replay.loop", \.replay.loop, "feed replay:FILE: start again at the end, each pass shifted a whole number of weeks later (ticks stay in time order, sessions and weekdays line up); off: the feed reports finished and market time stops."),
         string("data_dir", alias: "DFP_DATA_DIR", \.dataDir, "Data directory (journal, engine inputs, checkpoint)."),
     ]
 

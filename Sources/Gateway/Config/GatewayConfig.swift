@@ -285,9 +285,20 @@ public struct GatewayConfig: Sendable, Equatable {
     public var redis = Redis()
     /// `markets.*`
     public var markets = Markets()
+    /// A recorded file as the live feed (`feed` = "replay:FILE"; `replay.*`).
+    public struct Replay: Sendable, Equatable {
+        /// Market time runs this many times the wall clock's pace (`replay.speed`).
+        public var speed = 1
+        /// Start again at the end, shifted by whole weeks (`replay.loop`).
+        public var loop = false
+        /// The defaults.
+        public init() {}
+    }
+    /// `replay.*`
+    public var replay = Replay()
     /// `simulator.*`
     public var simulator = Simulator()
-    /// Market data source: "simulator" or "none" (`feed`).
+    /// Market data source: "simulator", "none" or "replay:FILE" (`feed`).
     public var feed = "simulator"
     /// Data directory (`data_dir`).
     public var dataDir = "./data"

@@ -1,4 +1,5 @@
 import Contracts
+import Feeds
 import Foundation
 import HTTP
 import Logging
@@ -11,12 +12,12 @@ enum AdminRoutes {
         router.add(.get, "/admin/feed", admin.protect { _ in feedState(signals) })
         router.add(.post, "/admin/feed/pause", admin.protect { _ in
             guard let feed = signals.feed else { return noFeed(signals) }
-            if !feed.paused.exchange(true, ordering: .relaxed) { logger.notice("simulator feed paused by an admin request") }
+            if !feed.paused.exchange(true, ordering: .relaxed) { logger.notice("\(feed.kind) feed paused by an admin request") }
             return feedState(signals)
         })
         router.add(.post, "/admin/feed/resume", admin.protect { _ in
             guard let feed = signals.feed else { return noFeed(signals) }
-            if feed.paused.exchange(false, ordering: .relaxed) { logger.notice("simulator feed resumed by an admin request") }
+            if feed.paused.exchange(false, ordering: .relaxed) { logger.notice("\(feed.kind) feed resumed by an admin request") }
             return feedState(signals)
         })
         router.add(.get, "/admin/log", admin.protect { _ in logState(logControl) })
@@ -55,7 +56,8 @@ enum AdminRoutes {
         w.string("feed", signals.feedName)
         if let feed = signals.feed {
             w.bool("paused", feed.paused.load(ordering: .relaxed))
-            w.int("ticks_per_second", feed.ticksPerSecond)
+            if let simulator = feed as? SimulatorFeed { w.int("ticks_per_second", simulator.ticksPerSecond) }
+            w.string("state", feed.state)
             w.int("published", feed.published.load(ordering: .relaxed))
         }
         w.endObject()

@@ -1,5 +1,6 @@
 import Contracts
 import CLinux
+import Feeds
 import HTTP
 import Reactor
 import Store
@@ -48,7 +49,7 @@ enum HealthRoutes {
                 if last == 0 { w.null("last_tick_age_ms") } else { w.int64("last_tick_age_ms", (nowNs - last) / 1_000_000) }
                 w.int("ring_depth", input.depth)
                 w.int("rejected_busy", input.rejectedFull.load(ordering: .relaxed))
-                if input.name == "simulator", let feed = signals.feed {
+                if let feed = signals.feed, input.name == feed.inputName {
                     w.bool("paused", feed.paused.load(ordering: .relaxed))
                 }
                 w.endObject()
@@ -105,17 +106,24 @@ enum HealthRoutes {
         } else {
             out.append(("pipeline", "ok", "worker running"))
         }
-        if let feed = signals.feed, let input = signals.worker.inputRings.first(where: { $0.name == "simulator" }) {
+        if let feed = signals.feed, let input = signals.worker.inputRings.first(where: { $0.name == feed.inputName }) {
             let last = input.lastReceivedNs.load(ordering: .relaxed)
             let age = last == 0 ? uptimeMs : (dfl_monotonic_ns() - last) / 1_000_000
-            if feed.paused.load(ordering: .relaxed) {
-                out.append(("feed", "degraded", "simulator paused by the operator (POST /admin/feed/resume); last tick \(age / 1000) s ago"))
-            } else if age <= 5_000 {
-                out.append(("feed", "ok", last == 0 ? "simulator starting" : "simulator ticks \(age) ms ago"))
+            let name = feed.kind
+            let state = feed.state
+            if state == "finished" {
+                out.append(("feed", "ok", "finished: the \(name) file has ended (\(feed.published.load(ordering: .relaxed)) ticks played)"))
+            } else if state.hasPrefix("failed") {
+                out.append(("feed", "down", "\(name) \(state)"))
+            } else if feed.paused.load(ordering: .relaxed) {
+                out.append(("feed", "degraded", "\(name) paused by the operator (POST /admin/feed/resume); last tick \(age / 1000) s ago"))
+            } else if age <= 5_000 || feed is ReplayFeed {
+                // A replay's ticks come at the file's pace: quiet stretches are the market's.
+                out.append(("feed", "ok", last == 0 ? "\(name) starting" : "\(name) ticks \(age) ms ago"))
             } else if age <= 60_000 {
-                out.append(("feed", "degraded", "no simulator tick for \(age / 1000) s"))
+                out.append(("feed", "degraded", "no \(name) tick for \(age / 1000) s"))
             } else {
-                out.append(("feed", "down", "no simulator tick for \(last == 0 ? "ever" : "\(age / 1000) s")"))
+                out.append(("feed", "down", "no \(name) tick for \(last == 0 ? "ever" : "\(age / 1000) s")"))
             }
         } else {
             out.append(("feed", "ok", "no built-in feed; ticks come from clients" + (source == nil ? "" : " and Redis")))

@@ -15,7 +15,7 @@ public final class SignalService: @unchecked Sendable {
     public let strategiesFile: String
     /// One ingest ring per reactor loop (REST and WebSocket ingest), `.reject` when full.
     public private(set) var ingest: [TickInput] = []
-    private(set) var feed: SimulatorFeed?
+    private(set) var feed: (any LiveFeed)?
     /// The event journal (nil when `journal.enabled` is false).
     public let journal: Journal?
     /// "warm" or "cold", and why: how the indicators started (`/admin/health`).
@@ -115,6 +115,15 @@ public final class SignalService: @unchecked Sendable {
             let input = worker.makeInput(name: "simulator", policy: .block)
             feed = SimulatorFeed(input: input, instruments: Self.instruments(config.simulator.symbols, from: resumePrices),
                                  ticksPerSecond: config.simulator.ticksPerSecond, seed: UInt64(config.simulator.seed))
+        } else if config.feed.hasPrefix("replay:") {
+            let path = String(config.feed.dropFirst("replay:".count))
+            if let problem = ReplayFeed.problem(path: path) { throw GatewayError("feed \(config.feed): \(problem)") }
+            let input = worker.makeInput(name: "replay", policy: .block)
+            // After a restart the file goes on after the last tick the engine saw.
+            let resumeAfter = startMode.0 == "cold" ? Int64.min : worker.marketTime
+            feed = ReplayFeed(path: path, input: input, clock: worker.clock, speed: Double(config.replay.speed), loop: config.replay.loop,
+                              markets: settings.markets, interval: interval, staleFeedMs: settings.risk.staleFeedMs,
+                              resumeAfter: resumeAfter)
         }
         logger.info("pipeline: \(interval) bars, \(strategies.enabled.count) strategies enabled, feed \(config.feed)")
     }
@@ -284,7 +293,8 @@ public final class SignalService: @unchecked Sendable {
         let s = worker.stats
         let totals = s.counts.totals
         w.beginObject("pipeline")
-        w.string("feed", feedName)
+        w.string("feed", feed?.kind ?? feedName)
+        if let feed { w.string("feed_state", feed.state) }
         w.int("ticks", totals.ticks)
         w.int("out_of_order", totals.outOfOrder)
         w.int("bars", totals.bars)
