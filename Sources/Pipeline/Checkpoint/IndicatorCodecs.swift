@@ -98,7 +98,14 @@ extension IndicatorState {
             w.f64(s.negativeSum)
             w.int(s.positiveCount)
             w.int(s.negativeCount)
-        case .cci(let s): s.window.write(&w)
+        case .cci(let s):
+            // The values oldest first, then (version 5) the arrival count and the pivot: the
+            // ordered window is rebuilt exactly from them.
+            var ring = MovingWindow(size: s.period)
+            for v in s.window.values { _ = ring.push(v) }
+            ring.write(&w)
+            w.int(s.window.seen)
+            w.f64(s.window.pivot)
         }
     }
 
@@ -161,7 +168,16 @@ extension IndicatorState {
             s.positiveCount = try r.int()
             s.negativeCount = try r.int()
             self = .mfi(s)
-        case .cci(var s): s.window = try MovingWindow(reading: &r, size: s.period); self = .cci(s)
+        case .cci(var s):
+            let ring = try MovingWindow(reading: &r, size: s.period)
+            let values = (0..<ring.count).map { ring[oldest: $0] }
+            // Versions before 5 kept the ring only (the sums were made from it on every bar).
+            // (A full ring's oldest value sat at `next`: the arrival numbers put it there again.)
+            let seen = r.formatVersion >= 5 ? try r.int() : ring.count == s.period ? s.period + ring.next : ring.count
+            let pivot = r.formatVersion >= 5 ? try r.f64() : values.first ?? 0
+            guard seen >= values.count, values.count == min(seen, s.period) else { throw CheckpointError("cci window does not match its count") }
+            s.window = OrderedWindow(size: s.period, values: values, seen: seen, pivot: pivot)
+            self = .cci(s)
         }
     }
 }

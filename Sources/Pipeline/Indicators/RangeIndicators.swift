@@ -174,28 +174,52 @@ public struct AverageDirectionalIndex: Sendable {
 /// TA-Lib's to the bit. First value at bar n.
 public struct CommodityChannelIndex: Sendable {
     public let period: Int
-    var window: MovingWindow
+    /// The typical prices of the window, ordered by value: the mean deviation is the sum above
+    /// the mean less the sum below it, O(log n) per bar, not a pass over the window.
+    var window: OrderedWindow
 
     public init(period: Int) {
         self.period = period
-        window = MovingWindow(size: period)
+        window = OrderedWindow(size: period)
     }
 
     @inline(__always)
     public mutating func update(high: Double, low: Double, close: Double) -> Double? {
         let typical = (high + low + close) / 3.0
-        _ = window.push(typical)
+        window.push(typical)
         guard window.isFull else { return nil }
+        let n = Double(period)
+        let total = window.total                   // Σ (tp − pivot)
+        let average = window.pivot + total / n
+        // Σ|tp − mean| = Σ_above (tp − mean) + Σ_below (mean − tp), all relative to the pivot.
+        let (belowCount, belowSum) = window.below(average)
+        let d = average - window.pivot
+        let aboveCount = Double(period - belowCount)
+        let deviation = ((total - belowSum) - aboveCount * d) + (Double(belowCount) * d - belowSum)
+        if max(0, deviation) / n < n * 1e-6 * abs(average) {
+            // A window nearly flat against its price level: TA-Lib's own figure is then decided by
+            // the rounding of its plain sum of the window (in ring order) — computed its way, here
+            // only, to agree with it. Elsewhere the ordered sums give the same within 1e-12.
+            return Self.taLib(typical, window.ring, n)
+        }
+        return Self.index(offset: typical - average, average: average, meanDeviation: max(0, deviation) / n)
+    }
+
+    /// The window summed and compared value by value in ring order, as TA-Lib's `TA_CCI` does.
+    static func taLib(_ typical: Double, _ ring: [Double], _ n: Double) -> Double {
         var average = 0.0
-        for v in window.values { average += v }
-        average /= Double(period)
+        for v in ring { average += v }
+        average /= n
         var deviation = 0.0
-        for v in window.values { deviation += abs(v - average) }
-        let offset = typical - average
+        for v in ring { deviation += abs(v - average) }
+        return index(offset: typical - average, average: average, meanDeviation: deviation / n)
+    }
+
+    @inline(__always)
+    static func index(offset: Double, average: Double, meanDeviation: Double) -> Double {
         // "Is this window flat?", relative to its own price level (TA-Lib 0.6): a fixed band
         // would call every window of a stock quoted below it flat.
         let band = 0.00000000000001 * abs(average)
-        let meanDeviation = deviation / Double(period)
         return abs(offset) > band && meanDeviation > band ? offset / (0.015 * meanDeviation) : 0
     }
 }
