@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "MarketsTests", dependencies: ["Markets", "Contracts"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Markets"]),
-        .testTarget(name: "ResearchTests", dependencies: ["Research", "Pipeline", "Contracts"]),
+        .testTarget(name: "ResearchTests", dependencies: ["Research", "Pipeline", "Contracts", "Markets"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Pipeline", "Contracts"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Pipeline", "Contracts"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor", "TestSupport"]),

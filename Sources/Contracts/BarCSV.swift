@@ -45,6 +45,9 @@ public struct BarDecodePart: Sendable {
 /// - A row is refused (with its line and column) when a price is missing, not a positive number,
 ///   or inconsistent (high below the open, close or low; low above them), or volume is negative.
 public enum BarCSV {
+    /// A zone-less wall time of a symbol (ms as if it were UTC) → the UTC instant (its venue's zone).
+    public typealias LocalTime = @Sendable (_ symbol: String, _ localMs: Int64) -> Int64
+
     static let timeNames = ["date", "datetime", "time", "timestamp", "ts", "trade_date"]
     static let symbolNames = ["symbol", "ticker", "code", "ts_code"]
     static let volumeNames = ["volume", "vol"]
@@ -65,7 +68,8 @@ public enum BarCSV {
     }
 
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, symbol defaultSymbol: String, interval: String,
-                              utcOffsetMinutes: Int64 = 0, lineOffset: Int = 0, into result: inout BarDecodeResult) {
+                              utcOffsetMinutes: Int64 = 0, localToUTC: LocalTime? = nil, lineOffset: Int = 0,
+                              into result: inout BarDecodeResult) {
         let layout: Layout
         switch Layout.read(bytes) {
         case .success(let l): layout = l
@@ -75,7 +79,7 @@ public enum BarCSV {
         }
         var part = BarDecodePart()
         decodeRows(bytes, from: layout.bodyStart, to: bytes.count, layout: layout, symbol: defaultSymbol, interval: interval,
-                   utcOffsetMinutes: utcOffsetMinutes, into: &part) { result.bars.append($0) }
+                   utcOffsetMinutes: utcOffsetMinutes, localToUTC: localToUTC, into: &part) { result.bars.append($0) }
         result.append(part, linesBefore: lineOffset + layout.linesBefore)
     }
 
@@ -109,12 +113,13 @@ public enum BarCSV {
     /// `from`. Parts of one file decoded apart (on several threads) and appended in order give
     /// what one pass over the whole would. There are at most `lineFeeds(…) + 1` bars.
     public static func decodeRows(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int, layout: Layout, symbol defaultSymbol: String,
-                                  interval: String, utcOffsetMinutes: Int64 = 0, into part: inout BarDecodePart,
+                                  interval: String, utcOffsetMinutes: Int64 = 0, localToUTC: LocalTime? = nil,
+                                  into part: inout BarDecodePart,
                                   emit: (Bar) -> Void) {
         let slice = UnsafeBufferPointer(rebasing: bytes[from..<to])
         let columns = layout.columns
         func row(_ buffer: UnsafeBufferPointer<UInt8>, _ cells: UnsafeBufferPointer<Range<Int>>, _ line: Int) {
-            switch decodeRow(buffer, cells, columns, defaultSymbol, interval, utcOffsetMinutes) {
+            switch decodeRow(buffer, cells, columns, defaultSymbol, interval, utcOffsetMinutes, localToUTC) {
             case .success(let bar): emit(bar)
             case .failure(let e): part.problems.append((part.rows, line, e))
             }
@@ -199,7 +204,8 @@ public enum BarCSV {
     }
 
     private static func decodeRow(_ buf: UnsafeBufferPointer<UInt8>, _ cells: UnsafeBufferPointer<Range<Int>>, _ c: Columns,
-                                  _ defaultSymbol: String, _ interval: String, _ offset: Int64) -> Result<Bar, TickFieldError> {
+                                  _ defaultSymbol: String, _ interval: String, _ offset: Int64,
+                                  _ localToUTC: LocalTime?) -> Result<Bar, TickFieldError> {
         guard cells.count == c.count else {
             return .failure(TickFieldError(field: "", message: "\(cells.count) columns, the header has \(c.count)"))
         }
@@ -217,7 +223,7 @@ public enum BarCSV {
             }
             return .success(v)
         }
-        let start: Int64
+        var start: Int64
         switch parseTime(text(c.time), utcOffsetMinutes: offset) {
         case .success(let ms): start = ms
         case .failure(let e): return .failure(e)
@@ -246,6 +252,11 @@ public enum BarCSV {
             let t = text(s)
             guard !t.isEmpty else { return .failure(TickFieldError(field: "symbol", message: "is empty")) }
             symbol = String(decoding: t, as: UTF8.self)
+        }
+        // A time written without a zone is the symbol's venue's local time, when one is given: a
+        // zone-less value reads differently at two offsets (a zoned or epoch one does not).
+        if let localToUTC, case .success(let shifted) = parseTime(text(c.time), utcOffsetMinutes: offset + 1), shifted != start {
+            start = localToUTC(symbol, start + offset * 60_000)
         }
         return .success(Bar(symbol: symbol, interval: interval, start: start, open: o, high: h, low: l, close: cl,
                             volume: volume, vwap: vwap, trades: 0))

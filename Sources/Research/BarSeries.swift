@@ -130,7 +130,7 @@ extension BarSeries {
     /// An OHLCV file's bars, decoded on `threads` threads (each a share of the rows; one when the
     /// file quotes its cells), with the same bars, rejections and line numbers as one pass.
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, symbol: String, interval: String, utcOffsetMinutes: Int64,
-                              threads: Int) -> BarDecodeResult {
+                              localToUTC: BarCSV.LocalTime? = nil, threads: Int) -> BarDecodeResult {
         var result = BarDecodeResult()
         let layout: BarCSV.Layout
         switch BarCSV.Layout.read(bytes) {
@@ -158,7 +158,7 @@ extension BarSeries {
                 var part = BarDecodePart()
                 var written = 0
                 BarCSV.decodeRows(bytes, from: cuts[k], to: cuts[k + 1], layout: layout, symbol: symbol, interval: interval,
-                                  utcOffsetMinutes: utcOffsetMinutes, into: &part) { bar in
+                                  utcOffsetMinutes: utcOffsetMinutes, localToUTC: localToUTC, into: &part) { bar in
                     precondition(written < rooms[k])
                     (base + starts[k] + written).initialize(to: bar)
                     written += 1

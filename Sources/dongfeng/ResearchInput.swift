@@ -33,7 +33,10 @@ final class ResearchInput {
     }
 
     /// Reads `path`; bad options or an unreadable file exit 2 with a message naming `command`.
-    static func load(path: String, interval: String?, symbol: String?, utcOffset: String, command: String) throws -> ResearchInput {
+    /// Zone-less OHLCV times are read at `utcOffset` when given, else in each symbol's venue's zone
+    /// (`markets` on), else UTC.
+    static func load(path: String, interval: String?, symbol: String?, utcOffset: String?, markets: MarketDirectory,
+                     command: String) throws -> ResearchInput {
         func fail(_ message: String) -> Never {
             FileHandle.standardError.write(Foundation.Data("dongfeng \(command): \(message)\n".utf8))
             Foundation.exit(2)
@@ -43,7 +46,15 @@ final class ResearchInput {
             guard let i = BarInterval(interval) else { fail("--interval \(interval.debugDescription) is not an interval like 1m, 1h, 1d") }
             asked = i
         }
-        guard let offset = parseOffset(utcOffset) else { fail("--utc-offset \(utcOffset.debugDescription): use ±HH:MM, e.g. +08:00") }
+        guard let offset = parseOffset(utcOffset ?? "+00:00") else { fail("--utc-offset \(utcOffset!.debugDescription): use ±HH:MM, e.g. +08:00") }
+        var localToUTC: BarCSV.LocalTime?
+        if utcOffset == nil && markets.enabled {
+            localToUTC = { (symbol: String, local: Int64) -> Int64 in
+                let zone = markets.profile(for: symbol).timeZone
+                let (seconds, ms) = CivilDate.floorDivide(local, 1000)
+                return zone.utc(fromLocal: seconds) * 1000 + ms
+            }
+        }
         guard let format = TickFormat(fileName: path) else { fail("--input: use a .csv, .ndjson, .jsonl or .json file") }
         guard let handle = FileHandle(forReadingAtPath: path) else { fail("--input: cannot open \(path)") }
         let head = (try? handle.read(upToCount: 4096)) ?? Foundation.Data()
@@ -59,7 +70,7 @@ final class ResearchInput {
         let name = symbol ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         var decoded = bytes.withUnsafeBytes { raw in
             BarSeries.decode(raw.bindMemory(to: UInt8.self), symbol: name, interval: asked?.label ?? "", utcOffsetMinutes: offset,
-                             threads: ProcessInfo.processInfo.activeProcessorCount)
+                             localToUTC: localToUTC, threads: ProcessInfo.processInfo.activeProcessorCount)
         }
         if let e = decoded.documentError { fail("\(path): \(e)") }
         for r in decoded.rejected.prefix(20) { FileHandle.standardError.write(Foundation.Data("rejected bar: \(r.description)\n".utf8)) }
@@ -199,8 +210,8 @@ struct ResearchOptions: ParsableArguments {
     var slippageBps = 0.0
     @Flag(name: .customLong("long-only"), help: "Short signals only close longs.")
     var longOnly = false
-    @Option(name: .customLong("utc-offset"), help: "Zone of OHLCV dates and times written without one, as ±HH:MM (default UTC).")
-    var utcOffset = "+00:00"
+    @Option(name: .customLong("utc-offset"), help: "Zone of OHLCV dates and times written without one, as ±HH:MM (default: each symbol's venue's zone with --markets on, else UTC).")
+    var utcOffset: String?
     @OptionGroup var markets: MarketsOption
 
     /// The fills, or why the options are wrong.
@@ -215,8 +226,10 @@ struct ResearchOptions: ParsableArguments {
     }
 
     func load(command: String) throws -> ResearchInput {
-        let loaded = try ResearchInput.load(path: input, interval: interval, symbol: symbol, utcOffset: utcOffset, command: command)
-        loaded.markets = markets.directory(command: command)
+        let directory = markets.directory(command: command)
+        let loaded = try ResearchInput.load(path: input, interval: interval, symbol: symbol, utcOffset: utcOffset, markets: directory,
+                                            command: command)
+        loaded.markets = directory
         return loaded
     }
 }

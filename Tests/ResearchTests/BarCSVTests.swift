@@ -1,4 +1,5 @@
 import Contracts
+import Markets
 import Research
 import XCTest
 
@@ -102,6 +103,33 @@ final class BarCSVTests: XCTestCase {
         let quoted = decode(text.replacingOccurrences(of: "2001-01-01 00:00:00", with: "\"2001-01-01 00:00:00\""), threads: 2)
         XCTAssertEqual(quoted.bars, one.bars)
         XCTAssertEqual(quoted.rejected, one.rejected)
+    }
+
+    /// With venues, a time written without a zone is the symbol's venue's local time (New York
+    /// across its DST change, Shanghai's dates at its midnight); zoned and epoch times stand.
+    func testZonelessTimesAreTheVenuesLocalTime() throws {
+        let markets = try MarketDirectory.builtin(zones: .system)
+        let local: BarCSV.LocalTime = { symbol, ms in
+            let (seconds, rest) = CivilDate.floorDivide(ms, 1000)
+            return markets.profile(for: symbol).timeZone.utc(fromLocal: seconds) * 1000 + rest
+        }
+        let text = """
+            Symbol,Date,Open,High,Low,Close
+            600519.SH,2024-01-02,10,11,9,10.5
+            AAPL,2024-03-08 09:30:00,10,11,9,10.5
+            AAPL,2024-03-11 09:30:00,10,11,9,10.5
+            AAPL,2024-03-11T09:30:00Z,10,11,9,10.5
+            AAPL,1710163800000,10,11,9,10.5
+            BTC-USDT,2024-03-11 09:30:00,10,11,9,10.5
+
+            """
+        var result = BarDecodeResult()
+        var copy = text
+        copy.withUTF8 { BarCSV.decode($0, symbol: "F", interval: "1d", localToUTC: local, into: &result) }
+        XCTAssertEqual(result.rejected, [])
+        func ms(_ t: String) -> Int64 { try! BarCSV.parseTime(t).get() }
+        XCTAssertEqual(result.bars.map(\.start), [ms("2024-01-01T16:00:00Z"), ms("2024-03-08T14:30:00Z"), ms("2024-03-11T13:30:00Z"),
+                                                  ms("2024-03-11T09:30:00Z"), 1_710_163_800_000, ms("2024-03-11T09:30:00Z")])
     }
 
     func testHeaderProblemsAreDocumentErrors() {
