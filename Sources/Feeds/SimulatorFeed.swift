@@ -1,6 +1,7 @@
 import CLinux
 import Contracts
 import Glibc
+import Markets
 import Pipeline
 import Synchronization
 
@@ -20,12 +21,13 @@ public final class SimulatorFeed: LiveFeed, @unchecked Sendable {
     public let paused = Atomic<Bool>(false)
     public let ticksPerSecond: Int
 
+    /// With venue clocks (`markets`), each symbol trades in its own sessions, in real time.
     public init(input: TickInput, instruments: [MarketSimulator.Instrument] = MarketSimulator.defaultInstruments,
-                ticksPerSecond: Int, seed: UInt64) {
+                ticksPerSecond: Int, seed: UInt64, markets: MarketDirectory = .off) {
         self.input = input
         self.ticksPerSecond = ticksPerSecond
         simulator = MarketSimulator(instruments: instruments, ticksPerSecond: ticksPerSecond, seed: seed,
-                                    startMs: WallClock.milliseconds())
+                                    startMs: WallClock.milliseconds(), markets: markets)
     }
 
     public func start() {

@@ -9,6 +9,9 @@ public struct RiskSettings: Sendable, Equatable {
     public var jumpSigmas = 8.0
     /// ...or beyond this fraction → price_jump (critical).
     public var jumpBand = 0.05
+    /// A k·σ warning needs a move of at least this fraction too: one step of a coarse price grid
+    /// (a 10-yuan stock moving a fen) is no jump, however quiet the ticks before it.
+    public var minJump = 0.002
     /// σ of the last 5 bar returns over σ of the last 50 → volatility_spike (warning).
     public var volatilityRatio = 3.0
     /// Signals per symbol per minute → signal_rate (warning).
@@ -66,7 +69,7 @@ public struct RiskGuard: Sendable {
             if abs(r) > settings.jumpBand {
                 emit(&alerts, state, t.ts, t.symbol, "price_jump", .critical,
                      "price moved \(format(r * 100))% in one tick", abs(r), settings.jumpBand)
-            } else if let sigma = state.returns.deviation, sigma > 0, abs(r) > settings.jumpSigmas * sigma {
+            } else if let sigma = state.returns.deviation, sigma > 0, abs(r) > settings.jumpSigmas * sigma, abs(r) >= settings.minJump {
                 emit(&alerts, state, t.ts, t.symbol, "price_jump", .warning,
                      "tick return \(format(abs(r) / sigma))σ (σ \(format(sigma * 100))%)", abs(r) / sigma, settings.jumpSigmas)
             }

@@ -34,7 +34,14 @@ public struct EngineSettings: Sendable {
     /// clock buckets around the clock, as before markets).
     public var markets = MarketDirectory.off
 
-    public init(interval: BarInterval) { self.interval = interval }
+    public init(interval: BarInterval) {
+        self.interval = interval
+        // Signal-rate limits are for bars of 10 s or more; shorter bars give proportionally more
+        // signals in a normal minute (1 s bars: 120 a symbol, 1200 over all).
+        let scale = max(1, Int(10_000 / max(1, interval.milliseconds)))
+        risk.maxSignalsPerSymbolPerMinute *= scale
+        risk.maxSignalsPerMinute *= scale
+    }
 }
 
 /// Counts of what the engine did (summaries, health, metrics).

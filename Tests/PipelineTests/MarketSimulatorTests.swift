@@ -4,8 +4,9 @@ import Pipeline
 import XCTest
 
 final class MarketSimulatorTests: XCTestCase {
-    /// What a new user sees in the first minute: every strategy fires, and several alert kinds.
-    func testEveryStrategyAndThreeAlertKindsWithinSixtySeconds() throws {
+    /// What a new user sees in the first two minutes: signals from most strategies and
+    /// opportunities (the ten-minute picture, alert rates included, is SimulatorRealismTests').
+    func testSignalsAndOpportunitiesWithinTwoMinutes() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Config/strategies.json")
         let registry = try StrategyRegistry.parse(Data(contentsOf: url))
@@ -13,17 +14,14 @@ final class MarketSimulatorTests: XCTestCase {
             var simulator = MarketSimulator(seed: seed, startMs: 1_732_500_000_000)
             let sink = CollectingSink()
             let engine = SignalEngine(settings: EngineSettings(interval: BarInterval("1s")!), strategies: registry, sink: sink)
-            for _ in 0..<(simulator.ticksPerSecond * 60) {
+            for _ in 0..<(simulator.ticksPerSecond * 120) {
                 let tick = simulator.next()
                 XCTAssertNil(tick.validate(), "the simulator must produce valid ticks")
                 engine.process(tick)
             }
             let fired = Set(sink.signals.map(\.strategy))
-            let all = Set(registry.entries.filter(\.enabled).map(\.strategy.name))
-            XCTAssertEqual(fired, all, "seed \(seed): missing \(all.subtracting(fired).sorted())")
-            let kinds = Set(sink.alerts.map(\.kind))
-            XCTAssertGreaterThanOrEqual(kinds.count, 3, "seed \(seed): alert kinds \(kinds.sorted())")
-            XCTAssertFalse(sink.opportunities.isEmpty)
+            XCTAssertGreaterThanOrEqual(fired.count, 6, "seed \(seed): \(fired.sorted())")
+            XCTAssertGreaterThan(Set(sink.opportunities.map(\.id)).count, 10, "seed \(seed)")
         }
     }
 

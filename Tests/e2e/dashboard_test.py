@@ -267,11 +267,12 @@ def main_checks(run, b, server, out):
     def reconnect():
         wait_for("connected after reload", lambda: b.js("return window.dongfeng.state() === 'connected'"), 15)
         wait_for("opportunities on the page", lambda: len(b.js("return window.dongfeng.opportunitySeqs()")), 30)
-        # Offline for 4 s so events happen meanwhile; again (up to 3 times) if no opportunity
-        # happened to fire in that window, since then the resume would not be exercised.
-        for attempt in range(1, 4):
+        # Offline for 6 s so events happen meanwhile; again (up to 6 times) if no opportunity
+        # happened to fire in that window (the simulator is a calm market), since then the
+        # resume would not be exercised.
+        for attempt in range(1, 7):
             before = b.stats()
-            b.js("window.dongfeng.forceReconnect(4000)")
+            b.js("window.dongfeng.forceReconnect(6000)")
             wait_for("indicator leaves connected", lambda: b.js("return window.dongfeng.state()") != "connected", 3, 0.05)
             shown = b.js("return document.getElementById('conn').textContent.trim()")
             gap_start = b.stats()["resumeSeq"]  # the socket is closed: nothing arrives until the resume

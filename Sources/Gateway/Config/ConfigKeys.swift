@@ -68,9 +68,9 @@ enum ConfigKeys {
         int("pipeline.score_window", \.pipeline.scoreWindow, 10...100_000, "Live scorecards cover each strategy's last this many signals scored at a horizon."),
         bool("markets.enabled", \.markets.enabled, "Put each symbol on its venue's clock (docs/MARKETS.md): bars follow the venue's sessions and trading days, ticks outside them raise off_session and stay out of bars, stale_feed only in session. Off: UTC clock buckets around the clock."),
         optional("markets.file", \.markets.file, "Venue settings, symbol-to-venue mappings and the holidays file over the built-in venues (SSE, SZSE, BSE, HKEX, US, CRYPTO); unset or missing file = the built-ins. A bad file refuses the start, naming the key or line."),
-        int("simulator.ticks_per_second", \.simulator.ticksPerSecond, 1...1_000_000, "Simulated ticks per second over all eight symbols."),
+        int("simulator.ticks_per_second", \.simulator.ticksPerSecond, 1...1_000_000, "Simulated ticks per second over all the symbols trading at the moment."),
         int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
-        string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-share symbols (others start at 100.00)."),
+        string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-shares, and with markets.enabled also 0700.HK, 9988.HK, AAPL, MSFT, NVDA and BTC-USDT, each trading in its venue's sessions (others start at 100.00)."),
 
         bool("journal.enabled", \.journal.enabled, "Journal every signal, opportunity and alert in data_dir/journal: seq survives restarts and nothing a client received is lost."),
         choice("journal.fsync", \.journal.fsync, ["always", "interval", "never"], "When journal writes reach the disk: always (sync per batch; nothing lost on a machine crash), interval (group commit: at most journal.fsync_interval_ms lost), never (the kernel decides, ~30 s). A process crash loses nothing in any mode."),

@@ -113,8 +113,10 @@ public final class SignalService: @unchecked Sendable {
         }
         if config.feed == "simulator" {
             let input = worker.makeInput(name: "simulator", policy: .block)
-            feed = SimulatorFeed(input: input, instruments: Self.instruments(config.simulator.symbols, from: resumePrices),
-                                 ticksPerSecond: config.simulator.ticksPerSecond, seed: UInt64(config.simulator.seed))
+            feed = SimulatorFeed(input: input, instruments: Self.instruments(config.simulator.symbols, from: resumePrices,
+                                                                             otherMarkets: settings.markets.enabled),
+                                 ticksPerSecond: config.simulator.ticksPerSecond, seed: UInt64(config.simulator.seed),
+                                 markets: settings.markets)
         } else if config.feed.hasPrefix("replay:") {
             let path = String(config.feed.dropFirst("replay:".count))
             if let problem = ReplayFeed.problem(path: path) { throw GatewayError("feed \(config.feed): \(problem)") }
@@ -216,13 +218,15 @@ public final class SignalService: @unchecked Sendable {
         }
     }
 
-    /// "*" → the built-in eight; else the named symbols, with built-in parameters when known.
-    /// A symbol the restored engine knows starts at its last price (a restart is no price jump).
-    static func instruments(_ list: String, from prices: [String: Double] = [:]) -> [MarketSimulator.Instrument] {
-        let chosen = list == "*" ? MarketSimulator.defaultInstruments
+    /// "*" → the built-in eight A-shares (with venue clocks on, the Hong Kong, US and crypto ones
+    /// too); else the named symbols, with built-in parameters when known. A symbol the restored
+    /// engine knows starts at its last price (a restart is no price jump).
+    static func instruments(_ list: String, from prices: [String: Double] = [:], otherMarkets: Bool = false) -> [MarketSimulator.Instrument] {
+        let known = MarketSimulator.defaultInstruments + MarketSimulator.otherMarkets
+        let chosen = list == "*" ? MarketSimulator.defaultInstruments + (otherMarkets ? MarketSimulator.otherMarkets : [])
             : list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { symbol in
-                MarketSimulator.defaultInstruments.first { $0.symbol == symbol }
-                    ?? MarketSimulator.Instrument(symbol: symbol, price: 100, volatility: 0.0012, lot: 100)
+                known.first { $0.symbol == symbol }
+                    ?? MarketSimulator.Instrument(symbol: symbol, price: 100, volatility: 0.30, lot: 100)
             }
         return chosen.map { i in
             guard let price = prices[i.symbol], price > 0, price.isFinite else { return i }
