@@ -14,8 +14,8 @@ public struct MarketConfigError: Error, Equatable, Sendable, CustomStringConvert
 }
 
 /// Which venue each symbol trades on, and the venues' profiles (docs/MARKETS.md). Symbols map by
-/// suffix (`.SH .SZ .BJ .HK`), by shape (`BTC-USDT` pairs are crypto, bare tickers such as
-/// `AAPL` are US), or by name in the markets file, which wins.
+/// suffix (`.SH .SZ .BJ .HK`), by shape (`BTC-USDT` pairs are crypto, tickers of one to five
+/// capital letters such as `AAPL` or `BRK.B` are US), or by name in the markets file, which wins.
 public struct MarketDirectory: Sendable {
     public private(set) var venues: [String: MarketProfile]
     public private(set) var suffixes: [(suffix: String, venue: String)]
@@ -56,8 +56,10 @@ public struct MarketDirectory: Sendable {
            venues["CRYPTO"] != nil {
             return "CRYPTO"
         }
-        if (1...5).contains(symbol.count), symbol.first!.isUppercase,
-           symbol.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber || $0 == ".") }), venues["US"] != nil {
+        // A US ticker: one to five capital letters, and a share class (BRK.B).
+        let root = symbol.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        if (1...5).contains(root[0].count), root[0].allSatisfy({ $0.isASCII && $0.isUppercase }),
+           root.count == 1 || (root[1].count == 1 && root[1].allSatisfy { $0.isASCII && $0.isUppercase }), venues["US"] != nil {
             return "US"
         }
         return nil

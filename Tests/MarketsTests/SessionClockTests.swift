@@ -100,8 +100,8 @@ final class SessionClockTests: XCTestCase {
 
     func testSymbolsMapToVenuesAndBadFilesAreRefusedByKeyOrLine() throws {
         let m = Self.markets
-        XCTAssertEqual(["600519.SH", "000001.SZ", "830799.BJ", "0700.HK", "AAPL", "BRK.B", "BTC-USDT", "es_fut", "X1234567"].map { m.venue(of: $0) ?? "-" },
-                       ["SSE", "SZSE", "BSE", "HKEX", "US", "US", "CRYPTO", "-", "-"])
+        XCTAssertEqual(["600519.SH", "000001.SZ", "830799.BJ", "0700.HK", "AAPL", "BRK.B", "BTC-USDT", "es_fut", "X1234567", "E2E.B"].map { m.venue(of: $0) ?? "-" },
+                       ["SSE", "SZSE", "BSE", "HKEX", "US", "US", "CRYPTO", "-", "-", "-"])
         XCTAssertTrue(MarketDirectory.off.profile(for: "600519.SH").isAlwaysOpen)
         func refused(_ json: String) -> String {
             do {

@@ -33,6 +33,8 @@ public final class TestServer {
         config.feed = "none"
         config.dataDir = directory.appendingPathComponent("data").path
         config.shutdown.graceSeconds = 5
+        // Ticks of tests are at arbitrary times: UTC clock buckets unless a test puts them on venues.
+        config.markets.enabled = false
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .warning

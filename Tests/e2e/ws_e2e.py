@@ -74,7 +74,9 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DFP_")}
         env.update(DFP_TLS_CERT_DIR=os.path.join(workdir, "certs"), DFP_STATIC_ROOT=os.path.join(ROOT, "Public"),
                    DFP_PIPELINE_STRATEGIES_FILE=os.path.join(ROOT, "Config", "strategies.json"),
-                   DFP_WEBSOCKET_OUTBOUND_CAP_BYTES=str(OUTBOUND_CAP))
+                   DFP_WEBSOCKET_OUTBOUND_CAP_BYTES=str(OUTBOUND_CAP),
+                   # The scripts' ticks are at arbitrary times: UTC clock buckets, not venue sessions.
+                   DFP_MARKETS_ENABLED="false")
         env.update(extra_env or {})  # callers may override any of the above
         self.cert = os.path.join(workdir, "certs", "dev-cert.pem")
         args = [binary, "serve", "--port", "0", "--feed", feed, "--log-level", "info",

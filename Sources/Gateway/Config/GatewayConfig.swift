@@ -204,7 +204,7 @@ public struct GatewayConfig: Sendable, Equatable {
     /// Venues, sessions and holidays (`markets.*`, docs/MARKETS.md).
     public struct Markets: Sendable, Equatable {
         /// Bars on each venue's sessions, off-session flags, time checks in session only (`markets.enabled`).
-        public var enabled = false
+        public var enabled = true
         /// Venue settings, symbol mappings and the holidays file over the built-ins (`markets.file`).
         public var file: String? = "Config/markets.json"
         /// The defaults.
