@@ -82,13 +82,14 @@ public final class ReplayFeed: LiveFeed, @unchecked Sendable {
         var shift: Int64 = 0
         var anchored = false
         var lastTs = Int64.min
-        var pass = 0
         repeat {
-            var first = Int64.max
+            // The file's own first and last times (ticks already played before a restart count).
+            var first = Int64.max, last = Int64.min
             let ok = forEachTick { tick in
                 var t = tick
                 t.ts += shift
                 first = min(first, tick.ts)
+                last = max(last, tick.ts)
                 guard t.ts > resumeAfter else { return true }
                 if !anchored {
                     clock.follow(market: max(t.ts, resumeAfter == .min ? t.ts : resumeAfter), speed: speed)
@@ -101,12 +102,11 @@ public final class ReplayFeed: LiveFeed, @unchecked Sendable {
                 return true
             }
             guard ok, running.load(ordering: .acquiring) else { return }
-            pass += 1
-            guard loop, lastTs > .min, first < .max else { break }
+            guard loop, first <= last else { break }
             // The next pass starts a whole number of weeks after this one's first tick, past its
             // last: weekdays and session times line up, and ticks stay in time order.
             let week: Int64 = 7 * 86_400_000
-            let span = lastTs - (first + shift) + interval.milliseconds
+            let span = last - first + interval.milliseconds
             shift += max(1, (span + week - 1) / week) * week
         } while running.load(ordering: .acquiring)
         // Finished: once the worker has processed every tick (at market times before the stop),

@@ -21,17 +21,30 @@ public final class SimulatorFeed: LiveFeed, @unchecked Sendable {
     public let paused = Atomic<Bool>(false)
     public let ticksPerSecond: Int
 
-    /// With venue clocks (`markets`), each symbol trades in its own sessions, in real time.
+    /// With venue clocks (`markets`), each symbol trades in its own sessions: in real time, or —
+    /// `speed` > 1, with the pipeline's `clock` — in market time running `speed` times the wall
+    /// clock (a trading day in minutes), still `ticksPerSecond` ticks a wall second. Market time
+    /// starts now, or after `resumeAfter` (the restored engine's time) when that is later.
     public init(input: TickInput, instruments: [MarketSimulator.Instrument] = MarketSimulator.defaultInstruments,
-                ticksPerSecond: Int, seed: UInt64, markets: MarketDirectory = .off) {
+                ticksPerSecond: Int, seed: UInt64, markets: MarketDirectory = .off, clock: MarketClock? = nil, speed: Int = 1,
+                resumeAfter: Int64 = .min) {
         self.input = input
         self.ticksPerSecond = ticksPerSecond
-        simulator = MarketSimulator(instruments: instruments, ticksPerSecond: ticksPerSecond, seed: seed,
-                                    startMs: WallClock.milliseconds(), markets: markets)
+        let start = max(WallClock.milliseconds(), resumeAfter == .min ? .min : resumeAfter + 1)
+        self.clock = speed > 1 ? clock : nil
+        self.speed = max(1, speed)
+        self.startMs = start
+        simulator = MarketSimulator(instruments: instruments, ticksPerSecond: max(1, ticksPerSecond / max(1, speed)), seed: seed,
+                                    startMs: start, markets: markets)
     }
+
+    private let clock: MarketClock?
+    private let speed: Int
+    private let startMs: Int64
 
     public func start() {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        clock?.follow(market: startMs, speed: Double(speed))
         thread = WorkerThread.spawn(name: "df-simulator") { self.run() }
     }
 
@@ -44,7 +57,7 @@ public final class SimulatorFeed: LiveFeed, @unchecked Sendable {
     private func run() {
         var next = simulator.next()
         while running.load(ordering: .acquiring) {
-            let now = WallClock.milliseconds()
+            let now = clock?.now() ?? WallClock.milliseconds()
             var sent = 0
             let sending = !paused.load(ordering: .relaxed)
             while next.ts <= now {

@@ -179,15 +179,22 @@ extension BarSeries {
         return result
     }
 
-    /// Each worker writes only its own slot; read after every worker has returned.
+    /// Each worker writes only its own slot, through a pointer fixed at init (no access to a
+    /// shared Swift variable while they run); read after every worker has returned.
     private final class Slots<T>: @unchecked Sendable {
-        private var slots: [T]
-        init(_ count: Int, _ initial: T) { slots = Array(repeating: initial, count: count) }
-        func set(_ k: Int, _ value: T) { slots.withUnsafeMutableBufferPointer { $0[k] = value } }
-        func peek() -> [T] { slots }
-        func take() -> [T] {
-            defer { slots = [] }
-            return slots
+        private let slots: UnsafeMutablePointer<T>
+        private let count: Int
+        init(_ count: Int, _ initial: T) {
+            self.count = count
+            slots = .allocate(capacity: count)
+            slots.initialize(repeating: initial, count: count)
         }
+        deinit {
+            slots.deinitialize(count: count)
+            slots.deallocate()
+        }
+        func set(_ k: Int, _ value: T) { slots[k] = value }
+        func peek() -> [T] { Array(UnsafeBufferPointer(start: slots, count: count)) }
+        func take() -> [T] { peek() }
     }
 }

@@ -23,7 +23,7 @@ struct Serve: ParsableCommand {
     var key: String?
     @Option(help: "Market data feed: simulator | none | replay:FILE — a recorded tick or OHLCV file played live (feed, DFP_FEED).")
     var feed: String?
-    @Option(help: "With --feed replay:FILE: market time runs this many times the wall clock (replay.speed). Default 1.")
+    @Option(help: "Market time runs this many times the wall clock: the replayed file's (replay.speed) and the simulator's (simulator.speed). Default 1.")
     var speed: String?
     @Flag(help: "With --feed replay:FILE: start again at the end, shifted whole weeks later (replay.loop).")
     var loop = false
@@ -52,6 +52,7 @@ struct Serve: ParsableCommand {
         add("tls.key", key, "--key")
         add("feed", feed, "--feed")
         add("replay.speed", speed, "--speed")
+        add("simulator.speed", speed, "--speed")
         if loop { add("replay.loop", "true", "--loop") }
         add("log.level", logLevel, "--log-level")
         add("log.format", logFormat, "--log-format")

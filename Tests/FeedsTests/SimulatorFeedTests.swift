@@ -43,6 +43,28 @@ final class SimulatorFeedTests: XCTestCase {
         XCTAssertTrue(waitUntil(5) { feed.published.load(ordering: .relaxed) > atPause }, "resuming sends again")
     }
 
+    /// `speed` 60: market time (the ticks' and the pipeline clock's) runs a minute a wall second,
+    /// at the configured ticks per wall second, and bars close on that clock.
+    func testACompressedMarketRunsItsClockFaster() throws {
+        let store = EventStore()
+        let worker = PipelineWorker(settings: EngineSettings(interval: BarInterval("1m")!), strategies: .defaults, store: store)
+        let input = worker.makeInput(name: "simulator", policy: .block)
+        let feed = SimulatorFeed(input: input, ticksPerSecond: 600, seed: 5, clock: worker.clock, speed: 60)
+        worker.start()
+        let started = WallClock.milliseconds()
+        feed.start()
+        defer {
+            feed.stop()
+            worker.stop()
+        }
+        XCTAssertTrue(waitUntil(10) { worker.stats.counts.totals.bars >= 8 }, "one-minute bars close every wall second or so")
+        let wallElapsed = Double(WallClock.milliseconds() - started)
+        let marketElapsed = Double(worker.clock.now() - started)
+        XCTAssertEqual(marketElapsed / wallElapsed, 60, accuracy: 6, "the pipeline's clock runs 60 times the wall clock")
+        let ticks = Double(feed.published.load(ordering: .relaxed))
+        XCTAssertLessThan(ticks, 600 * wallElapsed / 1000 * 1.5, "still about 600 ticks a wall second, not 60 times that")
+    }
+
     func testTheSameSeedGivesTheSameMarket() {
         func ticks(_ seed: UInt64) -> [Tick] {
             var sim = MarketSimulator(instruments: MarketSimulator.defaultInstruments, ticksPerSecond: 50, seed: seed, startMs: 1_000)

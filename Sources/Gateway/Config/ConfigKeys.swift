@@ -70,6 +70,7 @@ enum ConfigKeys {
         optional("markets.file", \.markets.file, "Venue settings, symbol-to-venue mappings and the holidays file over the built-in venues (SSE, SZSE, BSE, HKEX, US, CRYPTO); unset or missing file = the built-ins. A bad file refuses the start, naming the key or line."),
         int("simulator.ticks_per_second", \.simulator.ticksPerSecond, 1...1_000_000, "Simulated ticks per second over all the symbols trading at the moment."),
         int("simulator.seed", \.simulator.seed, 0...Int.max, "Seed of the simulated market: the same seed gives the same ticks."),
+        int("simulator.speed", \.simulator.speed, 1...10_000, "Simulated market time runs this many times the wall clock: 1 = real time (venues trade in their own hours), 60 = an hour a minute (a trading day in minutes; the dates run ahead of the calendar)."),
         string("simulator.symbols", \.simulator.symbols, "Comma-separated symbols to simulate; * = the eight built-in A-shares, and with markets.enabled also 0700.HK, 9988.HK, AAPL, MSFT, NVDA and BTC-USDT, each trading in its venue's sessions (others start at 100.00)."),
 
         bool("journal.enabled", \.journal.enabled, "Journal every signal, opportunity and alert in data_dir/journal: seq survives restarts and nothing a client received is lost."),

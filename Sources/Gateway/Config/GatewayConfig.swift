@@ -219,6 +219,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var seed = 20_241_125
         /// Comma-separated symbols; "*" = the eight built-in ones (`simulator.symbols`).
         public var symbols = "*"
+        /// Market time runs this many times the wall clock (`simulator.speed`): 1 = real time.
+        public var speed = 1
         /// The defaults.
         public init() {}
     }

@@ -53,7 +53,7 @@ enum AdminRoutes {
     private static func feedState(_ signals: SignalService) -> Response {
         var w = JSONWriter()
         w.beginObject()
-        w.string("feed", signals.feedName)
+        w.string("feed", signals.feed?.kind ?? signals.feedName)
         if let feed = signals.feed {
             w.bool("paused", feed.paused.load(ordering: .relaxed))
             if let simulator = feed as? SimulatorFeed { w.int("ticks_per_second", simulator.ticksPerSecond) }

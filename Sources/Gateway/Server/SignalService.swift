@@ -116,13 +116,15 @@ public final class SignalService: @unchecked Sendable {
             feed = SimulatorFeed(input: input, instruments: Self.instruments(config.simulator.symbols, from: resumePrices,
                                                                              otherMarkets: settings.markets.enabled),
                                  ticksPerSecond: config.simulator.ticksPerSecond, seed: UInt64(config.simulator.seed),
-                                 markets: settings.markets)
+                                 markets: settings.markets, clock: worker.clock, speed: config.simulator.speed,
+                                 resumeAfter: worker.marketTime)
         } else if config.feed.hasPrefix("replay:") {
             let path = String(config.feed.dropFirst("replay:".count))
             if let problem = ReplayFeed.problem(path: path) { throw GatewayError("feed \(config.feed): \(problem)") }
             let input = worker.makeInput(name: "replay", policy: .block)
-            // After a restart the file goes on after the last tick the engine saw.
-            let resumeAfter = startMode.0 == "cold" ? Int64.min : worker.marketTime
+            // After a restart (or a warm-up from journaled inputs) the file goes on after the last
+            // tick the engine saw: nothing is played twice, nothing refused as out of order.
+            let resumeAfter = worker.marketTime
             feed = ReplayFeed(path: path, input: input, clock: worker.clock, speed: Double(config.replay.speed), loop: config.replay.loop,
                               markets: settings.markets, interval: interval, staleFeedMs: settings.risk.staleFeedMs,
                               resumeAfter: resumeAfter)
