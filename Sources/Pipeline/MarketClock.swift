@@ -22,11 +22,12 @@ public final class MarketClock: Sendable {
     /// Now, in milliseconds of market time.
     public func now() -> Int64 {
         let wall = WallClock.milliseconds()
-        return anchor.withLock { a in
-            guard let a else { return wall }
-            if let stopped = a.stoppedAt { return stopped }
-            return min(a.limit, a.market + Int64((Double(wall - a.wall) * a.speed).rounded(.down)))
-        }
+        return anchor.withLock { a in a.map { Self.time($0, wall: wall) } ?? wall }
+    }
+
+    private static func time(_ a: Anchor, wall: Int64) -> Int64 {
+        if let stopped = a.stoppedAt { return stopped }
+        return min(a.limit, a.market + Int64((Double(wall - a.wall) * a.speed).rounded(.down)))
     }
 
     /// From now on, market time runs from `market` at `speed` × the wall clock.
@@ -37,8 +38,13 @@ public final class MarketClock: Sendable {
 
     /// Market time goes no further than `ms` (the tick the feed hands over next): however fast the
     /// file plays, a tick is processed at a market time no later than the next one's.
+    /// Never back: a file's late tick holds market time where it already is.
     public func hold(at ms: Int64) {
-        anchor.withLock { a in a?.limit = ms }
+        let wall = WallClock.milliseconds()
+        anchor.withLock { a in
+            guard let current = a else { return }
+            a!.limit = max(ms, Self.time(current, wall: wall))
+        }
     }
 
     /// Market time stands still at `ms` (the recorded feed has ended).
