@@ -63,17 +63,30 @@ public final class SignalEngine {
     final class SymbolPipeline {
         var builder: BarBuilder
         var calculator = FeatureCalculator()
-        var recent = RecentBars()
         var previousFeatures: Features?
-        var previousBar: Bar?
+        /// What rules read on a bar close, refilled in place: the last closed bar (the one the
+        /// rules saw last), the one before, the indicator values and the recent highs and lows.
+        let frame: RuleFrame
+        /// Whether a bar has closed (the frame's `bar` is a placeholder until one has).
+        var hasBar = false
+        /// The last closed bar.
+        var previousBar: Bar? {
+            get { hasBar ? frame.bar : nil }
+            set {
+                hasBar = newValue != nil
+                if let newValue { frame.now = BarValues(newValue) }
+            }
+        }
+        var recent: RecentBars {
+            get { frame.recent }
+            set { frame.recent = newValue }
+        }
         var lastTs: Int64 = .min
         /// Wall-clock ms of this symbol's last tick (live feeds): the clock closes a bar only
         /// after the symbol has been quiet for the grace period too.
         var lastWallMs: Int64 = .min
         /// The parameterised indicators the rules in force call.
         var bank: IndicatorBank
-        /// What rules read on a bar close, refilled in place (made on the first bar).
-        var frame: RuleFrame?
         /// Daily price limits: the trading day of the last closed bar, its last close, and the
         /// previous trading day's (the reference data's before the feed has shown one).
         var limitDay: Int64 = .min
@@ -82,6 +95,10 @@ public final class SignalEngine {
         init(symbol: String, interval: BarInterval, profile: MarketProfile = .alwaysOpen, plan: IndicatorPlan = IndicatorPlan()) {
             builder = BarBuilder(symbol: symbol, interval: interval, profile: profile)
             bank = IndicatorBank(plan: plan)
+            frame = RuleFrame(features: Features(symbol: symbol, interval: interval.label, ts: .min, close: 0), previous: nil,
+                              bar: Bar(symbol: symbol, interval: interval.label, start: .min, open: 0, high: 0, low: 0, close: 0,
+                                       volume: 0, vwap: 0, trades: 0),
+                              previousBar: nil, slots: bank.table)
         }
     }
 
@@ -89,8 +106,16 @@ public final class SignalEngine {
     /// Replacing the strategies keeps every symbol's indicator instances whose calls are still
     /// used; new ones are warmed on the symbol's held bars (`history`).
     public var strategies: StrategyRegistry {
-        didSet { if strategies.plan != oldValue.plan { lastWarmUpBars = adoptPlan() } }
+        didSet {
+            adoptStrategies()
+            if strategies.plan != oldValue.plan { lastWarmUpBars = adoptPlan() }
+        }
     }
+    /// What a bar close reads of `strategies`, kept apart so the hot path copies nothing: each
+    /// enabled strategy's name and evaluation, and whether any reads the features / recent bars.
+    private var evaluators: [(name: String, evaluate: (StrategyContext) -> StrategyVerdict?)] = []
+    private var readsFeatures = false
+    private var readsRecentBars = false
     /// A symbol's closed bars the server still holds, oldest first (the worker's query store);
     /// nil: none (replay starts every indicator with the data).
     public var history: ((String) -> [Bar])?
@@ -120,6 +145,13 @@ public final class SignalEngine {
         aggregator = OpportunityAggregator(settings: settings.aggregator)
         risk = RiskGuard(settings: settings.risk)
         scorer = LiveScorer(settings: settings.scoring)
+        adoptStrategies()
+    }
+
+    private func adoptStrategies() {
+        evaluators = strategies.enabled.map { strategy in (strategy.name, { strategy.evaluate($0) }) }
+        readsFeatures = strategies.readsFeatures
+        readsRecentBars = strategies.readsRecentBars
     }
 
     public enum TickOutcome: Equatable { case accepted, outOfOrder(lastTs: Int64) }
@@ -250,59 +282,50 @@ public final class SignalEngine {
         if full { for o in aggregator.expire(before: max(marketTime, closeTime)) { publish(o) } }
         sink.engine(bar: bar)
         if full { publish(risk.bar(bar)) }
-        let band = full ? limitBand(bar, state, day: day) : nil
-        let atUp = band?.nearUp(bar.close, near: settings.risk.limitNear) == true
-        let atDown = band?.nearDown(bar.close, near: settings.risk.limitNear) == true
-        if let band, atUp || atDown { publish(risk.priceLimit(bar, band: band, up: atUp, closeTime: closeTime)) }
+        var atUp = false, atDown = false
+        if full, let band = limitBand(bar, state, day: day) {
+            atUp = band.nearUp(bar.close, near: settings.risk.limitNear)
+            atDown = band.nearDown(bar.close, near: settings.risk.limitNear)
+            if atUp || atDown { publish(risk.priceLimit(bar, band: band, up: atUp, closeTime: closeTime)) }
+        }
+        let frame = state.frame
         // A research run computes the fixed features only when a strategy under test reads them.
-        let features = full || strategies.readsFeatures ? state.calculator.update(bar) : nil
-        if let features { sink.engine(features: features) }
+        let withFeatures = full || readsFeatures
+        if withFeatures {
+            frame.previous = state.previousFeatures
+            frame.features = state.calculator.update(bar)
+            sink.engine(features: frame.features)
+        }
         if full { scorer.barClosed(bar.symbol, close: bar.close) { sink.engine(outcome: $0, score: $1) } }
         state.bank.update(bar)
-        let frame: RuleFrame
-        if let reused = state.frame {
-            frame = reused
-            if let features {
-                frame.features = features
-                frame.previous = state.previousFeatures
-            }
-            frame.previousBar = state.previousBar
-            frame.bar = bar
-            frame.hasPrevious = true
-            frame.values = state.bank.values
-            frame.previousValues = state.bank.previous
-        } else {
-            frame = RuleFrame(features: features ?? Features(symbol: bar.symbol, interval: bar.interval, ts: bar.start, close: bar.close),
-                              previous: state.previousFeatures, bar: bar, previousBar: state.previousBar,
-                              values: state.bank.values, previousValues: state.bank.previous)
-            state.frame = frame
-        }
-        // The frame lends the bank's arrays for this bar only: let go of them after, so the
-        // bank's next update writes in place rather than copying them.
-        defer {
-            frame.values = []
-            frame.previousValues = []
-        }
-        let context = StrategyContext(input: RuleInput(frame: frame), recent: state.recent)
-        for strategy in strategies.enabled {
-            guard let verdict = strategy.evaluate(context) else { continue }
-            seq += 1
-            counters.signals += 1
-            let signal = StrategySignal(seq: seq, ts: closeTime, symbol: bar.symbol, strategy: strategy.name,
-                                        direction: verdict.direction, strength: verdict.strength, price: bar.close,
-                                        reason: verdict.reason)
-            sink.engine(signal: signal)
-            guard full else { continue }
-            scorer.signal(signal)
-            publish(risk.signal(signal))
-            // A long at the up-limit (a short at the down-limit) could not be filled.
-            let untradable = verdict.direction == .long ? (atUp ? "limit_up" : nil) : (atDown ? "limit_down" : nil)
-            for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime), untradable: untradable) { publish(o) }
+        if frame.slots !== state.bank.table { frame.slots = state.bank.table }
+        // The frame's bar moves to `previousBar`: the last closed bar is kept once, in the frame.
+        frame.advance(to: bar, hadBar: state.hasBar)
+        state.hasBar = true
+        let context = StrategyContext(input: RuleInput(frame: frame))
+        for i in evaluators.indices {
+            guard let verdict = evaluators[i].evaluate(context) else { continue }
+            emit(verdict, evaluators[i].name, bar, closeTime: closeTime, atUp: atUp, atDown: atDown)
         }
         sink.engine(evaluated: context)
-        if full || strategies.readsRecentBars { state.recent.append(bar) }
-        if let features { state.previousFeatures = features }
-        state.previousBar = bar
+        if full || readsRecentBars { state.recent.append(bar) }
+        if withFeatures { state.previousFeatures = frame.features }
+    }
+
+    /// A strategy's verdict on a bar: its signal, and in a live run what follows from it.
+    private func emit(_ verdict: StrategyVerdict, _ strategy: String, _ bar: Bar, closeTime: Int64, atUp: Bool, atDown: Bool) {
+        seq += 1
+        counters.signals += 1
+        let signal = StrategySignal(seq: seq, ts: closeTime, symbol: bar.symbol, strategy: strategy,
+                                    direction: verdict.direction, strength: verdict.strength, price: bar.close,
+                                    reason: verdict.reason)
+        sink.engine(signal: signal)
+        guard !signalsOnly else { return }
+        scorer.signal(signal)
+        publish(risk.signal(signal))
+        // A long at the up-limit (a short at the down-limit) could not be filled.
+        let untradable = verdict.direction == .long ? (atUp ? "limit_up" : nil) : (atDown ? "limit_down" : nil)
+        for o in aggregator.add(signal, risk: risk.status(bar.symbol, at: closeTime), untradable: untradable) { publish(o) }
     }
 
     /// The day's price band of a symbol whose venue has daily limits (nil otherwise), from the

@@ -61,7 +61,7 @@ public enum Backtest {
         recorder.keepsBars = false
         recorder.expectedBarsPerSymbol = bars.first?.symbol == bars.last?.symbol ? bars.count : 0
         let engine = SignalEngine(settings: researchSettings(interval), strategies: registry, sink: recorder)
-        for bar in bars { engine.process(bar: bar) }
+        bars.withUnsafeBufferPointer { bars in for i in bars.indices { engine.process(bar: bars[i]) } }
         recorder.adoptBars(bars)
         return recorder
     }
@@ -89,10 +89,11 @@ public enum Backtest {
             perYear.append(settings.periodsPerYear ?? (span > 0 ? Double(bars.count) / span : 252))
         }
         var runs: [StrategyRun] = []
+        let exitHolds = recorder.exitHolds
         for k in strategies.indices {
             for (m, bars) in recorder.bars.enumerated() {
                 let sim = TradeSimulator.run(bars: bars[...], signals: grouped[k * symbols.count + m][...], exit: recorder.exits[k],
-                                             exitHolds: recorder.exitHolds[m][k][...], strategy: k, symbol: m,
+                                             exitHolds: exitHolds[m][k][...], strategy: k, symbol: m,
                                              settings: settings.trade)
                 let metrics = Metrics(equity: sim.equity, trades: sim.trades.map(\.ret), barsInMarket: sim.barsInMarket,
                                       years: years[m], periodsPerYear: perYear[m])

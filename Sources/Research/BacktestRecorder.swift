@@ -39,7 +39,18 @@ public final class BacktestRecorder: EngineSink {
     public var keepsBars = true
     public private(set) var signals: [RecordedSignal] = []
     /// Per symbol, per strategy with an `exit_when`: the rule's value on each bar (else empty).
-    public private(set) var exitHolds: [[[Bool]]] = []
+    public var exitHolds: [[[Bool]]] {
+        (0..<symbols.count).map { m in
+            var perStrategy = [[Bool]](repeating: [], count: strategies.count)
+            for (j, rule) in exitRules.enumerated() { perStrategy[rule.strategy] = holdColumns[m * exitRules.count + j].values }
+            return perStrategy
+        }
+    }
+    /// The exit rules' values, one column per (symbol, exit rule) at `symbol * exitRules.count + j`.
+    private var holdColumns: [HoldColumn] = []
+    private final class HoldColumn {
+        var values: [Bool] = []
+    }
 
     private var strategyIndex: [String: Int] = [:]
     private var symbolIndex: [String: Int] = [:]
@@ -73,8 +84,11 @@ public final class BacktestRecorder: EngineSink {
             if keepsBars { room.reserveCapacity(expectedBarsPerSymbol) }
             bars.append(room)
             barCounts.append(0)
-            exitHolds.append(Array(repeating: [], count: strategies.count))
-            for k in exitRules.map(\.strategy) { exitHolds[i][k].reserveCapacity(expectedBarsPerSymbol) }
+            for _ in exitRules {
+                let column = HoldColumn()
+                column.values.reserveCapacity(expectedBarsPerSymbol)
+                holdColumns.append(column)
+            }
         }
         lastSymbol = symbol
         lastIndex = i
@@ -112,8 +126,8 @@ public final class BacktestRecorder: EngineSink {
 
     public func engine(evaluated context: StrategyContext) {
         guard !exitRules.isEmpty else { return }
-        let sym = index(of: context.input.frame.bar.symbol)
-        for j in exitRules.indices { exitHolds[sym][exitRules[j].strategy].append(exitRules[j].holds(context.input)) }
+        let base = index(of: context.input.frame.symbol) * exitRules.count
+        for j in exitRules.indices { holdColumns[base + j].values.append(exitRules[j].holds(context.input)) }
     }
 
     public func engine(tick: Tick) {}

@@ -271,13 +271,14 @@ public enum Sweep {
         var bySymbol = [[RecordedSignal]](repeating: [], count: r.symbols.count)
         for s in signals { bySymbol[s.symbol].append(s) }
         let intervalMs = r.bars.first.flatMap { $0.first }.flatMap { BarInterval($0.interval)?.milliseconds } ?? 86_400_000
+        let exitHolds = r.exitHolds
         func figures(_ range: (Int) -> Range<Int>) -> SweepFigures {
             var metrics: [Metrics] = []
             for m in r.symbols.indices {
                 let bars = r.bars[m]
                 let part = range(bars.count)
                 guard !part.isEmpty else { continue }
-                let holds = r.exitHolds[m][k]
+                let holds = exitHolds[m][k]
                 let sim = TradeSimulator.run(bars: bars[part], signals: bySymbol[m][...], exit: r.exits[k],
                                              exitHolds: holds.isEmpty ? [] : holds[part], strategy: k, symbol: m,
                                              settings: settings.backtest.trade)

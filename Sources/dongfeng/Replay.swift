@@ -157,8 +157,13 @@ final class NDJSONSink: EngineSink {
     func engine(bar: Bar) {
         if bars { line(.bar(bar)) }
         guard !plan.slots.isEmpty else { return }
-        banks[bar.symbol, default: IndicatorBank(plan: plan)].update(bar)
-        let values = banks[bar.symbol]!.values
+        let bank = banks[bar.symbol] ?? {
+            let bank = IndicatorBank(plan: plan)
+            banks[bar.symbol] = bank
+            return bank
+        }()
+        bank.update(bar)
+        let values = bank.values
         writer.beginObject()
         writer.string("type", "indicators")
         writer.beginObject("payload")

@@ -30,7 +30,7 @@ extension IndicatorBank {
         for v in previous { w.f64(v) }
     }
 
-    init(reading r: inout BinaryReader) throws(CheckpointError) {
+    convenience init(reading r: inout BinaryReader) throws(CheckpointError) {
         var plan = IndicatorPlan()
         for text in try r.strings() {
             do {

@@ -37,7 +37,7 @@ public struct MACDCross: Strategy {
     public func evaluate(_ c: StrategyContext) -> StrategyVerdict? {
         guard let m = c.features.macd, let s = c.features.macdSignal, let pm = c.previous?.macd,
               let ps = c.previous?.macdSignal else { return nil }
-        let scale = max(c.features.stddev20 ?? 0, c.bar.close * 1e-4)
+        let scale = max(c.features.stddev20 ?? 0, c.values.close * 1e-4)
         let strength = clamp01(0.5 + abs(m - s) / scale)
         if pm <= ps && m > s { return StrategyVerdict(direction: .long, strength: strength, reason: "MACD crossed above its signal line") }
         if pm >= ps && m < s { return StrategyVerdict(direction: .short, strength: strength, reason: "MACD crossed below its signal line") }
@@ -57,7 +57,7 @@ public struct BollingerStrategy: Strategy {
     public func evaluate(_ c: StrategyContext) -> StrategyVerdict? {
         guard let upper = c.features.bbUpper, let lower = c.features.bbLower, let p = c.previous,
               let pu = p.bbUpper, let pl = p.bbLower else { return nil }
-        let close = c.bar.close
+        let close = c.values.close
         let width = max(upper - lower, close * 1e-6)
         if close > upper && p.close <= pu {
             let strength = clamp01(0.5 + (close - upper) / width)
@@ -82,7 +82,7 @@ public struct MomentumBreakout: Strategy {
 
     public func evaluate(_ c: StrategyContext) -> StrategyVerdict? {
         guard let high = c.recent.highest(lookback), let low = c.recent.lowest(lookback) else { return nil }
-        let close = c.bar.close
+        let close = c.values.close
         let scale = max(c.features.atr14 ?? 0, close * 1e-4)
         if close > high {
             return StrategyVerdict(direction: .long, strength: clamp01(0.5 + (close - high) / scale),
@@ -121,7 +121,7 @@ public struct VWAPDeviation: Strategy {
 
     public func evaluate(_ c: StrategyContext) -> StrategyVerdict? {
         guard let vwap = c.features.vwap20, vwap > 0 else { return nil }
-        let deviation = c.bar.close / vwap - 1
+        let deviation = c.values.close / vwap - 1
         let before = c.previous.flatMap { p in p.vwap20.map { p.close / $0 - 1 } } ?? 0
         if deviation <= -threshold && before > -threshold {
             return StrategyVerdict(direction: .long, strength: clamp01(-deviation / (2 * threshold)),

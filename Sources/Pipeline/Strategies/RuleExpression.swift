@@ -9,24 +9,86 @@ public final class RuleFrame: @unchecked Sendable {
     // no dynamic exclusivity checks (they cost more than the reads).
     @exclusivity(unchecked) public internal(set) var features: Features
     @exclusivity(unchecked) public internal(set) var previous: Features?
-    @exclusivity(unchecked) public internal(set) var bar: Bar
-    @exclusivity(unchecked) public internal(set) var previousBar: Bar?
-    @exclusivity(unchecked) public internal(set) var values: [Double?]
-    @exclusivity(unchecked) public internal(set) var previousValues: [Double?]
+    /// The symbol and interval of the frame's bars (one frame serves one symbol).
+    @exclusivity(unchecked) public internal(set) var symbol: String
+    @exclusivity(unchecked) public internal(set) var interval: String
+    /// This bar's and the previous bar's numbers, kept apart from the names so refilling the
+    /// frame on a bar close copies plain numbers only.
+    @exclusivity(unchecked) public internal(set) var now: BarValues
+    @exclusivity(unchecked) public internal(set) var prior: BarValues
+    @exclusivity(unchecked) public internal(set) var hasPriorBar: Bool
+    /// The symbol's indicator values on this bar and the one before (its bank's table, read in place).
+    @exclusivity(unchecked) public internal(set) var slots: SlotValues
     /// Whether there is a bar before this one (`previous` or `previousBar`: a research run that
     /// reads no features computes none), kept so `RuleInput.before` tests a flag, not a whole
     /// optional struct. Set with them.
     @exclusivity(unchecked) public internal(set) var hasPrevious: Bool
+    /// The symbol's recent highs and lows, before this bar (strategies that read them).
+    @exclusivity(unchecked) public internal(set) var recent = RecentBars()
 
-    public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?, values: [Double?] = [],
-                previousValues: [Double?] = []) {
+    public init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?, slots: SlotValues) {
         self.features = features
         self.previous = previous
         self.hasPrevious = previous != nil || previousBar != nil
-        self.bar = bar
-        self.previousBar = previousBar
-        self.values = values
-        self.previousValues = previousValues
+        symbol = bar.symbol
+        interval = bar.interval
+        now = BarValues(bar)
+        prior = previousBar.map(BarValues.init) ?? now
+        hasPriorBar = previousBar != nil
+        self.slots = slots
+    }
+
+    public convenience init(features: Features, previous: Features?, bar: Bar, previousBar: Bar?, values: [Double?] = [],
+                            previousValues: [Double?] = []) {
+        self.init(features: features, previous: previous, bar: bar, previousBar: previousBar,
+                  slots: SlotValues(current: values, previous: previousValues))
+    }
+
+    public var bar: Bar {
+        get { now.bar(symbol: symbol, interval: interval) }
+        set {
+            symbol = newValue.symbol
+            interval = newValue.interval
+            now = BarValues(newValue)
+        }
+    }
+    public var previousBar: Bar? { hasPriorBar ? prior.bar(symbol: symbol, interval: interval) : nil }
+    public var values: [Double?] { slots.currentValues }
+    public var previousValues: [Double?] { slots.previousValues }
+
+    /// The engine's refill on a bar close of the frame's symbol: this bar becomes the previous one.
+    @inline(__always)
+    func advance(to bar: Bar, hadBar: Bool) {
+        if hadBar {
+            prior = now
+            hasPriorBar = true
+            hasPrevious = true
+        }
+        now = BarValues(bar)
+    }
+}
+
+/// A bar's numbers without its names.
+public struct BarValues: Sendable, Equatable {
+    public var start: Int64
+    public var open, high, low, close, volume, vwap: Double
+    public var trades: Int
+
+    @inline(__always)
+    public init(_ bar: Bar) {
+        start = bar.start
+        open = bar.open
+        high = bar.high
+        low = bar.low
+        close = bar.close
+        volume = bar.volume
+        vwap = bar.vwap
+        trades = bar.trades
+    }
+
+    public func bar(symbol: String, interval: String) -> Bar {
+        Bar(symbol: symbol, interval: interval, start: start, open: open, high: high, low: low, close: close, volume: volume,
+            vwap: vwap, trades: trades)
     }
 }
 
@@ -57,11 +119,7 @@ public struct RuleInput {
     public var previous: Features? {
         _read { if past { yield nil } else { yield frame.previous } }
     }
-    public var bar: Bar {
-        _read {
-            if past, frame.previousBar != nil { yield frame.previousBar! } else { yield frame.bar }
-        }
-    }
+    public var bar: Bar { past && frame.hasPriorBar ? frame.previousBar! : frame.bar }
     public var previousBar: Bar? { past ? nil : frame.previousBar }
     public var values: [Double?] { past ? frame.previousValues : frame.values }
     public var previousValues: [Double?] { past ? [] : frame.previousValues }
@@ -72,8 +130,9 @@ public struct RuleInput {
 
     @inline(__always)
     func value(_ slot: Int) -> Double? {
-        if past { return slot < frame.previousValues.count ? frame.previousValues[slot] : nil }
-        return slot < frame.values.count ? frame.values[slot] : nil
+        let slots = frame.slots
+        guard slot < slots.count else { return nil }
+        return past ? slots.previous[slot] : slots.current[slot]
     }
 }
 
@@ -134,12 +193,12 @@ public struct RuleExpression: Sendable {
     /// Resolves a name once, at parse time, to a direct field read of the frame (no copies).
     static func accessor(_ name: String) -> Accessor? {
         switch name {
-        case "open": return { $0.past ? ($0.frame.previousBar?.open ?? $0.frame.bar.open) : $0.frame.bar.open }
-        case "high": return { $0.past ? ($0.frame.previousBar?.high ?? $0.frame.bar.high) : $0.frame.bar.high }
-        case "low": return { $0.past ? ($0.frame.previousBar?.low ?? $0.frame.bar.low) : $0.frame.bar.low }
-        case "close": return { $0.past ? ($0.frame.previousBar?.close ?? $0.frame.bar.close) : $0.frame.bar.close }
-        case "volume": return { $0.past ? ($0.frame.previousBar?.volume ?? $0.frame.bar.volume) : $0.frame.bar.volume }
-        case "vwap": return { $0.past ? ($0.frame.previousBar?.vwap ?? $0.frame.bar.vwap) : $0.frame.bar.vwap }
+        case "open": return { $0.past && $0.frame.hasPriorBar ? $0.frame.prior.open : $0.frame.now.open }
+        case "high": return { $0.past && $0.frame.hasPriorBar ? $0.frame.prior.high : $0.frame.now.high }
+        case "low": return { $0.past && $0.frame.hasPriorBar ? $0.frame.prior.low : $0.frame.now.low }
+        case "close": return { $0.past && $0.frame.hasPriorBar ? $0.frame.prior.close : $0.frame.now.close }
+        case "volume": return { $0.past && $0.frame.hasPriorBar ? $0.frame.prior.volume : $0.frame.now.volume }
+        case "vwap": return { $0.past && $0.frame.hasPriorBar ? $0.frame.prior.vwap : $0.frame.now.vwap }
         case "sma_20": return { $0.past ? $0.frame.previous?.sma20 : $0.frame.features.sma20 }
         case "ema_12": return { $0.past ? $0.frame.previous?.ema12 : $0.frame.features.ema12 }
         case "ema_26": return { $0.past ? $0.frame.previous?.ema26 : $0.frame.features.ema26 }
@@ -185,6 +244,8 @@ public struct RuleTerm: Sendable {
     public let text: String
     public let operands: [RuleTerm]
     let evaluate: @Sendable (RuleInput) -> Double?
+    /// The indicator slot an `.indicator` part reads (its evaluation is that slot's value).
+    var slot: Int?
 
     /// This part's value on a bar: 1/0 for conditions, nil when an input is missing.
     public func value(_ input: RuleInput) -> Double? { evaluate(input) }
@@ -456,6 +517,17 @@ struct RuleParser {
             try expect(.rparen, ")")
             let readA = a.evaluate, readB = b.evaluate
             let above = name == "crosses_above"
+            if let sa = a.slot, let sb = b.slot {
+                // Two indicator calls (the usual moving-average cross): the four slot reads of
+                // the general form below, straight from the table.
+                return term(.cross(above: above), from: start, [a, b]) { input in
+                    guard !input.past, input.frame.hasPrevious else { return nil }
+                    let t = input.frame.slots
+                    guard sa < t.count, sb < t.count, let a0 = t.previous[sa], let b0 = t.previous[sb],
+                          let a1 = t.current[sa], let b1 = t.current[sb] else { return nil }
+                    return (above ? (a0 <= b0 && a1 > b1) : (a0 >= b0 && a1 < b1)) ? 1 : 0
+                }
+            }
             return term(.cross(above: above), from: start, [a, b]) { input in
                 guard let before = input.before,
                       let a0 = readA(before), let b0 = readB(before), let a1 = readA(input), let b1 = readB(input) else { return nil }
@@ -495,6 +567,8 @@ struct RuleParser {
             throw RuleParseError(position: at, message: error.message)
         }
         let slot = plan.slot(for: call)
-        return term(.indicator(call), from: start, []) { $0.value(slot) }
+        var t = term(.indicator(call), from: start, []) { $0.value(slot) }
+        t.slot = slot
+        return t
     }
 }

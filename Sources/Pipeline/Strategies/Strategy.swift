@@ -4,15 +4,22 @@ import Contracts
 /// recent highs and lows of the symbol.
 public struct StrategyContext {
     public let input: RuleInput
-    public let recent: RecentBars
     // Borrowed from the frame (no copy of the whole struct per field read).
     public var features: Features { _read { yield input.features } }
     public var previous: Features? { _read { yield input.previous } }
-    public var bar: Bar { _read { yield input.bar } }
+    public var bar: Bar { input.bar }
+    /// This bar's numbers (no names: cheaper than `bar` for a strategy that reads prices only).
+    public var values: BarValues { input.past && input.frame.hasPriorBar ? input.frame.prior : input.frame.now }
+    public var recent: RecentBars { _read { yield input.frame.recent } }
 
-    public init(input: RuleInput, recent: RecentBars) {
+    public init(input: RuleInput) {
         self.input = input
-        self.recent = recent
+    }
+
+    /// A context with these recent bars (tests and tools: the engine keeps them in the frame).
+    public init(input: RuleInput, recent: RecentBars) {
+        input.frame.recent = recent
+        self.input = input
     }
 }
 
