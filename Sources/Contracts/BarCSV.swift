@@ -262,8 +262,30 @@ public enum BarCSV {
                             volume: volume, vwap: vwap, trades: 0))
     }
 
+    /// The two commonest forms, `2024-01-02` and `2024-01-02 09:30:00` (or `T`), read by position;
+    /// nil for anything else, which `parseTime` reads in full (with the same checks).
+    @inline(__always)
+    static func commonTime(_ s: UnsafeBufferPointer<UInt8>, utcOffsetMinutes: Int64) -> Int64? {
+        guard s.count == 10 || s.count == 19, s[4] == 45, s[7] == 45 else { return nil }
+        @inline(__always) func two(_ i: Int) -> Int64? {
+            let a = s[i] &- 48, b = s[i + 1] &- 48
+            return a < 10 && b < 10 ? Int64(a) * 10 + Int64(b) : nil
+        }
+        guard let c = two(0), let yy = two(2), let m = two(5), let d = two(8) else { return nil }
+        let y = c * 100 + yy
+        guard (1...12).contains(m), d >= 1, d <= CivilDate.daysIn(month: m, year: y) else { return nil }
+        var seconds = CivilDate.days(y, m, d) * 86_400
+        if s.count == 19 {
+            guard s[10] == 32 || s[10] == UInt8(ascii: "T"), s[13] == 58, s[16] == 58,
+                  let hh = two(11), let mm = two(14), let ss = two(17), hh < 24, mm < 60, ss < 61 else { return nil }
+            seconds += hh * 3600 + mm * 60 + min(ss, 59)
+        }
+        return (seconds - utcOffsetMinutes * 60) * 1000
+    }
+
     /// A bar's time → epoch milliseconds (see the type's notes for the forms).
     public static func parseTime(_ s: UnsafeBufferPointer<UInt8>, utcOffsetMinutes: Int64 = 0) -> Result<Int64, TickFieldError> {
+        if let ms = commonTime(s, utcOffsetMinutes: utcOffsetMinutes) { return .success(ms) }
         func fail(_ why: String) -> Result<Int64, TickFieldError> {
             .failure(TickFieldError(field: "date", message: "\(why) (got \(String(decoding: s, as: UTF8.self).debugDescription); expected 2024-01-02, 2024-01-02 09:30:00[+08:00], 20240102 or epoch seconds/milliseconds)"))
         }

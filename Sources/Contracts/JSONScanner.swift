@@ -196,6 +196,23 @@ struct JSONScanner {
 enum DecimalParser {
     static let powers: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { acc, _ in acc * 10 } }
 
+    /// 10^k for k in 0...22, exact (what `powers` holds), without the lazy global's check per call.
+    @inline(__always)
+    static func power(_ k: Int) -> Double {
+        switch k {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        default: powers[k]
+        }
+    }
+
     static func parse(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
         var i = 0
         var negative = false
@@ -221,7 +238,7 @@ enum DecimalParser {
         guard sawDigit else { return nil }
         if i == text.count, significant <= 15, abs(exponent) <= 22 {
             var value = Double(mantissa)
-            value = exponent < 0 ? value / powers[-exponent] : value * powers[exponent]
+            value = exponent < 0 ? value / power(-exponent) : value * power(exponent)
             return negative ? -value : value
         }
         return slow(text)

@@ -130,7 +130,8 @@ public final class SignalEngine {
     var aggregator: OpportunityAggregator
     var risk: RiskGuard
     var scorer: LiveScorer
-    private unowned let sink: EngineSink
+    /// The sink owns the engine (or outlives it): no reference count traffic per output.
+    private unowned(unsafe) let sink: EngineSink
     // Read on every bar (copies of settings fields, so the hot path does not copy the struct).
     private let intervalMs: Int64
     private let signalsOnly: Bool
@@ -193,9 +194,70 @@ public final class SignalEngine {
         state.lastTs = bar.start
         let closeTime = bar.start + intervalMs
         if closeTime > marketTime { marketTime = closeTime }
-        let day = settings.markets.enabled ? state.builder.clock.slot(bar.start)?.tradingDay : nil
-        closed(bar, state, closeTime: closeTime, day: day ?? CivilDate.floorDivide(bar.start, 86_400_000).quotient)
+        // The trading day matters to daily price limits only (a live engine's).
+        let day = signalsOnly ? 0 : (settings.markets.enabled ? state.builder.clock.slot(bar.start)?.tradingDay : nil)
+            ?? CivilDate.floorDivide(bar.start, 86_400_000).quotient
+        closed(bar, state, closeTime: closeTime, day: day)
         return .accepted
+    }
+
+    /// Closed bars in time order (an OHLCV file's, in a research run): what `process(bar:)` does
+    /// with each, in one loop. A research engine (`signalsOnly`) runs each stretch of one
+    /// symbol's bars with that symbol's state held in locals: the same indicator, rule and sink
+    /// calls, without looking the state up and counting references to it on every bar.
+    public func process(bars: UnsafeBufferPointer<Bar>) {
+        guard signalsOnly else {
+            for i in bars.indices { process(bar: bars[i]) }
+            return
+        }
+        var i = 0
+        while i < bars.count {
+            let state = pipeline(for: bars[i].symbol)
+            var end = i + 1
+            while end < bars.count, bars[end].symbol == state.frame.symbol { end += 1 }
+            research(UnsafeBufferPointer(rebasing: bars[i..<end]), state)
+            i = end
+        }
+    }
+
+    /// One symbol's stretch of closed bars in a research run (no risk guard, opportunities or
+    /// scoring: `closed` with `full` false, step for step).
+    private func research(_ bars: UnsafeBufferPointer<Bar>, _ state: SymbolPipeline) {
+        let frame = state.frame, bank = state.bank, sink = self.sink
+        let evaluators = self.evaluators
+        let withFeatures = readsFeatures, withRecent = readsRecentBars
+        if frame.slots !== bank.table { frame.slots = bank.table }
+        let context = StrategyContext(input: RuleInput(frame: frame))
+        var lastTs = state.lastTs
+        defer { state.lastTs = lastTs }
+        for i in bars.indices {
+            let start = bars[i].start
+            guard start > lastTs else {
+                counters.outOfOrder += 1
+                continue
+            }
+            lastTs = start
+            let closeTime = start + intervalMs
+            if closeTime > marketTime { marketTime = closeTime }
+            counters.bars += 1
+            sink.engine(bar: bars[i])
+            if withFeatures {
+                frame.previous = state.previousFeatures
+                frame.features = state.calculator.update(bars[i])
+                sink.engine(features: frame.features)
+            }
+            let values = BarValues(bars[i])
+            bank.update(values)
+            frame.advance(to: values, hadBar: state.hasBar)
+            state.hasBar = true
+            for k in evaluators.indices {
+                guard let verdict = evaluators[k].evaluate(context) else { continue }
+                emit(verdict, evaluators[k].name, bars[i], closeTime: closeTime, atUp: false, atDown: false)
+            }
+            sink.engine(evaluated: context)
+            if withRecent { state.recent.append(bars[i]) }
+            if withFeatures { state.previousFeatures = frame.features }
+        }
     }
 
     /// End of input: closes every open bar (replay).
@@ -297,10 +359,11 @@ public final class SignalEngine {
             sink.engine(features: frame.features)
         }
         if full { scorer.barClosed(bar.symbol, close: bar.close) { sink.engine(outcome: $0, score: $1) } }
-        state.bank.update(bar)
+        let values = BarValues(bar)
+        state.bank.update(values)
         if frame.slots !== state.bank.table { frame.slots = state.bank.table }
         // The frame's bar moves to `previousBar`: the last closed bar is kept once, in the frame.
-        frame.advance(to: bar, hadBar: state.hasBar)
+        frame.advance(to: values, hadBar: state.hasBar)
         state.hasBar = true
         let context = StrategyContext(input: RuleInput(frame: frame))
         for i in evaluators.indices {

@@ -1,3 +1,4 @@
+import Dispatch
 import Contracts
 import Markets
 import Pipeline
@@ -61,7 +62,7 @@ public enum Backtest {
         recorder.keepsBars = false
         recorder.expectedBarsPerSymbol = bars.first?.symbol == bars.last?.symbol ? bars.count : 0
         let engine = SignalEngine(settings: researchSettings(interval), strategies: registry, sink: recorder)
-        bars.withUnsafeBufferPointer { bars in for i in bars.indices { engine.process(bar: bars[i]) } }
+        bars.withUnsafeBufferPointer { engine.process(bars: $0) }
         recorder.adoptBars(bars)
         return recorder
     }
@@ -80,37 +81,43 @@ public enum Backtest {
         let symbols = recorder.symbols
         let strategies = recorder.strategies
         // Signals per (strategy, symbol), in bar order (they were recorded in time order).
-        var grouped = [[RecordedSignal]](repeating: [], count: strategies.count * symbols.count)
-        for s in recorder.signals { grouped[s.strategy * symbols.count + s.symbol].append(s) }
-        var years = [Double](), perYear = [Double]()
-        for bars in recorder.bars {
-            let span = bars.isEmpty ? 0 : Double(bars.last!.start - bars.first!.start + intervalMs) / msPerYear
-            years.append(span)
-            perYear.append(settings.periodsPerYear ?? (span > 0 ? Double(bars.count) / span : 252))
+        var groups = [[RecordedSignal]](repeating: [], count: strategies.count * symbols.count)
+        for s in recorder.signals { groups[s.strategy * symbols.count + s.symbol].append(s) }
+        let years = recorder.bars.map { bars in bars.isEmpty ? 0 : Double(bars.last!.start - bars.first!.start + intervalMs) / msPerYear }
+        let perYear = zip(recorder.bars, years).map { bars, span in
+            settings.periodsPerYear ?? (span > 0 ? Double(bars.count) / span : 252)
         }
-        var runs: [StrategyRun] = []
+        // The trades and their metrics on one core; buy-and-hold and the scorecards on the other.
+        nonisolated(unsafe) var runs: [StrategyRun] = []
+        nonisolated(unsafe) var holdEquity: [[Double]] = []
+        nonisolated(unsafe) var hold: [Metrics] = []
+        nonisolated(unsafe) var cards: [Scorecard] = []
+        nonisolated(unsafe) let recorder = recorder, grouped = groups
         let exitHolds = recorder.exitHolds
-        for k in strategies.indices {
-            for (m, bars) in recorder.bars.enumerated() {
-                let sim = TradeSimulator.run(bars: bars[...], signals: grouped[k * symbols.count + m][...], exit: recorder.exits[k],
-                                             exitHolds: exitHolds[m][k][...], strategy: k, symbol: m,
-                                             settings: settings.trade)
-                let metrics = Metrics(equity: sim.equity, trades: sim.trades.map(\.ret), barsInMarket: sim.barsInMarket,
-                                      years: years[m], periodsPerYear: perYear[m])
-                runs.append(StrategyRun(strategy: k, symbol: m, simulation: sim, metrics: metrics))
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            if part == 0 {
+                for k in strategies.indices {
+                    for (m, bars) in recorder.bars.enumerated() {
+                        let sim = TradeSimulator.run(bars: bars[...], signals: grouped[k * symbols.count + m][...], exit: recorder.exits[k],
+                                                     exitHolds: exitHolds[m][k][...], strategy: k, symbol: m,
+                                                     settings: settings.trade)
+                        let metrics = Metrics(equity: sim.equity, trades: sim.trades.map(\.ret), barsInMarket: sim.barsInMarket,
+                                              years: years[m], periodsPerYear: perYear[m])
+                        runs.append(StrategyRun(strategy: k, symbol: m, simulation: sim, metrics: metrics))
+                    }
+                }
+            } else {
+                for (m, bars) in recorder.bars.enumerated() {
+                    let first = bars.first?.close ?? 1
+                    let equity = bars.map { $0.close / first }
+                    holdEquity.append(equity)
+                    hold.append(Metrics(equity: equity, trades: [], barsInMarket: bars.count, years: years[m], periodsPerYear: perYear[m]))
+                }
+                cards = scorecards(recorder, grouped: grouped, horizons: settings.horizons)
             }
         }
-        var holdEquity: [[Double]] = []
-        var hold: [Metrics] = []
-        for (m, bars) in recorder.bars.enumerated() {
-            let first = bars.first?.close ?? 1
-            let equity = bars.map { $0.close / first }
-            holdEquity.append(equity)
-            hold.append(Metrics(equity: equity, trades: [], barsInMarket: bars.count, years: years[m], periodsPerYear: perYear[m]))
-        }
         return BacktestResult(strategies: strategies, symbols: symbols, bars: recorder.bars, signals: recorder.signals,
-                              runs: runs, buyAndHold: hold, buyAndHoldEquity: holdEquity,
-                              scorecards: scorecards(recorder, grouped: grouped, horizons: settings.horizons),
+                              runs: runs, buyAndHold: hold, buyAndHoldEquity: holdEquity, scorecards: cards,
                               intervalMs: intervalMs, settings: settings)
     }
 

@@ -42,29 +42,28 @@ public final class BacktestRecorder: EngineSink {
     public var exitHolds: [[[Bool]]] {
         (0..<symbols.count).map { m in
             var perStrategy = [[Bool]](repeating: [], count: strategies.count)
-            for (j, rule) in exitRules.enumerated() { perStrategy[rule.strategy] = holdColumns[m * exitRules.count + j].values }
+            for (j, rule) in exitRules.enumerated() { perStrategy[rule.strategy] = holdColumns[m * exitRules.count + j] }
             return perStrategy
         }
     }
     /// The exit rules' values, one column per (symbol, exit rule) at `symbol * exitRules.count + j`.
-    private var holdColumns: [HoldColumn] = []
-    private final class HoldColumn {
-        var values: [Bool] = []
-    }
+    private var holdColumns: [[Bool]] = []
 
     private var strategyIndex: [String: Int] = [:]
     private var symbolIndex: [String: Int] = [:]
     private var lastSymbol = ""
     private var lastIndex = -1
+    private var lastFrame: ObjectIdentifier?
+    private var lastFrameBase = 0
     /// The tested strategies with an `exit_when`, and the rule as a closure (called per bar:
     /// no copy of the rule's value each time).
-    private let exitRules: [(strategy: Int, holds: (RuleInput) -> Bool)]
+    private let exitRules: [(strategy: Int, evaluate: @Sendable (RuleInput) -> Double?)]
 
     public init(registry: StrategyRegistry) {
         let tested = registry.entries.filter(\.enabled).map(\.strategy)
         strategies = tested.map(\.name)
         exits = tested.map { ($0 as? RuleStrategy)?.exit ?? RuleExit() }
-        exitRules = exits.enumerated().compactMap { i, e in e.when.map { rule in (i, { rule.holds($0) }) } }
+        exitRules = exits.enumerated().compactMap { i, e in e.when.map { (i, $0.evaluation) } }
         for (i, name) in strategies.enumerated() { strategyIndex[name] = i }
     }
 
@@ -85,8 +84,8 @@ public final class BacktestRecorder: EngineSink {
             bars.append(room)
             barCounts.append(0)
             for _ in exitRules {
-                let column = HoldColumn()
-                column.values.reserveCapacity(expectedBarsPerSymbol)
+                var column: [Bool] = []
+                column.reserveCapacity(expectedBarsPerSymbol)
                 holdColumns.append(column)
             }
         }
@@ -126,8 +125,16 @@ public final class BacktestRecorder: EngineSink {
 
     public func engine(evaluated context: StrategyContext) {
         guard !exitRules.isEmpty else { return }
-        let base = index(of: context.input.frame.symbol) * exitRules.count
-        for j in exitRules.indices { holdColumns[base + j].values.append(exitRules[j].holds(context.input)) }
+        // One frame per symbol: the last frame seen names the symbol without reading its name.
+        let frame = context.input.frame
+        if ObjectIdentifier(frame) != lastFrame {
+            lastFrame = ObjectIdentifier(frame)
+            lastFrameBase = index(of: frame.symbol) * exitRules.count
+        }
+        let base = lastFrameBase
+        exitRules.withUnsafeBufferPointer { rules in
+            for j in rules.indices { holdColumns[base + j].append((rules[j].evaluate(context.input) ?? 0) != 0) }
+        }
     }
 
     public func engine(tick: Tick) {}

@@ -251,16 +251,13 @@ public enum Sweep {
         recorder.keepsBars = false
         recorder.expectedBarsPerSymbol = bars.first?.symbol == bars.last?.symbol ? bars.count : 0
         let engine = SignalEngine(settings: Backtest.researchSettings(interval), strategies: registry, sink: recorder)
-        var pending = 0
-        for bar in bars {
-            engine.process(bar: bar)
-            pending += 1
-            if pending == 16_384 {
-                report(pending)
-                pending = 0
+        bars.withUnsafeBufferPointer { bars in
+            for start in stride(from: 0, to: bars.count, by: 16_384) {
+                let end = min(start + 16_384, bars.count)
+                engine.process(bars: UnsafeBufferPointer(rebasing: bars[start..<end]))
+                report(end - start)
             }
         }
-        report(pending)
         recorder.adoptBars(bars)
         return recorder
     }

@@ -86,18 +86,19 @@ public enum TradeSimulator {
         }
 
         for i in bars.indices {
-            let bar = bars[i]
-            if let reason = pendingClose, let p = position { close(p, at: bar.open, bar: i, reason: reason) }
+            // Field reads, not a copy of the bar (which would retain and release its strings).
+            let openPrice = bars[i].open, closePrice = bars[i].close
+            if let reason = pendingClose, let p = position { close(p, at: openPrice, bar: i, reason: reason) }
             if let d = pendingOpen {
-                position = Position(direction: d, entryBar: i, price: fill(bar.open, buying: d == .long),
+                position = Position(direction: d, entryBar: i, price: fill(openPrice, buying: d == .long),
                                     capital: equity * (1 - commission))
             }
             pendingClose = nil
             pendingOpen = nil
-            if let p = position { stopOrTake(p, bar, i) }
+            if let p = position { stopOrTake(p, open: openPrice, high: bars[i].high, low: bars[i].low, i) }
             if let p = position {
                 sim.barsInMarket += 1
-                sim.equity.append(value(p, at: bar.close))
+                sim.equity.append(value(p, at: closePrice))
             } else {
                 sim.equity.append(equity)
             }
@@ -123,16 +124,16 @@ public enum TradeSimulator {
         }
         return sim
 
-        func stopOrTake(_ p: Position, _ bar: Bar, _ i: Int) {
+        func stopOrTake(_ p: Position, open: Double, high: Double, low: Double, _ i: Int) {
             let long = p.direction == .long
             // Levels from the entry fill. The open comes first: a bar that opens beyond a level
             // fills there; within the bar the stop is assumed to be touched before the take.
             let stop = exit.stopPct.map { p.price * (long ? 1 - $0 / 100 : 1 + $0 / 100) }
             let take = exit.takePct.map { p.price * (long ? 1 + $0 / 100 : 1 - $0 / 100) }
-            if let stop, long ? bar.open <= stop : bar.open >= stop { return close(p, at: bar.open, bar: i, reason: .stop) }
-            if let take, long ? bar.open >= take : bar.open <= take { return close(p, at: bar.open, bar: i, reason: .take) }
-            if let stop, long ? bar.low <= stop : bar.high >= stop { return close(p, at: stop, bar: i, reason: .stop) }
-            if let take, long ? bar.high >= take : bar.low <= take { return close(p, at: take, bar: i, reason: .take) }
+            if let stop, long ? open <= stop : open >= stop { return close(p, at: open, bar: i, reason: .stop) }
+            if let take, long ? open >= take : open <= take { return close(p, at: open, bar: i, reason: .take) }
+            if let stop, long ? low <= stop : high >= stop { return close(p, at: stop, bar: i, reason: .stop) }
+            if let take, long ? high >= take : low <= take { return close(p, at: take, bar: i, reason: .take) }
         }
     }
 }

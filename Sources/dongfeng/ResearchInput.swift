@@ -35,8 +35,10 @@ final class ResearchInput {
     /// Reads `path`; bad options or an unreadable file exit 2 with a message naming `command`.
     /// Zone-less OHLCV times are read at `utcOffset` when given, else in each symbol's venue's zone
     /// (`markets` on), else UTC.
+    /// `cache`: an OHLCV file's parse is kept in `path.dfcache` and reused while the file and the
+    /// reading options (`cacheOptions`) are unchanged.
     static func load(path: String, interval: String?, symbol: String?, utcOffset: String?, markets: MarketDirectory,
-                     command: String) throws -> ResearchInput {
+                     command: String, cache: Bool = false, cacheOptions: String = "") throws -> ResearchInput {
         func fail(_ message: String) -> Never {
             FileHandle.standardError.write(Foundation.Data("dongfeng \(command): \(message)\n".utf8))
             Foundation.exit(2)
@@ -66,17 +68,44 @@ final class ResearchInput {
             return ResearchInput(data: .ticks(reader, format), interval: i, rejected: 0,
                                  description: [("file", .string(path)), ("kind", .string("ticks")), ("interval", .string(i.label))])
         }
-        guard let bytes = FileManager.default.contents(atPath: path) else { fail("--input: cannot read \(path)") }
         let name = symbol ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        var decoded = bytes.withUnsafeBytes { raw in
+        let cachePath = path + ".dfcache"
+        let key = cache ? fileStamp(path).map { "\($0)|symbol=\(name)|interval=\(asked?.label ?? "")|offset=\(offset)|\(cacheOptions)" } : nil
+        let entry: BarCache.Entry
+        if let key, let cached = MappedFile(cachePath)?.withBytes({
+            BarCache.decode($0, key: key, threads: ProcessInfo.processInfo.activeProcessorCount)
+        }) {
+            entry = cached
+            FileHandle.standardError.write(Foundation.Data("cache: read \(cachePath)\n".utf8))
+            reportRejected(entry.rejectedLines, count: entry.rejectedCount)
+        } else {
+            entry = parseBars(path: path, name: name, asked: asked, offset: offset, localToUTC: localToUTC, fail: fail)
+            if let key, writeCache(BarCache.encode(entry, key: key), to: cachePath) {
+                FileHandle.standardError.write(Foundation.Data("cache: wrote \(cachePath)\n".utf8))
+            }
+        }
+        let prepared = entry.prepared
+        for d in prepared.duplicates.prefix(BarCache.keptLines) {
+            FileHandle.standardError.write(Foundation.Data("duplicate bar: \(d)\n".utf8))
+        }
+        let rejected = entry.rejectedCount + entry.duplicateCount
+        return ResearchInput(data: .bars(prepared.bars), interval: prepared.interval, rejected: rejected,
+                             description: [("file", .string(path)), ("kind", .string("bars")),
+                                           ("interval", .string(prepared.interval.label)), ("rejected", .int(rejected))])
+    }
+
+    /// An OHLCV file parsed and prepared (exits 2 when it cannot be).
+    private static func parseBars(path: String, name: String, asked: BarInterval?, offset: Int64, localToUTC: BarCSV.LocalTime?,
+                                  fail: (String) -> Never) -> BarCache.Entry {
+        // Mapped, not read: the parse reads the page cache in place (no copy of the whole file).
+        let mapped = MappedFile(path)?.withBytes { raw in
             BarSeries.decode(raw.bindMemory(to: UInt8.self), symbol: name, interval: asked?.label ?? "", utcOffsetMinutes: offset,
                              localToUTC: localToUTC, threads: ProcessInfo.processInfo.activeProcessorCount)
         }
+        guard var decoded = mapped else { fail("--input: cannot read \(path)") }
         if let e = decoded.documentError { fail("\(path): \(e)") }
-        for r in decoded.rejected.prefix(20) { FileHandle.standardError.write(Foundation.Data("rejected bar: \(r.description)\n".utf8)) }
-        if decoded.rejected.count > 20 {
-            FileHandle.standardError.write(Foundation.Data("… and \(decoded.rejected.count - 20) more rejected bars\n".utf8))
-        }
+        let rejectedLines = decoded.rejected.prefix(BarCache.keptLines).map(\.description)
+        reportRejected(rejectedLines, count: decoded.rejected.count)
         let prepared: BarSeries.Prepared
         do {
             let bars = decoded.bars
@@ -85,12 +114,30 @@ final class ResearchInput {
         } catch {
             fail("\(path): \(error)")
         }
-        for d in prepared.duplicates.prefix(20) { FileHandle.standardError.write(Foundation.Data("duplicate bar: \(d)\n".utf8)) }
-        return ResearchInput(data: .bars(prepared.bars), interval: prepared.interval,
-                             rejected: decoded.rejected.count + prepared.duplicates.count,
-                             description: [("file", .string(path)), ("kind", .string("bars")),
-                                           ("interval", .string(prepared.interval.label)),
-                                           ("rejected", .int(decoded.rejected.count + prepared.duplicates.count))])
+        return BarCache.Entry(prepared: prepared, rejectedCount: decoded.rejected.count, rejectedLines: rejectedLines,
+                              duplicateCount: prepared.duplicates.count)
+    }
+
+    private static func reportRejected(_ lines: [String], count: Int) {
+        for line in lines.prefix(BarCache.keptLines) {
+            FileHandle.standardError.write(Foundation.Data("rejected bar: \(line)\n".utf8))
+        }
+        if count > BarCache.keptLines {
+            FileHandle.standardError.write(Foundation.Data("… and \(count - BarCache.keptLines) more rejected bars\n".utf8))
+        }
+    }
+
+    /// Writes a cache file whole or not at all (a temporary file renamed over it); a directory
+    /// that cannot take it only costs the next run a parse, so that is a note, not an error.
+    private static func writeCache(_ bytes: [UInt8], to path: String) -> Bool {
+        let temporary = path + ".\(getpid()).tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Foundation.Data(bytes)),
+              rename(temporary, path) == 0 else {
+            unlink(temporary)
+            FileHandle.standardError.write(Foundation.Data("cache: could not write \(path); the next run parses the file again\n".utf8))
+            return false
+        }
+        return true
     }
 
     /// The closed bars, in time order: an OHLCV file's as read, or the ticks built into bars by
@@ -225,11 +272,50 @@ struct ResearchOptions: ParsableArguments {
         return t
     }
 
+    @Flag(help: "Keep an OHLCV file's parse in FILE.dfcache and reuse it while the file and these options are unchanged.")
+    var cache = false
+
     func load(command: String) throws -> ResearchInput {
         let directory = markets.directory(command: command)
+        // Zone-less times read in the venues' zones depend on the markets in force.
+        var options = "markets=\(markets.markets)"
+        if utcOffset == nil, directory.enabled {
+            let file = markets.markets == "on" ? "Config/markets.json" : markets.markets
+            options += "|\(fileStamp(file) ?? "builtin")"
+        }
         let loaded = try ResearchInput.load(path: input, interval: interval, symbol: symbol, utcOffset: utcOffset, markets: directory,
-                                            command: command)
+                                            command: command, cache: cache, cacheOptions: options)
         loaded.markets = directory
         return loaded
+    }
+}
+
+/// A file's size and modification time, as a cache key part ("size=…|mtime=…"); nil when it cannot be read.
+func fileStamp(_ path: String) -> String? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    return "size=\(st.st_size)|mtime=\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
+}
+
+/// A file mapped read-only for the duration of `withBytes`.
+struct MappedFile {
+    let path: String
+
+    init?(_ path: String) {
+        guard access(path, R_OK) == 0 else { return nil }
+        self.path = path
+    }
+
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T?) -> T? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        let size = Int(st.st_size)
+        guard size > 0 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), base != MAP_FAILED else { return nil }
+        defer { munmap(base, size) }
+        return body(UnsafeRawBufferPointer(start: base, count: size))
     }
 }

@@ -34,6 +34,7 @@ final class BacktestCLITests: XCTestCase {
         let first = try run(["backtest", "--input", input, "--strategies", "macd_cross,rsi_reversal", "--symbol", "MINE", "--cost-bps", "5", "--json", a])
         let second = try run(["backtest", "--input", input, "--strategies", "macd_cross,rsi_reversal", "--symbol", "MINE", "--cost-bps", "5", "--json", b])
         XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)))
         XCTAssertTrue(first.stderr.contains("date: line 602: bad date"), first.stderr)
         XCTAssertTrue(first.stderr.contains("600 bars of 1 symbols (1 rows rejected)"), first.stderr)
@@ -128,5 +129,52 @@ final class BacktestCLITests: XCTestCase {
         print(result.output)
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertTrue(result.output.contains(" passed, 0 failed"), result.output)
+    }
+
+    /// `--cache`: the second run reads the parse kept beside the file and reports exactly what the
+    /// first did; a changed file, other options or a damaged cache are parsed again.
+    func testCacheGivesTheSameBacktestAndFollowsTheFile() throws {
+        let input = try CommandRun.write(bars(300), "CACHED.csv", cleanedUpBy: self)
+        let cache = input + ".dfcache"
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UUID().uuidString)").path
+        addTeardownBlock {
+            try? FileManager.default.removeItem(atPath: cache)
+            for k in 0..<6 { try? FileManager.default.removeItem(atPath: "\(out).\(k).json") }
+        }
+        func backtest(_ k: Int, _ extra: [String] = []) throws -> (stderr: String, json: Data) {
+            let r = try run(["backtest", "--input", input, "--symbol", "MINE", "--strategies", "macd_cross,rsi_reversal",
+                             "--json", "\(out).\(k).json"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return (r.stderr, try Data(contentsOf: URL(fileURLWithPath: "\(out).\(k).json")))
+        }
+        let plain = try backtest(0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache), "no cache without --cache")
+        let first = try backtest(1, ["--cache"])
+        XCTAssertTrue(first.stderr.contains("cache: wrote \(cache)"), first.stderr)
+        XCTAssertEqual(first.json, plain.json)
+        let second = try backtest(2, ["--cache"])
+        XCTAssertTrue(second.stderr.contains("cache: read \(cache)"), second.stderr)
+        XCTAssertEqual(second.json, plain.json, "a cached run reports what a parse does")
+        XCTAssertTrue(second.stderr.contains("date: line 302: bad date"), second.stderr)
+        XCTAssertTrue(second.stderr.contains("300 bars of 1 symbols (1 rows rejected)"), second.stderr)
+
+        // Other reading options: the cache is not theirs.
+        let renamed = try backtest(3, ["--cache", "--utc-offset", "+08:00"])
+        XCTAssertTrue(renamed.stderr.contains("cache: wrote"), renamed.stderr)
+        XCTAssertNotEqual(renamed.json, plain.json)
+
+        // A damaged cache is parsed again, and replaced.
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: cache))
+        try handle.truncate(atOffset: 100)
+        try handle.close()
+        let repaired = try backtest(4, ["--cache", "--utc-offset", "+08:00"])
+        XCTAssertTrue(repaired.stderr.contains("cache: wrote"), repaired.stderr)
+        XCTAssertEqual(repaired.json, renamed.json)
+
+        // The file changed (same options): parsed again, the new bars counted.
+        try bars(250).write(toFile: input, atomically: true, encoding: .utf8)
+        let changed = try backtest(5, ["--cache", "--utc-offset", "+08:00"])
+        XCTAssertTrue(changed.stderr.contains("cache: wrote"), changed.stderr)
+        XCTAssertTrue(changed.stderr.contains("250 bars of 1 symbols"), changed.stderr)
     }
 }

@@ -76,7 +76,11 @@ public final class SlotValues: @unchecked Sendable {
 /// checkpoint) is made with `detached()`.
 public final class IndicatorBank: @unchecked Sendable {
     public private(set) var plan: IndicatorPlan
-    var runners: [IndicatorRunner]
+    var runners: [IndicatorRunner] {
+        didSet { rebuildRefs() }
+    }
+    /// `runners` without reference counting, for the per-bar loop (`runners` keeps them alive).
+    private var refs = UnsafeMutableBufferPointer<Unmanaged<IndicatorRunner>>(start: nil, count: 0)
     /// Each instance's state, as a value.
     public var states: [IndicatorState] { runners.map { $0.state() } }
     /// The slot values, shared with the symbol's rule frame.
@@ -102,11 +106,19 @@ public final class IndicatorBank: @unchecked Sendable {
         table = SlotValues(count: plan.slots.count)
         (routes, routeStart) = Self.routes(plan)
         seen = Array(repeating: 0, count: plan.instances.count)
+        rebuildRefs()
     }
 
     deinit {
         routes.deallocate()
         routeStart.deallocate()
+        refs.deallocate()
+    }
+
+    private func rebuildRefs() {
+        refs.deallocate()
+        refs = .allocate(capacity: runners.count)
+        _ = refs.initialize(from: runners.map { Unmanaged.passUnretained($0) })
     }
 
     private static func routes(_ plan: IndicatorPlan)
@@ -136,14 +148,17 @@ public final class IndicatorBank: @unchecked Sendable {
     }
 
     /// One closed bar: every instance once, every slot from its instance's outputs.
-    public func update(_ bar: Bar) {
-        let n = runners.count
+    public func update(_ bar: Bar) { update(BarValues(bar)) }
+
+    public func update(_ bar: BarValues) {
+        let refs = self.refs
+        let n = refs.count
         guard n > 0 else { return }
         swap(&table.current, &table.previous)
         let values = table.current
+        seen.withUnsafeMutableBufferPointer { seen in for i in 0..<n { seen[i] &+= 1 } }
         for i in 0..<n {
-            let outputs = runners[i].update(bar)
-            seen[i] &+= 1
+            let outputs = refs[i]._withUnsafeGuaranteedRef { $0.update(bar) }
             for r in routeStart[i]..<routeStart[i + 1] {
                 let target = routes[r]
                 values[target.slot] = target.output == 0 ? outputs.0 : target.output == 1 ? outputs.1 : outputs.2
@@ -153,7 +168,7 @@ public final class IndicatorBank: @unchecked Sendable {
 
     /// One instance on one bar (warm-up of new instances).
     private func run(_ instance: Int, _ bar: Bar) {
-        let outputs = runners[instance].update(bar)
+        let outputs = runners[instance].update(BarValues(bar))
         seen[instance] += 1
         for target in plan.targets[instance] {
             table.current[target.slot] = target.output == 0 ? outputs.0 : target.output == 1 ? outputs.1 : outputs.2

@@ -5,7 +5,7 @@ public enum BarField: String, CaseIterable, Sendable {
     case open, high, low, close, volume, vwap
 
     @inline(__always)
-    func read(_ bar: Bar) -> Double {
+    func read(_ bar: BarValues) -> Double {
         switch self {
         case .open: bar.open
         case .high: bar.high
@@ -223,13 +223,17 @@ public enum IndicatorState: Sendable {
 public final class IndicatorRunner {
     /// One closed bar in; up to three outputs out (MACD: line, signal, histogram; bands: upper,
     /// middle, lower; everything else: the first). Allocates nothing.
-    public let update: (Bar) -> (Double?, Double?, Double?)
+    let step: (BarValues) -> (Double?, Double?, Double?)
     public let state: () -> IndicatorState
 
-    private init(update: @escaping (Bar) -> (Double?, Double?, Double?), state: @escaping () -> IndicatorState) {
-        self.update = update
+    private init(update: @escaping (BarValues) -> (Double?, Double?, Double?), state: @escaping () -> IndicatorState) {
+        self.step = update
         self.state = state
     }
+
+    @inline(__always)
+    public func update(_ bar: BarValues) -> (Double?, Double?, Double?) { step(bar) }
+    public func update(_ bar: Bar) -> (Double?, Double?, Double?) { step(BarValues(bar)) }
 
     public convenience init(_ initial: IndicatorState) {
         switch initial {

@@ -58,13 +58,13 @@ public final class RuleFrame: @unchecked Sendable {
 
     /// The engine's refill on a bar close of the frame's symbol: this bar becomes the previous one.
     @inline(__always)
-    func advance(to bar: Bar, hadBar: Bool) {
+    func advance(to bar: BarValues, hadBar: Bool) {
         if hadBar {
             prior = now
             hasPriorBar = true
             hasPrevious = true
         }
-        now = BarValues(bar)
+        now = bar
     }
 }
 
@@ -180,6 +180,10 @@ public struct RuleExpression: Sendable {
 
     /// True when the rule holds on this bar.
     public func holds(_ input: RuleInput) -> Bool { (evaluate(input) ?? 0) != 0 }
+
+    /// The rule's value on a bar as a closure of its own (a caller that evaluates it on every bar
+    /// keeps this rather than the whole expression): 1 when it holds, 0 or nil when not.
+    public var evaluation: @Sendable (RuleInput) -> Double? { evaluate }
 
     /// The names that read the bar itself rather than its features.
     public static let barFields = ["open", "high", "low", "close", "volume", "vwap"]
