@@ -225,7 +225,8 @@ table("Strategy research: backtest and sweep (Dongfeng beside backtesting.py)", 
       "long-only) over an OHLCV file of one-minute bars, reading, running and trading; backtesting.py 0.6.6, "
       "the reference whose trades ours equal (Tests/e2e/backtest_vs_reference.py), on the same bars and "
       "strategy, loading with pandas and running; backtest and replay over the same tick file; `dongfeng "
-      "sweep` of 100 combinations on one thread and two. Goals (issue 18): ≥ 5M bars/s from an OHLCV file, "
+      "sweep` of 100 combinations on one thread and two. Goals (issue 18): ≥ 5M bars/s from an OHLCV file "
+      "(parsed, and from its --cache), "
       "backtest as fast as replay, sweep ≥ 1.8x on two cores.")
 table("Resources (Dongfeng)", ["resources"])
 
@@ -233,8 +234,8 @@ goals = []
 for r in extra_rows("research"):
     if r["name"].startswith("backtest,") and r["unit"] == "bars/s" and r["value"]:
         v = float(r["value"])
-        goals.append(("backtest from an OHLCV file", "≥ 5,000,000 bars/s", f"{v:,.0f} bars/s", v >= 5e6,
-                      f"{5e6 / v:.1f}x short"))
+        what = "backtest from an OHLCV file, " + ("read from the --cache" if "--cache" in r["name"] else "CSV parsed")
+        goals.append((what, "≥ 5,000,000 bars/s", f"{v:,.0f} bars/s", v >= 5e6, f"{5e6 / v:.1f}x short"))
     if r["name"].startswith("sweep speed-up") and r["value"]:
         v = float(r["value"])
         goals.append(("sweep on 2 cores over 1", "≥ 1.8x", f"{v:.2f}x", v >= 1.8, f"{v:.2f}x"))
