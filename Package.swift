@@ -7,8 +7,9 @@ let gatewayTestDependencies: [Target.Dependency] = [
     "Locks", "Operator", "Store", .product(name: "Logging", package: "swift-log"),
 ]
 
-/// The engine's per-bar code: release builds skip the dynamic exclusivity checks of class
-/// properties (debug builds and the sanitizer runs keep them). Benchmarks/research.sh measures it.
+/// The per-bar and per-request code (engine, research, reactor, HTTP, gateway): release builds
+/// skip the dynamic exclusivity checks of class properties (debug builds and the sanitizer runs
+/// keep them). Benchmarks/research.sh and Benchmarks/run.sh measure it.
 let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 // Linux only: the reactor is epoll, the shims are Linux's (accept4, eventfd, futex, timerfd), so
@@ -50,10 +51,11 @@ let package = Package(
         // Event loop, sockets, timers, TLS. Knows nothing of HTTP.
         .target(
             name: "Reactor",
-            dependencies: ["CLinux", "COpenSSL", "Locks"]
+            dependencies: ["CLinux", "COpenSSL", "Locks"],
+            swiftSettings: hotPathSettings
         ),
         // Pure HTTP/1.1 codec and router: values over bytes, no sockets.
-        .target(name: "HTTP", dependencies: ["Contracts"]),
+        .target(name: "HTTP", dependencies: ["Contracts"], swiftSettings: hotPathSettings),
         // zlib wrappers: one-shot gzip (static files) and raw deflate streams (WebSocket).
         .target(name: "Deflate", dependencies: ["CZlib"]),
         // WebSocket codec (RFC 6455 frames, handshake, RFC 7692 negotiation): values over bytes.
@@ -82,7 +84,8 @@ let package = Package(
             dependencies: [
                 "Reactor", "HTTP", "Deflate", "CLinux", "Contracts", "Markets", "Pipeline", "Feeds", "WebSocket", "Store", "Redis", "Telemetry", "Locks",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPathSettings
         ),
         // The operator commands' client: blocking HTTPS and WSS, Prometheus text samples.
         .target(name: "Operator", dependencies: ["CLinux", "COpenSSL"]),

@@ -16,13 +16,18 @@ machine = dict(line.rstrip("\n").split("=", 1) for line in open(machine_path) if
 SERVERS = ["dongfeng", "nginx", "hummingbird", "fastapi"]
 NAMES = {"dongfeng": "Dongfeng", "nginx": "nginx", "hummingbird": "Hummingbird 2 (SwiftNIO)", "fastapi": "FastAPI + uvicorn"}
 SCENARIOS = [
-    ("json", "16", "GET /api/v1/opportunities?limit=20, 16 connections"),
-    ("json", "64", "GET /api/v1/opportunities?limit=20, 64 connections"),
+    ("json", "16", "GET /api/v1/opportunities?limit=20, 16 connections, Dongfeng's feed paused"),
+    ("json", "64", "GET /api/v1/opportunities?limit=20, 64 connections, Dongfeng's feed paused"),
+    ("json-live", "16", "GET /api/v1/opportunities?limit=20, 16 connections, Dongfeng's simulator live at 5k ticks/s"),
+    ("json-live", "64", "GET /api/v1/opportunities?limit=20, 64 connections, Dongfeng's simulator live at 5k ticks/s"),
     ("page", "16", "GET / (the page), 16 connections"),
     ("page", "64", "GET / (the page), 64 connections"),
     ("handshake", "16", "TLS handshakes: a new connection per request, 16 connections"),
 ]
 GOALS = {"nginx": 1.0, "hummingbird": 2.0}
+# Dongfeng-only scenarios and the peers' scenario they are compared with (the peers serve the
+# same fixed bytes either way).
+PEER_SCENARIO = {"json-live": "json"}
 
 cells = defaultdict(list)
 for r in rows:
@@ -37,7 +42,8 @@ def med(values):
 summary = {}
 for scenario, conns, _ in SCENARIOS:
     for server in SERVERS:
-        runs = cells.get((scenario, conns, server), [])
+        source = scenario if server == "dongfeng" else PEER_SCENARIO.get(scenario, scenario)
+        runs = cells.get((source, conns, server), [])
         rps = [float(r["req_s"]) for r in runs]
         # Requests per second of server CPU: how much one core of each server does, whatever
         # the load generator (on the same two cores) could offer.
@@ -72,8 +78,13 @@ for key, label in [("date", "date (UTC)"), ("mode", "mode"), ("cpu", "CPU"), ("m
     w(f"| {label} | {machine.get(key, '?')} |")
 w("")
 w("Setup: every server has one worker (nginx `worker_processes 1`, uvicorn `--workers 1`,")
+w("pinned with `taskset` to one core with all its threads, Dongfeng's pipeline and simulator")
+w("included; wrk pinned to the other core: one server core against one load core.")
 w("Hummingbird on one event loop, Dongfeng's default one reactor loop) and the same certificate")
-w("(ECDSA P-256) and TLS settings (TLS 1.2+, ECDHE + AEAD); `wrk -t1` runs on the same 2 cores.")
+w("(ECDSA P-256) and TLS settings (TLS 1.2+, ECDHE + AEAD); `wrk -t1`. Peers as their own guides")
+w("advise: nginx with `open_file_cache`, `sendfile`, `tcp_nopush`, `tcp_nodelay`, a shared TLS")
+w("session cache and no access log (Benchmarks/peers/nginx.conf.in); FastAPI with `async def`")
+w("handlers on uvicorn with uvloop and httptools; Hummingbird 2 in a release build.")
 w(f"Dongfeng encodes `/api/v1/opportunities?limit=20` from its store on every request")
 w(f"({machine.get('json_bytes', '?')} bytes of JSON); the peers send those bytes, captured from")
 w(f"Dongfeng before the run, from memory or a file. The page is {machine.get('page_bytes', '?')} bytes, uncompressed.")
@@ -96,12 +107,24 @@ for scenario, conns, title in SCENARIOS:
           f"{s['cpu']:.0f}% | {s['per_cpu']:,.0f} | {ratio} | {ratio_cpu} |")
     w("")
 
+w("### Every run")
+w("")
+w("Plain numbers of every wrk run behind the medians above, in the order they ran.")
+w("")
+w("| scenario | server | conns | run | req/s | p50 ms | p99 ms | errors | server CPU s | wall s | req per CPU-s |")
+w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    cpu = float(r.get("cpu_s") or 0)
+    per_cpu = f"{float(r['req_s']) * float(r['wall_s']) / cpu:,.0f}" if cpu > 0 else "—"
+    w(f"| {r['scenario']} | {NAMES.get(r['server'], r['server'])} | {r['conns']} | {r['run']} | {float(r['req_s']):,.0f} | "
+      f"{r['p50_ms']} | {r['p99_ms']} | {r['errors']} | {r['cpu_s']} | {r['wall_s']} | {per_cpu} |")
+w("")
+
 w("## Goals")
 w("")
-w("The goals are on req/s. On this 2-core machine the load generator shares the cores, so the")
-w("fastest servers may be limited by what wrk can offer rather than by their own capacity; the")
-w("req/s per second of server CPU (time the server process used, from /proc) shows the")
-w("efficiency underneath, and is given beside each verdict.")
+w("The goals are on req/s, each server on one pinned core and wrk on the other (one wrk thread")
+w("offers more than any of these servers takes: each server core runs near 100%). The req/s per")
+w("second of server CPU (time the server process used, from /proc) is given beside each verdict.")
 w("")
 w("| scenario | against | goal | req/s ratio | verdict | per-CPU-s ratio |")
 w("|---|---|---:|---:|---|---:|")

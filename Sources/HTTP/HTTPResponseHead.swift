@@ -56,17 +56,69 @@ public struct HTTPResponseHead: Sendable {
 
     /// Appends the status line, the fields and the blank line. Adds no field of its own.
     public func write(into out: inout [UInt8]) {
-        out.append(contentsOf: "HTTP/1.1 ".utf8)
-        out.append(contentsOf: String(status).utf8)
-        out.append(32)
-        out.append(contentsOf: HTTPStatus.reason(status).utf8)
+        Self.statusLine(status, into: &out)
+        for field in headers { Self.field(field.name.utf8, field.value.utf8, into: &out) }
         out.append(contentsOf: [13, 10])
-        for field in headers {
-            out.append(contentsOf: field.name.utf8)
-            out.append(contentsOf: [58, 32])
-            out.append(contentsOf: field.value.utf8)
+    }
+
+    /// The status lines of the commonest answers, ready to copy.
+    private static let common: [Int: [UInt8]] = Dictionary(uniqueKeysWithValues: [200, 204, 304, 400, 404].map { code in
+        (code, Array("HTTP/1.1 \(code) \(HTTPStatus.reason(code))\r\n".utf8))
+    })
+
+    /// Appends `HTTP/1.1 <status> <reason>` and CRLF.
+    public static func statusLine(_ status: Int, into out: inout [UInt8]) {
+        if status == 200 {
+            out.append(contentsOf: ok)
+        } else if let line = common[status] {
+            out.append(contentsOf: line)
+        } else {
+            out.append(contentsOf: "HTTP/1.1 ".utf8)
+            out.append(contentsOf: String(status).utf8)
+            out.append(32)
+            out.append(contentsOf: HTTPStatus.reason(status).utf8)
             out.append(contentsOf: [13, 10])
         }
-        out.append(contentsOf: [13, 10])
+    }
+
+    private static let ok = Array("HTTP/1.1 200 OK\r\n".utf8)
+
+    /// Appends `name: value` and CRLF.
+    @inlinable
+    public static func field<N: Collection, V: Collection>(_ name: N, _ value: V, into out: inout [UInt8])
+        where N.Element == UInt8, V.Element == UInt8 {
+        out.append(contentsOf: name)
+        out.append(58)
+        out.append(32)
+        out.append(contentsOf: value)
+        out.append(13)
+        out.append(10)
+    }
+
+    /// Appends a field whose value is a decimal number.
+    public static func field<N: Collection>(_ name: N, decimal value: Int, into out: inout [UInt8]) where N.Element == UInt8 {
+        out.append(contentsOf: name)
+        out.append(58)
+        out.append(32)
+        appendDecimal(value, into: &out)
+        out.append(13)
+        out.append(10)
+    }
+
+    /// Appends a non-negative number's digits (no String made).
+    public static func appendDecimal(_ value: Int, into out: inout [UInt8]) {
+        guard value > 0 else { return out.append(48) }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = value, count = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            while n > 0 {
+                d[19 - count] = UInt8(48 + n % 10)
+                n /= 10
+                count += 1
+            }
+            out.append(contentsOf: d[(20 - count)...])
+        }
     }
 }

@@ -36,6 +36,14 @@ public enum HTTPMethod: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The method of a request line's token, read from its bytes (no String for the usual ones).
+    init(token: UnsafeBufferPointer<UInt8>) {
+        if token.elementsEqual("GET".utf8) { self = .get }
+        else if token.elementsEqual("POST".utf8) { self = .post }
+        else if token.elementsEqual("HEAD".utf8) { self = .head }
+        else { self.init(String(decoding: token, as: UTF8.self)) }
+    }
+
     public var description: String {
         switch self {
         case .get: "GET"
@@ -82,6 +90,9 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     @inline(__always)
     static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+    /// ASCII case-insensitive equality without allocating.
+    public static func caseInsensitiveEqual(_ a: String, _ b: String) -> Bool { same(a, b) }
 
     /// ASCII case-insensitive equality without allocating.
     static func same(_ a: String, _ b: String) -> Bool {

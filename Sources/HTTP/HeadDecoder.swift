@@ -22,7 +22,7 @@ enum HeadDecoder {
         var i = 0
         while i < head.count, tchar[Int(head[i])] { i += 1 }
         guard i > 0, i < head.count, head[i] == 32 else { return .failure(.malformed("invalid method")) }
-        let method = HTTPMethod(String(decoding: UnsafeBufferPointer(rebasing: head[0..<i]), as: UTF8.self))
+        let method = HTTPMethod(token: UnsafeBufferPointer(rebasing: head[0..<i]))
         let targetStart = i + 1
         var j = targetStart
         while j < head.count, head[j] > 32, head[j] < 127 { j += 1 }
@@ -75,14 +75,28 @@ enum HeadDecoder {
 
     private static func finish(method: HTTPMethod, target: String, minor: Int, headers: HTTPHeaders,
                                limits: HTTPLimits) -> Result {
-        let hosts = headers.values("Host")
-        if minor == 1 && hosts.isEmpty { return .failure(.malformed("missing Host")) }
-        if hosts.count > 1 { return .failure(.malformed("multiple Host fields")) }
+        // One pass over the fields for the ones read here (most requests have a Host and none
+        // of the others: nothing is collected for them).
+        var hosts = 0
+        var lengths: [String] = []
+        var codings: [String] = []
+        var connections: [String] = []
+        var expect: String?
+        for field in headers {
+            switch field.name.utf8.count {
+            case 4 where HTTPHeaders.same(field.name, "Host"): hosts += 1
+            case 6 where HTTPHeaders.same(field.name, "Expect"): if expect == nil { expect = field.value }
+            case 10 where HTTPHeaders.same(field.name, "Connection"): connections.append(field.value)
+            case 14 where HTTPHeaders.same(field.name, "Content-Length"): lengths.append(field.value)
+            case 17 where HTTPHeaders.same(field.name, "Transfer-Encoding"): codings.append(field.value)
+            default: break
+            }
+        }
+        if minor == 1 && hosts == 0 { return .failure(.malformed("missing Host")) }
+        if hosts > 1 { return .failure(.malformed("multiple Host fields")) }
 
         // Framing (RFC 9112 §6.3), refusing every ambiguity.
         var framing = HTTPParser.Framing.none
-        let lengths = headers.values("Content-Length")
-        let codings = headers.values("Transfer-Encoding")
         if !codings.isEmpty {
             if !lengths.isEmpty { return .failure(.malformed("Content-Length with Transfer-Encoding")) }
             if minor == 0 { return .failure(.malformed("Transfer-Encoding in HTTP/1.0")) }
@@ -130,20 +144,28 @@ enum HeadDecoder {
         }
         let rawPath: Substring
         let query: Substring
-        if let q = pathAndQuery.firstIndex(of: "?") {
+        if let q = pathAndQuery.utf8.firstIndex(of: UInt8(ascii: "?")) {
             rawPath = pathAndQuery[..<q]
-            query = pathAndQuery[pathAndQuery.index(after: q)...]
+            query = pathAndQuery[pathAndQuery.utf8.index(after: q)...]
         } else {
             rawPath = pathAndQuery
             query = ""
         }
-        guard let path = PercentDecoding.decode(rawPath, plusIsSpace: false) else {
-            return .failure(.malformed("invalid percent-encoding in path"))
+        // A path without escapes is its own decoding: one String serves both (the target itself
+        // when it is the whole path).
+        let rawPathText = rawPath.utf8.count == target.utf8.count ? target : String(rawPath)
+        let path: String
+        if rawPathText.utf8.contains(UInt8(ascii: "%")) {
+            guard let decoded = PercentDecoding.decode(rawPath, plusIsSpace: false) else {
+                return .failure(.malformed("invalid percent-encoding in path"))
+            }
+            path = decoded
+        } else {
+            path = rawPathText
         }
         if path.utf8.contains(0) { return .failure(.malformed("NUL in path")) }
 
-        let connection = headers.values("Connection").flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingSpaces().lowercased() }
+        let connection = connections.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces().lowercased() }
         let keepAlive = minor == 1 ? !connection.contains("close")
                                    : connection.contains("keep-alive") && !connection.contains("close")
         var bodyExpected = false
@@ -152,9 +174,8 @@ enum HeadDecoder {
         case .length(let n): bodyExpected = n > 0
         case .chunked: bodyExpected = true
         }
-        let expects = minor == 1 && bodyExpected
-            && headers[first: "Expect"].map { $0.lowercased() == "100-continue" } == true
-        let request = HTTPRequest(method: method, target: target, path: path, rawPath: String(rawPath),
+        let expects = minor == 1 && bodyExpected && expect.map { $0.lowercased() == "100-continue" } == true
+        let request = HTTPRequest(method: method, target: target, path: path, rawPath: rawPathText,
                                   query: String(query), versionMinor: minor, headers: headers, body: [],
                                   keepAlive: keepAlive, expectsContinue: expects)
         return .success((request, framing))

@@ -20,6 +20,10 @@ public struct Router<Handler: Sendable>: Sendable {
     }
 
     @usableFromInline var routes: [Route] = []
+    /// The routes of each pattern made of literal segments only, by that pattern: a path equal
+    /// to one belongs to it (no other pattern can rank higher: every segment already scores the
+    /// most), so its match needs neither a split nor a scan of the table.
+    @usableFromInline var literal: [String: [Int]] = [:]
 
     public init() {}
 
@@ -30,6 +34,9 @@ public struct Router<Handler: Sendable>: Sendable {
             return .literal(String(part))
         }
         routes.append(Route(method: method, segments: segments, handler: handler))
+        if segments.allSatisfy({ if case .literal = $0 { true } else { false } }) {
+            literal[pattern, default: []].append(routes.count - 1)
+        }
     }
 
     /// Every route as (method, pattern), in the order added (for docs and their tests).
@@ -51,6 +58,21 @@ public struct Router<Handler: Sendable>: Sendable {
     /// is 405 "Allow: POST", not a static-file 404.
     @inlinable
     public func match(_ method: HTTPMethod, _ path: String) -> Match {
+        if let exact = literal[path] {
+            // Every route of the path's own literal pattern ranks equal and above all others.
+            var best: Int?
+            var bestGet: Int?
+            var allowedMask = 0
+            var others: [HTTPMethod] = []
+            for index in exact {
+                let routeMethod = routes[index].method
+                if let bit = Self.bit(routeMethod) { allowedMask |= bit } else if !others.contains(routeMethod) { others.append(routeMethod) }
+                if routeMethod == method, best == nil { best = index }
+                if routeMethod == .get, bestGet == nil { bestGet = index }
+            }
+            if let index = best ?? (method == .head ? bestGet : nil) { return .found(routes[index].handler, [:], route: index) }
+            return Self.notAllowed(allowedMask, others)
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         var top: UInt64 = 0
         var best: Int?
@@ -73,6 +95,13 @@ public struct Router<Handler: Sendable>: Sendable {
         if let index = best ?? (method == .head ? bestGet : nil) {
             return .found(routes[index].handler, Self.parameters(routes[index].segments, parts), route: index)
         }
+        return Self.notAllowed(allowedMask, others)
+    }
+
+    /// No route of the path's pattern(s) takes the method: 405 with the ones that do, or 404.
+    @inlinable
+    static func notAllowed(_ mask: Int, _ others: [HTTPMethod]) -> Match {
+        var allowedMask = mask
         if allowedMask == 0 && others.isEmpty { return .notFound }
         if allowedMask & Self.bit(.get)! != 0 { allowedMask |= Self.bit(.head)! }
         let known: [HTTPMethod] = [.get, .head, .post, .put, .delete, .options, .patch]

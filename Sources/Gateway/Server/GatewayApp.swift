@@ -65,7 +65,14 @@ public final class GatewayApp: Sendable {
         self.logger = logger
         self.streaming = streaming
         self.dateCaches = (0..<max(1, loops)).map { _ in DateCache() }
+        serverHeaderBytes = Array(settings.serverHeader.utf8)
+        hstsBytes = settings.strictTransportSecurity.map { Array($0.utf8) }
     }
+
+    /// `settings.serverHeader` and `settings.strictTransportSecurity` as bytes (every response
+    /// carries them).
+    let serverHeaderBytes: [UInt8]
+    let hstsBytes: [UInt8]?
 
     /// The `Date` header value, formatted at most once a second per loop.
     func date(loop: Int) -> [UInt8] { dateCaches[loop % dateCaches.count].current() }

@@ -23,7 +23,9 @@ final class HTTPConnection: ConnectionHandler {
     private var requestRoute = HTTPTelemetry.unmatched
     /// The request's id: the client's `X-Request-Id` when it is a plain token, else ours; sent
     /// back in the response and written in the access log.
-    private var requestId = ""
+    private var requestId: [UInt8] = []
+    /// The id as text (the access log).
+    private var requestIdText: String { String(decoding: requestId, as: UTF8.self) }
 
     init(app: GatewayApp) {
         self.app = app
@@ -94,7 +96,7 @@ final class HTTPConnection: ConnectionHandler {
             case .request(let request):
                 requestInProgress = false
                 requestStartNs = dfl_monotonic_ns()
-                requestId = RequestId.of(request.headers[first: "X-Request-Id"])
+                RequestId.write(request.headers[first: "X-Request-Id"], into: &requestId)
                 if let streaming = app.streaming, streaming.handles(request.path),
                    request.headers[first: "Upgrade"]?.lowercased() == "websocket" {
                     upgrade(request, streaming, connection)
@@ -175,7 +177,7 @@ final class HTTPConnection: ConnectionHandler {
         // Requests that never parsed have no start (nor a request id of their own); a refused
         // upgrade has both.
         let upgrade = response.route == HTTPTelemetry.webSocket
-        if !upgrade { requestId = RequestId.of(nil) }
+        if !upgrade { RequestId.write(nil, into: &requestId) }
         app.telemetry.record(route: response.route, status: response.status, loop: connection.eventLoop.index,
                              startNs: upgrade ? requestStartNs : 0)
         writeHead(response, contentLength: response.body.count, keepAlive: false, connection: connection)
@@ -183,7 +185,7 @@ final class HTTPConnection: ConnectionHandler {
         connection.closeAfterFlush()
         if app.settings.logControl.accessLog {
             app.logger.info("request refused", metadata: [
-                "request_id": "\(requestId)", "status": "\(response.status)", "bytes": "\(response.body.count)",
+                "request_id": "\(requestIdText)", "status": "\(response.status)", "bytes": "\(response.body.count)",
                 "peer": "\(connection.peerDescription)",
             ])
         }
@@ -201,31 +203,53 @@ final class HTTPConnection: ConnectionHandler {
         if app.settings.logControl.accessLog {
             // The path only: a query string may carry what should not be logged.
             app.logger.info("request", metadata: [
-                "request_id": "\(requestId)", "method": "\(request.method)", "path": "\(request.path)",
+                "request_id": "\(requestIdText)", "method": "\(request.method)", "path": "\(request.path)",
                 "status": "\(response.status)", "bytes": "\(bodyless ? 0 : response.body.count)",
                 "duration_us": "\((dfl_monotonic_ns() - requestStartNs) / 1000)", "peer": "\(connection.peerDescription)",
             ])
         }
     }
 
+    /// The head, written straight into `head`: the handler's fields, then the connection's own
+    /// (a handler field of the same name gives way to it).
     private func writeHead(_ response: Response, contentLength: Int, keepAlive: Bool, omitLength: Bool = false,
                            http10: Bool = false, connection: Connection) {
         head.removeAll(keepingCapacity: true)
-        var line = HTTPResponseHead(status: response.status, headers: response.headers)
-        line.headers.replaceOrAdd("Server", app.settings.serverHeader)
-        line.headers.replaceOrAdd("Date", String(decoding: app.date(loop: connection.eventLoop.index), as: UTF8.self))
-        if !requestId.isEmpty { line.headers.replaceOrAdd("X-Request-Id", requestId) }
-        line.headers.replaceOrAdd("X-Content-Type-Options", "nosniff")
-        if connection.isTLS, let hsts = app.settings.strictTransportSecurity {
-            line.headers.replaceOrAdd("Strict-Transport-Security", hsts)
+        HTTPResponseHead.statusLine(response.status, into: &head)
+        for field in response.headers where !Self.isConnectionField(field.name) {
+            HTTPResponseHead.field(field.name.utf8, field.value.utf8, into: &head)
         }
-        if !omitLength { line.headers.replaceOrAdd("Content-Length", String(contentLength)) }
+        HTTPResponseHead.field(Self.serverName, app.serverHeaderBytes, into: &head)
+        HTTPResponseHead.field(Self.dateName, app.date(loop: connection.eventLoop.index), into: &head)
+        if !requestId.isEmpty { HTTPResponseHead.field(Self.requestIdName, requestId, into: &head) }
+        head.append(contentsOf: Self.nosniff)
+        if connection.isTLS, let hsts = app.hstsBytes { HTTPResponseHead.field(Self.hstsName, hsts, into: &head) }
+        if !omitLength { HTTPResponseHead.field(Self.lengthName, decimal: contentLength, into: &head) }
         if !keepAlive {
-            line.headers.replaceOrAdd("Connection", "close")
+            head.append(contentsOf: Self.connectionClose)
         } else if http10 {
-            line.headers.replaceOrAdd("Connection", "keep-alive")
+            head.append(contentsOf: Self.connectionKeepAlive)
         }
-        line.write(into: &head)
+        head.append(13)
+        head.append(10)
+    }
+
+    private static let serverName = Array("Server".utf8)
+    private static let dateName = Array("Date".utf8)
+    private static let requestIdName = Array("X-Request-Id".utf8)
+    private static let hstsName = Array("Strict-Transport-Security".utf8)
+    private static let lengthName = Array("Content-Length".utf8)
+    private static let nosniff = Array("X-Content-Type-Options: nosniff\r\n".utf8)
+    private static let connectionClose = Array("Connection: close\r\n".utf8)
+    private static let connectionKeepAlive = Array("Connection: keep-alive\r\n".utf8)
+    private static let connectionFields = ["Server", "Date", "X-Request-Id", "X-Content-Type-Options", "Strict-Transport-Security",
+                                           "Content-Length", "Connection"]
+
+    private static let connectionFieldLengths = Set(connectionFields.map(\.utf8.count))
+
+    private static func isConnectionField(_ name: String) -> Bool {
+        // Most names differ in length from all seven: no byte compared.
+        connectionFieldLengths.contains(name.utf8.count) && connectionFields.contains { HTTPHeaders.caseInsensitiveEqual($0, name) }
     }
 }
 
@@ -251,11 +275,24 @@ enum RequestId {
         return String(value, radix: 16)
     }()
     private static let counter = Atomic<UInt64>(0)
+    private static let prefixBytes = Array((prefix + "-").utf8)
+    private static let hex = Array("0123456789abcdef".utf8)
 
-    static func of(_ client: String?) -> String {
-        if let client, (1...64).contains(client.utf8.count), client.utf8.allSatisfy({ allowed($0) }) { return client }
+    /// The id into `out` (replacing what it held): no String made per request.
+    static func write(_ client: String?, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        if let client, (1...64).contains(client.utf8.count), client.utf8.allSatisfy({ allowed($0) }) {
+            out.append(contentsOf: client.utf8)
+            return
+        }
         let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        return prefix + "-" + String(n, radix: 16)
+        out.append(contentsOf: prefixBytes)
+        var shift = 60
+        while shift > 0, (n >> UInt64(shift)) & 0xF == 0 { shift -= 4 }
+        while shift >= 0 {
+            out.append(hex[Int((n >> UInt64(shift)) & 0xF)])
+            shift -= 4
+        }
     }
 
     private static func allowed(_ b: UInt8) -> Bool {

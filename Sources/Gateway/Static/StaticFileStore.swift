@@ -1,3 +1,4 @@
+import HTTP
 import Deflate
 import Foundation
 #if canImport(Glibc)
@@ -22,6 +23,20 @@ public struct StaticFile: Sendable {
     public let gzip: [UInt8]?
     /// "no-cache" for HTML (always revalidated), the configured asset policy otherwise.
     public let cacheControl: String
+    /// `lastModified` as an HTTP-date, formatted once.
+    public let lastModifiedText: String
+
+    public init(relativePath: String, contentType: String, etag: String, lastModified: Int64, identity: [UInt8], gzip: [UInt8]?,
+                cacheControl: String) {
+        self.relativePath = relativePath
+        self.contentType = contentType
+        self.etag = etag
+        self.lastModified = lastModified
+        self.identity = identity
+        self.gzip = gzip
+        self.cacheControl = cacheControl
+        lastModifiedText = HTTPDate.format(unixSeconds: lastModified)
+    }
 }
 
 /// A static root that could not be loaded.

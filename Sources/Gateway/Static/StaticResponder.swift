@@ -48,7 +48,7 @@ public enum StaticResponder {
         // RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the content's metadata.
         if !notModified { headers.append(("Content-Type", file.contentType)) }
         headers.append(("ETag", file.etag))
-        headers.append(("Last-Modified", HTTPDate.format(unixSeconds: file.lastModified)))
+        headers.append(("Last-Modified", file.lastModifiedText))
         headers.append(("Cache-Control", file.cacheControl))
         if file.gzip != nil { headers.append(("Vary", "Accept-Encoding")) }
         if notModified { return Answer(status: 304, headers: headers, body: []) }

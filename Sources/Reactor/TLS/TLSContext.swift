@@ -49,6 +49,9 @@ public final class TLSContext: @unchecked Sendable {
         if !options.sessionTickets { opts |= dfo_op_no_ticket() }
         SSL_CTX_set_options(ctx, opts)
         _ = dfo_ctx_set_mode(ctx, dfo_mode_release_buffers() | dfo_mode_partial_write())
+        // Read what the socket holds in one read(2), not a record header and then its body: one
+        // system call per request instead of two (the connection drains what stays buffered).
+        dfo_ctx_set_read_ahead(ctx, 1)
         guard SSL_CTX_set_cipher_list(ctx, Self.tls12Ciphers) == 1 else { throw ReactorError.tls(Self.lastError()) }
         guard dfo_ctx_set1_groups_list(ctx, "X25519:P-256:P-384") == 1 else { throw ReactorError.tls(Self.lastError()) }
         _ = dfo_ctx_set_session_cache_mode(ctx, dfo_sess_cache_server())

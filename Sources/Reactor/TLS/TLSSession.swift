@@ -60,9 +60,12 @@ final class TLSSession: SocketTransport {
         }
     }
 
+    /// Decrypted bytes not yet read, or (read-ahead) received records not yet decrypted: either
+    /// way input epoll will not announce again.
     var bufferedBytes: Int {
         guard let ssl else { return 0 }
-        return Int(SSL_pending(ssl))
+        let pending = Int(SSL_pending(ssl))
+        return pending > 0 ? pending : (SSL_has_pending(ssl) == 1 ? 1 : 0)
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportIO {
