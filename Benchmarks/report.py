@@ -85,7 +85,7 @@ w("(ECDSA P-256) and TLS settings (TLS 1.2+, ECDHE + AEAD); `wrk -t1`. Peers as 
 w("advise: nginx with `open_file_cache`, `sendfile`, `tcp_nopush`, `tcp_nodelay`, a shared TLS")
 w("session cache and no access log (Benchmarks/peers/nginx.conf.in); FastAPI with `async def`")
 w("handlers on uvicorn with uvloop and httptools; Hummingbird 2 in a release build.")
-w(f"Dongfeng encodes `/api/v1/opportunities?limit=20` from its store on every request")
+w(f"Dongfeng answers `/api/v1/opportunities?limit=20` from its store (the answer cached until the store moves)")
 w(f"({machine.get('json_bytes', '?')} bytes of JSON); the peers send those bytes, captured from")
 w(f"Dongfeng before the run, from memory or a file. The page is {machine.get('page_bytes', '?')} bytes, uncompressed.")
 w("")
@@ -311,7 +311,7 @@ for g, (scenario, conns, _) in enumerate(SCENARIOS):
         h = plot_h * v / peak
         x = x0 + k * bar_w
         svg.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" fill="{colors[server]}"><title>{NAMES[server]}: {v:,.0f} req/s</title></rect>')
-    label = {"json": "opportunities JSON", "page": "page", "handshake": "TLS handshakes"}[scenario]
+    label = {"json": "opportunities JSON", "json-live": "JSON, feed live", "page": "page", "handshake": "TLS handshakes"}[scenario]
     svg.append(f'<text x="{x0 + group_w * 0.4:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{label}</text>')
     svg.append(f'<text x="{x0 + group_w * 0.4:.1f}" y="{top + plot_h + 30}" text-anchor="middle">c={conns}</text>')
 for k, server in enumerate(SERVERS):

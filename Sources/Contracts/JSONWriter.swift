@@ -81,6 +81,12 @@ public struct JSONWriter {
         needsComma.removeAll(keepingCapacity: true)
     }
 
+    /// A value already encoded as JSON (an event's stored fragment), copied as it is.
+    public mutating func raw(_ key: String?, _ json: [UInt8]) {
+        prefix(key)
+        bytes.append(contentsOf: json)
+    }
+
     public mutating func bool(_ key: String?, _ value: Bool) {
         prefix(key)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)

@@ -2,6 +2,18 @@ import Locks
 import Contracts
 import Synchronization
 
+/// An event with its JSON payload, encoded once when it was stored: a list answer copies the
+/// fragments instead of encoding every event for every request.
+public struct Encoded<Event: Sendable>: Sendable {
+    public let event: Event
+    public let json: [UInt8]
+
+    public init(event: Event, json: [UInt8]) {
+        self.event = event
+        self.json = json
+    }
+}
+
 /// The in-memory query store REST reads: the last `capacity` signals, opportunity events and
 /// alerts (in seq order), the latest state of each opportunity by id, and each symbol's latest
 /// bar and features. Written by the pipeline worker, read by reactor threads: one mutex, held
@@ -9,8 +21,8 @@ import Synchronization
 public final class EventStore: Sendable {
     struct State {
         var signals: BoundedLog<StrategySignal>
-        var opportunities: BoundedLog<Opportunity>
-        var alerts: BoundedLog<RiskAlert>
+        var opportunities: BoundedLog<Encoded<Opportunity>>
+        var alerts: BoundedLog<Encoded<RiskAlert>>
         var opportunityByID: [String: Opportunity] = [:]
         var idOrder: BoundedLog<String>
         var latestBar: [String: Bar] = [:]
@@ -44,6 +56,13 @@ public final class EventStore: Sendable {
 
     public func record(_ event: PipelineEvent) {
         let history = perSymbolHistory
+        // Encoded on the writer's thread, outside the lock.
+        var fragment: [UInt8] = []
+        switch event {
+        case .opportunity(let o): fragment = Self.fragment { EventEncoder.payload(o, &$0) }
+        case .alert(let a): fragment = Self.fragment { EventEncoder.payload(a, &$0) }
+        default: break
+        }
         state.withLock { s in
             switch event {
             case .tick: break
@@ -59,7 +78,7 @@ public final class EventStore: Sendable {
                 s.lastSeq = max(s.lastSeq, x.seq)
             case .opportunity(let o):
                 s.generation &+= 1
-                s.opportunities.append(o)
+                s.opportunities.append(Encoded(event: o, json: fragment))
                 if s.opportunityByID[o.id] == nil {
                     if let evicted = s.idOrder.append(o.id) { s.opportunityByID[evicted] = nil }
                 }
@@ -67,10 +86,17 @@ public final class EventStore: Sendable {
                 s.lastSeq = max(s.lastSeq, o.seq)
             case .alert(let a):
                 s.generation &+= 1
-                s.alerts.append(a)
+                s.alerts.append(Encoded(event: a, json: fragment))
                 s.lastSeq = max(s.lastSeq, a.seq)
             }
         }
+    }
+
+    /// One event's payload as the list endpoints write it.
+    public static func fragment(_ encode: (inout JSONWriter) -> Void) -> [UInt8] {
+        var w = JSONWriter(capacity: 320)
+        encode(&w)
+        return w.bytes
     }
 
     public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
@@ -87,15 +113,21 @@ public final class EventStore: Sendable {
                 start = max(start ?? 0, first)
             }
             consider(s.signals.count, s.signals.capacity, s.signals.first?.seq)
-            consider(s.opportunities.count, s.opportunities.capacity, s.opportunities.first?.seq)
-            consider(s.alerts.count, s.alerts.capacity, s.alerts.first?.seq)
+            consider(s.opportunities.count, s.opportunities.capacity, s.opportunities.first?.event.seq)
+            consider(s.alerts.count, s.alerts.capacity, s.alerts.first?.event.seq)
             return start
         }
     }
 
     /// Opportunity events after `sinceSeq` matching `filter`, oldest first, at most `limit`.
     public func opportunities(sinceSeq: UInt64 = 0, limit: Int, where filter: @Sendable (Opportunity) -> Bool = { _ in true }) -> [Opportunity] {
-        state.withLock { $0.opportunities.after(sinceSeq, limit: limit, seq: \.seq, filter) }
+        encodedOpportunities(sinceSeq: sinceSeq, limit: limit, where: filter).map(\.event)
+    }
+
+    /// The same, each with its JSON payload.
+    public func encodedOpportunities(sinceSeq: UInt64 = 0, limit: Int,
+                                     where filter: @Sendable (Opportunity) -> Bool = { _ in true }) -> [Encoded<Opportunity>] {
+        state.withLock { $0.opportunities.after(sinceSeq, limit: limit, seq: \.event.seq) { filter($0.event) } }
     }
 
     public func signals(sinceSeq: UInt64 = 0, limit: Int, where filter: @Sendable (StrategySignal) -> Bool = { _ in true }) -> [StrategySignal] {
@@ -103,12 +135,22 @@ public final class EventStore: Sendable {
     }
 
     public func alerts(sinceSeq: UInt64 = 0, limit: Int, where filter: @Sendable (RiskAlert) -> Bool = { _ in true }) -> [RiskAlert] {
-        state.withLock { $0.alerts.after(sinceSeq, limit: limit, seq: \.seq, filter) }
+        encodedAlerts(sinceSeq: sinceSeq, limit: limit, where: filter).map(\.event)
+    }
+
+    public func encodedAlerts(sinceSeq: UInt64 = 0, limit: Int,
+                              where filter: @Sendable (RiskAlert) -> Bool = { _ in true }) -> [Encoded<RiskAlert>] {
+        state.withLock { $0.alerts.after(sinceSeq, limit: limit, seq: \.event.seq) { filter($0.event) } }
     }
 
     /// The newest `limit` opportunity events matching `filter`, oldest first.
     public func latestOpportunities(limit: Int, where filter: @Sendable (Opportunity) -> Bool = { _ in true }) -> [Opportunity] {
-        state.withLock { $0.opportunities.newest(limit, filter) }
+        latestEncodedOpportunities(limit: limit, where: filter).map(\.event)
+    }
+
+    public func latestEncodedOpportunities(limit: Int, where filter: @Sendable (Opportunity) -> Bool = { _ in true })
+        -> [Encoded<Opportunity>] {
+        state.withLock { $0.opportunities.newest(limit) { filter($0.event) } }
     }
 
     public func latestSignals(limit: Int, where filter: @Sendable (StrategySignal) -> Bool = { _ in true }) -> [StrategySignal] {
@@ -116,7 +158,11 @@ public final class EventStore: Sendable {
     }
 
     public func latestAlerts(limit: Int, where filter: @Sendable (RiskAlert) -> Bool = { _ in true }) -> [RiskAlert] {
-        state.withLock { $0.alerts.newest(limit, filter) }
+        latestEncodedAlerts(limit: limit, where: filter).map(\.event)
+    }
+
+    public func latestEncodedAlerts(limit: Int, where filter: @Sendable (RiskAlert) -> Bool = { _ in true }) -> [Encoded<RiskAlert>] {
+        state.withLock { $0.alerts.newest(limit) { filter($0.event) } }
     }
 
     public func opportunity(id: String) -> Opportunity? { state.withLock { $0.opportunityByID[id] } }

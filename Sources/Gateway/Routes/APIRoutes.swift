@@ -37,10 +37,16 @@ enum APIRoutes {
                     (symbol == nil || o.symbol == symbol) && (direction == nil || o.direction == direction)
                         && (status == nil || o.status == status) && o.confidence >= (minConfidence ?? 0)
                 }
-                return try list(q, store: store, journal: journal, latest: { store.latestOpportunities(limit: $0, where: filter) },
-                                after: { store.opportunities(sinceSeq: $0, limit: $1, where: filter) },
-                                seq: { $0.seq }, fromJournal: { if case .opportunity(let o) = $0, filter(o) { o } else { nil } },
-                                encode: { EventEncoder.payload($0, &$1) })
+                // Stored events carry their JSON: the answer is their fragments joined.
+                return try list(q, store: store, journal: journal,
+                                latest: { store.latestEncodedOpportunities(limit: $0, where: filter) },
+                                after: { store.encodedOpportunities(sinceSeq: $0, limit: $1, where: filter) },
+                                seq: { $0.event.seq },
+                                fromJournal: { event in
+                                    guard case .opportunity(let o) = event, filter(o) else { return nil }
+                                    return Encoded(event: o, json: EventStore.fragment { EventEncoder.payload(o, &$0) })
+                                },
+                                encode: { $1.raw(nil, $0.json) })
             } }
         }
         router.add(.get, "/api/v1/opportunities", opportunities)
@@ -88,10 +94,15 @@ enum APIRoutes {
                 let filter: @Sendable (RiskAlert) -> Bool = { a in
                     (symbol == nil || a.symbol == symbol) && (kind == nil || a.kind == kind) && (severity == nil || a.severity == severity)
                 }
-                return try list(q, store: store, journal: journal, latest: { store.latestAlerts(limit: $0, where: filter) },
-                                after: { store.alerts(sinceSeq: $0, limit: $1, where: filter) },
-                                seq: { $0.seq }, fromJournal: { if case .alert(let a) = $0, filter(a) { a } else { nil } },
-                                encode: { EventEncoder.payload($0, &$1) })
+                return try list(q, store: store, journal: journal,
+                                latest: { store.latestEncodedAlerts(limit: $0, where: filter) },
+                                after: { store.encodedAlerts(sinceSeq: $0, limit: $1, where: filter) },
+                                seq: { $0.event.seq },
+                                fromJournal: { event in
+                                    guard case .alert(let a) = event, filter(a) else { return nil }
+                                    return Encoded(event: a, json: EventStore.fragment { EventEncoder.payload(a, &$0) })
+                                },
+                                encode: { $1.raw(nil, $0.json) })
             } }
         }
         router.add(.get, "/api/v1/symbols") { _ in

@@ -25,6 +25,10 @@ public struct StaticFile: Sendable {
     public let cacheControl: String
     /// `lastModified` as an HTTP-date, formatted once.
     public let lastModifiedText: String
+    /// The fields of a plain 200 answer (no conditional request), identity and gzip, made once
+    /// by `StaticResponder` so a request copies them rather than building them.
+    public private(set) var identityHeaders = HTTPHeaders()
+    public private(set) var gzipHeaders = HTTPHeaders()
 
     public init(relativePath: String, contentType: String, etag: String, lastModified: Int64, identity: [UInt8], gzip: [UInt8]?,
                 cacheControl: String) {
@@ -36,6 +40,10 @@ public struct StaticFile: Sendable {
         self.gzip = gzip
         self.cacheControl = cacheControl
         lastModifiedText = HTTPDate.format(unixSeconds: lastModified)
+        identityHeaders = HTTPHeaders(StaticResponder.answer(self, acceptEncoding: nil, ifNoneMatch: nil, ifModifiedSince: nil).headers)
+        if gzip != nil {
+            gzipHeaders = HTTPHeaders(StaticResponder.answer(self, acceptEncoding: "gzip", ifNoneMatch: nil, ifModifiedSince: nil).headers)
+        }
     }
 }
 
