@@ -37,16 +37,11 @@ enum APIRoutes {
                     (symbol == nil || o.symbol == symbol) && (direction == nil || o.direction == direction)
                         && (status == nil || o.status == status) && o.confidence >= (minConfidence ?? 0)
                 }
-                // Stored events carry their JSON: the answer is their fragments joined.
-                return try list(q, store: store, journal: journal,
-                                latest: { store.latestEncodedOpportunities(limit: $0, where: filter) },
-                                after: { store.encodedOpportunities(sinceSeq: $0, limit: $1, where: filter) },
-                                seq: { $0.event.seq },
-                                fromJournal: { event in
-                                    guard case .opportunity(let o) = event, filter(o) else { return nil }
-                                    return Encoded(event: o, json: EventStore.fragment { EventEncoder.payload(o, &$0) })
-                                },
-                                encode: { $1.raw(nil, $0.json) })
+                return try fragments(q, store: store, journal: journal,
+                                     latest: { store.latestEncodedOpportunities(limit: $0, where: filter) },
+                                     after: { store.encodedOpportunities(sinceSeq: $0, limit: $1, where: filter) },
+                                     seq: { $0.seq }, pick: { if case .opportunity(let o) = $0, filter(o) { o } else { nil } },
+                                     payload: { EventEncoder.payload($0, &$1) })
             } }
         }
         router.add(.get, "/api/v1/opportunities", opportunities)
@@ -94,15 +89,11 @@ enum APIRoutes {
                 let filter: @Sendable (RiskAlert) -> Bool = { a in
                     (symbol == nil || a.symbol == symbol) && (kind == nil || a.kind == kind) && (severity == nil || a.severity == severity)
                 }
-                return try list(q, store: store, journal: journal,
-                                latest: { store.latestEncodedAlerts(limit: $0, where: filter) },
-                                after: { store.encodedAlerts(sinceSeq: $0, limit: $1, where: filter) },
-                                seq: { $0.event.seq },
-                                fromJournal: { event in
-                                    guard case .alert(let a) = event, filter(a) else { return nil }
-                                    return Encoded(event: a, json: EventStore.fragment { EventEncoder.payload(a, &$0) })
-                                },
-                                encode: { $1.raw(nil, $0.json) })
+                return try fragments(q, store: store, journal: journal,
+                                     latest: { store.latestEncodedAlerts(limit: $0, where: filter) },
+                                     after: { store.encodedAlerts(sinceSeq: $0, limit: $1, where: filter) },
+                                     seq: { $0.seq }, pick: { if case .alert(let a) = $0, filter(a) { a } else { nil } },
+                                     payload: { EventEncoder.payload($0, &$1) })
             } }
         }
         router.add(.get, "/api/v1/symbols") { _ in
@@ -178,6 +169,17 @@ enum APIRoutes {
         }
         let items = after(since, limit)
         return render(items, next: items.last.map(seq) ?? since, encode)
+    }
+
+    /// A `list` of stored events, answered with the JSON fragments the store keeps (events paged
+    /// from the journal are encoded as they are read).
+    static func fragments<E: Sendable>(_ q: QueryParameters, store: EventStore, journal: Journal?, latest: (Int) -> [Encoded<E>],
+                                       after: @escaping @Sendable (UInt64, Int) -> [Encoded<E>],
+                                       seq: @escaping @Sendable (E) -> UInt64, pick: @escaping @Sendable (PipelineEvent) -> E?,
+                                       payload: @escaping @Sendable (E, inout JSONWriter) -> Void) throws(APIError) -> Response {
+        try list(q, store: store, journal: journal, latest: latest, after: after, seq: { seq($0.event) },
+                 fromJournal: { event in pick(event).map { e in Encoded(event: e, json: EventStore.fragment { payload(e, &$0) }) } },
+                 encode: { $1.raw(nil, $0.json) })
     }
 
     private static func render<T>(_ items: [T], next: UInt64, _ encode: (T, inout JSONWriter) -> Void) -> Response {
