@@ -77,9 +77,11 @@ public final class SignalEngine {
                 if let newValue { frame.now = BarValues(newValue) }
             }
         }
+        /// The frame's recent highs and lows, mutated in place (a get-and-set would copy both
+        /// windows on every append).
         var recent: RecentBars {
-            get { frame.recent }
-            set { frame.recent = newValue }
+            _read { yield frame.recent }
+            _modify { yield &frame.recent }
         }
         var lastTs: Int64 = .min
         /// Wall-clock ms of this symbol's last tick (live feeds): the clock closes a bar only
@@ -221,7 +223,8 @@ public final class SignalEngine {
     }
 
     /// One symbol's stretch of closed bars in a research run (no risk guard, opportunities or
-    /// scoring: `closed` with `full` false, step for step).
+    /// scoring: `closed` with `full` false, step for step — kept as its own loop because sharing
+    /// a helper with `closed` measured 15% slower; a change to one belongs in both).
     private func research(_ bars: UnsafeBufferPointer<Bar>, _ state: SymbolPipeline) {
         let frame = state.frame, bank = state.bank, sink = self.sink
         let evaluators = self.evaluators

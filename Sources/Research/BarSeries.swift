@@ -149,7 +149,7 @@ extension BarSeries {
         DispatchQueue.concurrentPerform(iterations: n) { k in
             room.set(k, BarCSV.lineFeeds(bytes, from: cuts[k], to: cuts[k + 1]) + 1)
         }
-        let rooms = room.take()
+        let rooms = room.values
         let starts = rooms.indices.map { k in rooms[..<k].reduce(0, +) }
         let parts = Slots<(BarDecodePart, Int)>(n, (BarDecodePart(), 0))
         result.bars = [Bar](unsafeUninitializedCapacity: rooms.reduce(0, +)) { buffer, count in
@@ -166,13 +166,13 @@ extension BarSeries {
                 parts.set(k, (part, written))
             }
             count = 0
-            for (k, (_, written)) in parts.peek().enumerated() {
+            for (k, (_, written)) in parts.values.enumerated() {
                 if starts[k] != count { (base + count).moveInitialize(from: base + starts[k], count: written) }
                 count += written
             }
         }
         var lines = layout.linesBefore
-        for (part, _) in parts.take() {
+        for (part, _) in parts.values {
             result.append(part, linesBefore: lines)
             lines += part.lines
         }
@@ -194,7 +194,6 @@ extension BarSeries {
             slots.deallocate()
         }
         func set(_ k: Int, _ value: T) { slots[k] = value }
-        func peek() -> [T] { Array(UnsafeBufferPointer(start: slots, count: count)) }
-        func take() -> [T] { peek() }
+        var values: [T] { Array(UnsafeBufferPointer(start: slots, count: count)) }
     }
 }
