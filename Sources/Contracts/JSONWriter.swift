@@ -35,7 +35,7 @@ public struct JSONWriter {
 
     public mutating func int(_ key: String?, _ value: Int) {
         prefix(key)
-        bytes.append(contentsOf: String(value).utf8)
+        appendInteger(value.magnitude.asUInt64, negative: value < 0)
     }
 
     /// Non-finite numbers have no JSON form and are written as null.
@@ -46,12 +46,34 @@ public struct JSONWriter {
 
     public mutating func int64(_ key: String?, _ value: Int64) {
         prefix(key)
-        bytes.append(contentsOf: String(value).utf8)
+        appendInteger(value.magnitude, negative: value < 0)
     }
 
     public mutating func uint64(_ key: String?, _ value: UInt64) {
         prefix(key)
-        bytes.append(contentsOf: String(value).utf8)
+        appendInteger(value, negative: false)
+    }
+
+    /// Decimal digits straight into the bytes (no String made on the way: events carry several
+    /// integers each).
+    @inline(__always)
+    private mutating func appendInteger(_ magnitude: UInt64, negative: Bool) {
+        if negative { bytes.append(UInt8(ascii: "-")) }
+        if magnitude < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: UInt64.max has 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var i = buffer.count
+            var v = magnitude
+            while v > 0 {
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[i...]))
+        }
     }
 
     /// A number, or null when absent or not finite (warming-up features).
@@ -129,4 +151,8 @@ public struct JSONWriter {
         }
         out.append(UInt8(ascii: "\""))
     }
+}
+
+private extension UInt {
+    var asUInt64: UInt64 { UInt64(self) }
 }

@@ -10,10 +10,18 @@ public enum PipelineEvent: Sendable {
     /// The JSON envelope clients receive: `{"type","payload"}`, plus `"seq"` for sequenced events;
     /// `instance` (multi-instance fan-out) names the gateway that made it.
     public func envelope(_ w: inout JSONWriter, instance: String? = nil) {
+        var payloadAt = 0
+        envelope(&w, instance: instance, payloadAt: &payloadAt)
+    }
+
+    /// The envelope, and where its payload object starts in `w.bytes` (it ends one byte before
+    /// the envelope does): a payload encoded once serves the journal and the query store.
+    public func envelope(_ w: inout JSONWriter, instance: String? = nil, payloadAt: inout Int) {
         w.beginObject()
         w.string("type", channel.eventType)
         if let seq { w.uint64("seq", seq) }
         if let instance { w.string("instance", instance) }
+        payloadAt = w.bytes.count + Self.payloadKey.count
         switch self {
         case .tick(let t): EventEncoder.payload(t, &w, key: "payload")
         case .bar(let b): EventEncoder.payload(b, &w, key: "payload")
@@ -24,6 +32,9 @@ public enum PipelineEvent: Sendable {
         }
         w.endObject()
     }
+
+    /// What comes before the payload object: the comma after the fields before it, and its key.
+    private static let payloadKey = Array(#","payload":"#.utf8)
 
     /// The channel this event travels on.
     public var channel: Channel {

@@ -34,7 +34,7 @@ public final class EventStore: Sendable {
         var generation: UInt64 = 0
         /// Live scoring: each strategy's scorecard, and the newest signals' forward returns by
         /// seq and horizon (bars).
-        var scores: [String: LiveScore] = [:]
+        var scores: [String: ScoreCard] = [:]
         var outcomes: [UInt64: [Int: Double]] = [:]
         var outcomeOrder: BoundedLog<UInt64>
     }
@@ -54,14 +54,18 @@ public final class EventStore: Sendable {
                             outcomeOrder: BoundedLog(capacity: capacity)))
     }
 
-    public func record(_ event: PipelineEvent) {
+    /// Records `event`; `payload` is an opportunity's or alert's payload JSON when the caller
+    /// has it already (the pipeline encodes it once for the journal), else it is encoded here.
+    public func record(_ event: PipelineEvent, payload: [UInt8] = []) {
         let history = perSymbolHistory
         // Encoded on the writer's thread, outside the lock.
-        var fragment: [UInt8] = []
-        switch event {
-        case .opportunity(let o): fragment = Self.fragment { EventEncoder.payload(o, &$0) }
-        case .alert(let a): fragment = Self.fragment { EventEncoder.payload(a, &$0) }
-        default: break
+        var fragment = payload
+        if fragment.isEmpty {
+            switch event {
+            case .opportunity(let o): fragment = Self.fragment { EventEncoder.payload(o, &$0) }
+            case .alert(let a): fragment = Self.fragment { EventEncoder.payload(a, &$0) }
+            default: break
+            }
         }
         state.withLock { s in
             switch event {
@@ -171,11 +175,13 @@ public final class EventStore: Sendable {
     public func latestFeatures(_ symbol: String) -> Features? { state.withLock { $0.latestFeatures[symbol] } }
     /// The most bars held for one symbol (what a new indicator can warm up on).
     /// A signal's forward return at a horizon became known (the engine's live scorer).
-    public func record(_ outcome: SignalOutcome, score: LiveScore) {
+    /// A batch's signal outcomes, and the scores of the strategies they changed as they stand
+    /// at the batch's end.
+    public func record(outcomes: [SignalOutcome], scores: [(strategy: String, card: ScoreCard)]) {
         state.withLock { s in
             s.generation &+= 1
-            s.scores[outcome.strategy] = score
-            Self.setOutcome(&s, outcome.seq, outcome.bars, outcome.ret)
+            for (strategy, card) in scores { s.scores[strategy] = card }
+            for o in outcomes { Self.setOutcome(&s, o.seq, o.bars, o.ret) }
         }
     }
 
@@ -189,14 +195,14 @@ public final class EventStore: Sendable {
                               horizons: [Int]) {
         state.withLock { s in
             s.generation &+= 1
-            s.scores = scores
+            s.scores = scores.mapValues(\.card)
             for o in outcomes {
                 for (h, r) in zip(horizons, o.returns) { if let r { Self.setOutcome(&s, o.seq, h, r) } }
             }
         }
     }
 
-    public var liveScores: [String: LiveScore] { state.withLock { $0.scores } }
+    public var liveScores: [String: ScoreCard] { state.withLock { $0.scores } }
 
     /// A signal's known forward returns by horizon (bars); empty when none is known.
     public func outcome(_ seq: UInt64) -> [Int: Double] { state.withLock { $0.outcomes[seq] ?? [:] } }

@@ -45,6 +45,25 @@ public struct LiveScore: Sendable, Equatable {
     public var horizons: [Horizon]
     /// Signals scored at the longest horizon so far (all time).
     public var scored = 0
+
+    /// What readers show of it (REST, metrics): the figures, without the windows — so the
+    /// scorer's windows are never shared, and never copied when it scores the next signal.
+    public var card: ScoreCard {
+        ScoreCard(horizons: horizons.map { ScoreCard.Horizon(bars: $0.bars, count: $0.count, hitRate: $0.hitRate, meanBps: $0.meanBps) },
+                  scored: scored)
+    }
+}
+
+/// A live scorecard's figures per horizon, as the query store keeps them.
+public struct ScoreCard: Sendable, Equatable {
+    public struct Horizon: Sendable, Equatable {
+        public var bars: Int
+        public var count: Int
+        public var hitRate: Double?
+        public var meanBps: Double?
+    }
+    public var horizons: [Horizon]
+    public var scored: Int
 }
 
 /// Scores every signal the engine emits, on the engine's thread and in market time, so a
@@ -73,21 +92,27 @@ struct LiveScorer {
 
     /// A bar of `symbol` closed: the pending signals it completes a horizon for, scored.
     mutating func barClosed(_ symbol: String, close: Double, _ emit: (SignalOutcome, LiveScore) -> Void) {
-        let n = bars[symbol, default: 0] + 1
-        bars[symbol] = n
-        guard var list = pending[symbol], !list.isEmpty else { return }
+        bars[symbol, default: 0] += 1
+        guard let n = bars[symbol], let slot = pending.index(forKey: symbol), !pending.values[slot].isEmpty else { return }
+        // The list is taken out and put back (not copied out: a copy beside the dictionary's
+        // would be copied again on the first write), and scores are changed in place.
+        var list: [Pending] = []
+        swap(&list, &pending.values[slot])
+        defer { swap(&list, &pending.values[slot]) }
         var kept = 0
         for i in list.indices {
             var p = list[i]
             while p.next < settings.horizons.count, n - p.bar == settings.horizons[p.next] {
                 let forward = close / p.price - 1
                 let r = p.direction == .long ? forward : -forward
-                var score = scores[p.strategy] ?? LiveScore(horizons: settings.horizons.map { LiveScore.Horizon(bars: $0) })
-                score.horizons[p.next].add(r, window: settings.window)
-                if p.next == settings.horizons.count - 1 { score.scored += 1 }
-                scores[p.strategy] = score
+                let at = scores.index(forKey: p.strategy) ?? {
+                    scores[p.strategy] = LiveScore(horizons: settings.horizons.map { LiveScore.Horizon(bars: $0) })
+                    return scores.index(forKey: p.strategy)!
+                }()
+                scores.values[at].horizons[p.next].add(r, window: settings.window)
+                if p.next == settings.horizons.count - 1 { scores.values[at].scored += 1 }
                 setOutcome(p.seq, p.next, r)
-                emit(SignalOutcome(seq: p.seq, strategy: p.strategy, bars: settings.horizons[p.next], ret: r), score)
+                emit(SignalOutcome(seq: p.seq, strategy: p.strategy, bars: settings.horizons[p.next], ret: r), scores.values[at])
                 p.next += 1
             }
             if p.next < settings.horizons.count {
@@ -96,7 +121,6 @@ struct LiveScorer {
             }
         }
         list.removeLast(list.count - kept)
-        pending[symbol] = list
     }
 
     /// A signal fired on the close of the symbol's latest bar.

@@ -17,6 +17,9 @@ struct ReceivedTick {
 struct StampedEvent {
     var event: PipelineEvent
     var originNs: Int64
+    /// An opportunity's or alert's payload JSON, encoded once for the journal and kept by the
+    /// query store; empty when not encoded yet (no journal).
+    var payload: [UInt8] = []
 }
 
 /// A producer's way into the pipeline: one SPSC ring per producer (feed thread, reactor loop),
@@ -168,7 +171,8 @@ public protocol EventJournal: AnyObject {
     /// The number of the last input appended (0 = none yet).
     var inputSeq: UInt64 { get }
     func appendInput(_ input: EngineInput)
-    func append(_ event: PipelineEvent)
+    /// A sequenced event encoded as its envelope (`PipelineEvent.envelope`).
+    func append(seq: UInt64, envelope: UnsafeRawBufferPointer)
     func commit()
 }
 
@@ -193,6 +197,11 @@ public final class PipelineWorker: @unchecked Sendable {
     public var journal: EventJournal?
     /// This batch's events, published after the journal commit.
     private var batch: [StampedEvent] = []
+    /// Where a sequenced event is encoded for the journal (reused).
+    private var envelope = JSONWriter(capacity: 1024)
+    /// Signal outcomes of the batch, and the strategies they scored.
+    private var outcomes: [SignalOutcome] = []
+    private var scoredStrategies: [String] = []
     /// When the tick being processed reached the server (0 while the clock closes bars).
     private var originNs: Int64 = 0
     /// The worker's own labelled counts (copied to `stats` after a batch that changed them).
@@ -387,14 +396,26 @@ public final class PipelineWorker: @unchecked Sendable {
             if seq <= through { return }
             recoveredNew += 1
         }
-        if let journal, event.seq != nil { journal.append(event) }
-        batch.append(StampedEvent(event: event, originNs: originNs))
+        var payload: [UInt8] = []
+        if let journal, let seq = event.seq {
+            // Encoded once: the envelope is the journal record, its payload the store's answer.
+            envelope.reset()
+            var at = 0
+            event.envelope(&envelope, payloadAt: &at)
+            envelope.bytes.withUnsafeBytes { journal.append(seq: seq, envelope: $0) }
+            switch event {
+            case .opportunity, .alert: payload = Array(envelope.bytes[at..<(envelope.bytes.count - 1)])
+            default: break
+            }
+        }
+        batch.append(StampedEvent(event: event, originNs: originNs, payload: payload))
         // Ticks and bars may pile up in a large batch; publish early when nothing needs a commit.
         if batch.count >= 8192 { publishBatch() }
     }
 
     /// Commits the journal, then records and fans out the batch's events in order.
     private func publishBatch() {
+        defer { publishOutcomes() }
         guard !batch.isEmpty else {
             journal?.commit()  // inputs that made no event (a repeated alert held back) are journaled too
             return
@@ -426,7 +447,7 @@ public final class PipelineWorker: @unchecked Sendable {
 
     private func publish(_ item: StampedEvent) {
         let event = item.event
-        store.record(event)
+        store.record(event, payload: item.payload)
         switch event {
         case .tick:
             counts.totals.ticks += 1
@@ -465,10 +486,20 @@ public final class PipelineWorker: @unchecked Sendable {
         }
     }
 
-    /// A live score to the store, except during a warm-up (whose signals are taken back).
-    fileprivate func record(_ outcome: SignalOutcome, score: LiveScore) {
+    /// A signal outcome, stored with the batch, and its strategy's scorecard figures as the
+    /// batch leaves them (the store keeps figures, not the scorer's windows).
+    fileprivate func record(_ outcome: SignalOutcome) {
         if recoveredThrough == .max { return }
-        store.record(outcome, score: score)
+        outcomes.append(outcome)
+        if !scoredStrategies.contains(outcome.strategy) { scoredStrategies.append(outcome.strategy) }
+    }
+
+    private func publishOutcomes() {
+        guard !outcomes.isEmpty else { return }
+        let live = engine.liveScores
+        store.record(outcomes: outcomes, scores: scoredStrategies.compactMap { name in live[name].map { (name, $0.card) } })
+        outcomes.removeAll(keepingCapacity: true)
+        scoredStrategies.removeAll(keepingCapacity: true)
     }
 
     private func flushOutputs() {
@@ -490,5 +521,5 @@ final class WorkerSink: EngineSink {
     func engine(signal: StrategySignal) { worker.emit(.signal(signal)) }
     func engine(opportunity: Opportunity) { worker.emit(.opportunity(opportunity)) }
     func engine(alert: RiskAlert) { worker.emit(.alert(alert)) }
-    func engine(outcome: SignalOutcome, score: LiveScore) { worker.record(outcome, score: score) }
+    func engine(outcome: SignalOutcome, score: LiveScore) { worker.record(outcome) }
 }

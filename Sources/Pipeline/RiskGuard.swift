@@ -41,7 +41,7 @@ public struct RiskGuard: Sendable {
         var returns = ReturnStats(size: 100)
         var barReturns = MovingWindow(size: 50)
         var lastBarClose: Double?
-        var signalTimes = MovingWindow(size: 256)
+        var signalTimes = SignalTimes(size: 256)
         var lastAlert: [String: Int64] = [:]
         var warnUntil: Int64 = .min
         var blockUntil: Int64 = .min
@@ -52,7 +52,7 @@ public struct RiskGuard: Sendable {
 
     public var settings: RiskSettings
     var symbols: [String: SymbolState] = [:]
-    var globalSignals = MovingWindow(size: 1024)
+    var globalSignals = SignalTimes(size: 1024)
     var globalLastAlert: Int64 = .min
 
     public init(settings: RiskSettings = RiskSettings()) { self.settings = settings }
@@ -118,14 +118,14 @@ public struct RiskGuard: Sendable {
     public mutating func signal(_ s: StrategySignal) -> [RiskAlert] {
         let state = self.state(s.symbol)
         var alerts: [RiskAlert] = []
-        _ = state.signalTimes.push(Double(s.ts))
-        let perSymbol = Self.countSince(state.signalTimes, s.ts - 60_000)
+        state.signalTimes.push(s.ts)
+        let perSymbol = state.signalTimes.countNewer(than: s.ts - 60_000)
         if perSymbol > settings.maxSignalsPerSymbolPerMinute {
             emit(&alerts, state, s.ts, s.symbol, "signal_rate", .warning,
                  "\(perSymbol) signals in the last minute", Double(perSymbol), Double(settings.maxSignalsPerSymbolPerMinute))
         }
-        _ = globalSignals.push(Double(s.ts))
-        let global = Self.countSince(globalSignals, s.ts - 60_000)
+        globalSignals.push(s.ts)
+        let global = globalSignals.countNewer(than: s.ts - 60_000)
         if global > settings.maxSignalsPerMinute, s.ts >= globalLastAlert + settings.repeatAfterMs {
             globalLastAlert = s.ts
             alerts.append(RiskAlert(ts: s.ts, symbol: nil, kind: "signal_rate", severity: .warning,
@@ -193,7 +193,7 @@ public struct RiskGuard: Sendable {
     }
 
     private func emit(_ alerts: inout [RiskAlert], _ state: SymbolState, _ ts: Int64, _ symbol: String, _ kind: String,
-                      _ severity: RiskSeverity, _ message: String, _ value: Double, _ threshold: Double) {
+                      _ severity: RiskSeverity, _ message: @autoclosure () -> String, _ value: Double, _ threshold: Double) {
         if severity != .info {
             state.activeKinds[kind] = max(state.activeKinds[kind] ?? .min, ts + settings.holdMs)
             if severity == .critical { state.blockUntil = max(state.blockUntil, ts + settings.holdMs) }
@@ -201,7 +201,7 @@ public struct RiskGuard: Sendable {
         }
         if let last = state.lastAlert[kind], ts < last + settings.repeatAfterMs { return }
         state.lastAlert[kind] = ts
-        alerts.append(RiskAlert(ts: ts, symbol: symbol, kind: kind, severity: severity, message: message,
+        alerts.append(RiskAlert(ts: ts, symbol: symbol, kind: kind, severity: severity, message: message(),
                                 value: value, threshold: threshold))
     }
 
@@ -214,12 +214,52 @@ public struct RiskGuard: Sendable {
         for i in start..<w.count { let d = w[oldest: i] - mean; sq += d * d }
         return (sq / Double(n)).squareRoot()
     }
+}
 
-    private static func countSince(_ w: MovingWindow, _ since: Int64) -> Int {
-        var n = 0
-        var i = w.count - 1
-        while i >= 0, Int64(w[oldest: i]) > since { n += 1; i -= 1 }
-        return n
+/// The times of the last signals (a symbol's, or all of them), for the rate limits: how many of
+/// the newest are later than a time, counted from the newest back to the first that is not. Times
+/// mostly arrive in order, so the count is a binary search over the newest in-order run (its
+/// length kept as times are pushed), and a walk only past that run's start: the same count as
+/// walking the whole window, in O(log n) instead of O(n) per signal.
+struct SignalTimes: Sendable {
+    private(set) var window: MovingWindow
+    /// How many of the newest times are in non-decreasing order.
+    private var run = 0
+
+    init(size: Int) { window = MovingWindow(size: size) }
+
+    init(_ window: MovingWindow) {
+        self.window = window
+        run = window.count == 0 ? 0 : 1
+        var i = window.count - 1
+        while i > 0, window[oldest: i - 1] <= window[oldest: i] { run += 1; i -= 1 }
+    }
+
+    var size: Int { window.size }
+
+    mutating func push(_ ts: Int64) {
+        let x = Double(ts)
+        let inOrder = window.count > 0 && window[oldest: window.count - 1] <= x
+        _ = window.push(x)
+        run = inOrder ? min(run + 1, window.count) : 1
+    }
+
+    /// How many of the newest times are later than `since`, walking back from the newest and
+    /// stopping at the first that is not.
+    func countNewer(than since: Int64) -> Int {
+        let limit = Double(since)
+        let count = window.count
+        // In the run, times ascend: the first later than `since`, by bisection.
+        var lo = count - run, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if window[oldest: mid] > limit { hi = mid } else { lo = mid + 1 }
+        }
+        if lo > count - run || run == count { return count - lo }
+        // The whole run is later: walk on before it (times out of order).
+        var i = lo - 1
+        while i >= 0, window[oldest: i] > limit { i -= 1 }
+        return count - 1 - i
     }
 }
 

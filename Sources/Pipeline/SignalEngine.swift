@@ -94,6 +94,11 @@ public final class SignalEngine {
         var limitDay: Int64 = .min
         var dayClose: Double?
         var previousClose: Double?
+        /// The symbol's daily limit fraction (nil inside: none), looked up on its first bar: the
+        /// venue lookup parses the symbol. And the last band made, with the close it came from.
+        var limitFraction: Double??
+        var band: PriceBand?
+        var bandFrom = Double.nan
         init(symbol: String, interval: BarInterval, profile: MarketProfile = .alwaysOpen, plan: IndicatorPlan = IndicatorPlan()) {
             builder = BarBuilder(symbol: symbol, interval: interval, profile: profile)
             bank = IndicatorBank(plan: plan)
@@ -397,14 +402,21 @@ public final class SignalEngine {
     /// The day's price band of a symbol whose venue has daily limits (nil otherwise), from the
     /// previous trading day's last close; tracks the days as bars close.
     private func limitBand(_ bar: Bar, _ state: SymbolPipeline, day: Int64) -> PriceBand? {
-        guard settings.markets.enabled, settings.markets.limitFraction(bar.symbol) != nil else { return nil }
+        guard settings.markets.enabled else { return nil }
+        if state.limitFraction == nil { state.limitFraction = .some(settings.markets.limitFraction(bar.symbol)) }
+        guard case .some(.some) = state.limitFraction else { return nil }
         if day != state.limitDay {
             if state.limitDay != .min, let close = state.dayClose { state.previousClose = close }
             state.limitDay = day
         }
         state.dayClose = bar.close
         guard let previous = state.previousClose ?? settings.markets.reference[bar.symbol]?.previousClose else { return nil }
-        return settings.markets.band(bar.symbol, previousClose: previous)
+        // The band changes with the previous close only: once a trading day, not once a bar.
+        if previous != state.bandFrom {
+            state.band = settings.markets.band(bar.symbol, previousClose: previous)
+            state.bandFrom = previous
+        }
+        return state.band
     }
 
     private func publish(_ alerts: [RiskAlert]) {

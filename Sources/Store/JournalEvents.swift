@@ -40,6 +40,10 @@ public final class JournalWriter: EventJournal, @unchecked Sendable {
         json.bytes.withUnsafeBytes { journal.append(seq: seq, payload: $0) }
     }
 
+    public func append(seq: UInt64, envelope: UnsafeRawBufferPointer) {
+        journal.append(seq: seq, payload: envelope)
+    }
+
     /// Inputs first, then events; when the inputs cannot be written the events wait too (both
     /// stay buffered and are retried with the next commit), so the journal never holds an event
     /// whose inputs it lacks.

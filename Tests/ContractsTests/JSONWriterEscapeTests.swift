@@ -28,4 +28,60 @@ final class JSONWriterEscapeTests: XCTestCase {
         JSONWriter.appendEscaped("a\"b", to: &out)
         XCTAssertEqual(String(decoding: out, as: UTF8.self), #""a\"b""#)
     }
+
+    /// Integers are written digit by digit (no String on the way): every edge of every width
+    /// reads back as the number written.
+    func testIntegersAreWrittenExactly() throws {
+        let signed: [Int64] = [0, 7, 9, 10, -1, -9, -10, 99, 100, 1_732_500_000_000, -1_732_500_000_000, .max, .min, .max - 1, .min + 1]
+        for value in signed {
+            var w = JSONWriter()
+            w.int64(nil, value)
+            XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), String(value))
+            var v = JSONWriter()
+            v.int(nil, Int(value))
+            XCTAssertEqual(String(decoding: v.bytes, as: UTF8.self), String(value))
+        }
+        for value: UInt64 in [0, 1, 10, 18_446_744_073_709_551_615, 10_000_000_000_000_000_000, 9_999_999_999_999_999_999] {
+            var w = JSONWriter()
+            w.uint64(nil, value)
+            XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), String(value))
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.int64("a", -5)
+        w.uint64("b", 12)
+        w.int("c", 0)
+        w.endObject()
+        XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"a":-5,"b":12,"c":0}"#)
+    }
+
+    /// The envelope says where its payload starts: that slice is the payload encoding itself,
+    /// with or without an instance field (the journal record and the store's answer share it).
+    func testEnvelopePayloadSliceIsThePayload() {
+        let events: [PipelineEvent] = [
+            .alert(RiskAlert(seq: 9, ts: 5, symbol: nil, kind: "signal_rate", severity: .warning, message: "m \"q\"", value: 1, threshold: 2)),
+            .opportunity(Opportunity(seq: 12, id: "op-1", symbol: "600519.SH", direction: .short, status: .new, confidence: 0.5,
+                                     price: 1688.5, strategies: ["a", "b"], signalCount: 2, createdTs: 1, updatedTs: 2, expiresTs: 3,
+                                     riskStatus: .warn, riskAlerts: ["price_jump"], untradable: nil)),
+            .bar(Bar(symbol: "X", interval: "1m", start: 60_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10, vwap: 1.2, trades: 3)),
+        ]
+        for event in events {
+            for instance in [nil, "gw-2"] as [String?] {
+                var w = JSONWriter()
+                var at = -1
+                event.envelope(&w, instance: instance, payloadAt: &at)
+                var whole = JSONWriter()
+                event.envelope(&whole, instance: instance)
+                XCTAssertEqual(w.bytes, whole.bytes)
+                var payload = JSONWriter()
+                switch event {
+                case .alert(let a): EventEncoder.payload(a, &payload)
+                case .opportunity(let o): EventEncoder.payload(o, &payload)
+                case .bar(let b): EventEncoder.payload(b, &payload)
+                default: XCTFail("not in the list")
+                }
+                XCTAssertEqual(Array(w.bytes[at..<(w.bytes.count - 1)]), payload.bytes, "\(event.channel) instance \(instance ?? "-")")
+            }
+        }
+    }
 }

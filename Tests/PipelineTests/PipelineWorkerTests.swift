@@ -43,6 +43,30 @@ final class PipelineWorkerTests: XCTestCase {
         XCTAssertNotNil(store.latestFeatures("600519.SH"))
     }
 
+    /// The store takes each batch's outcomes and its strategies' scorecard figures at the
+    /// batch's end: after the run they are the engine's, figure for figure, and every signal's
+    /// outcomes are the ones the engine gave it.
+    func testStoreScoresAndOutcomesAreTheEngines() throws {
+        let store = EventStore(capacity: 100_000)
+        let settings = EngineSettings(interval: BarInterval("1m")!)
+        // A long grace: the wall clock closes no bar here, so the run is the ticks' alone.
+        let worker = PipelineWorker(settings: settings, strategies: .defaults, store: store, barGraceMs: 600_000)
+        let input = worker.makeInput(name: "t", capacity: 512, policy: .block)
+        worker.start()
+        let ticks = EngineTests.ticks(count: 40_000)
+        for t in ticks { input.submit(t) }
+        while worker.stats.counts.totals.ticks < ticks.count { usleep(2_000) }
+        worker.stop()
+
+        let sink = CollectingSink()
+        let engine = SignalEngine(settings: settings, strategies: .defaults, sink: sink)
+        for t in ticks { engine.process(t, wallMs: t.ts) }
+        engine.finish()  // as the worker does at its stop
+        XCTAssertGreaterThan(sink.outcomes.count, 100, "the run scores signals")
+        XCTAssertEqual(store.liveScores, engine.liveScores.mapValues(\.card))
+        for o in sink.outcomes.suffix(300) { XCTAssertEqual(store.outcome(o.seq)[o.bars], o.ret, "signal \(o.seq) at \(o.bars) bars") }
+    }
+
     func testStrategiesCanBeReplacedWithoutLosingIndicatorState() throws {
         let store = EventStore()
         let worker = PipelineWorker(settings: EngineSettings(interval: BarInterval("1s")!), strategies: .defaults, store: store)

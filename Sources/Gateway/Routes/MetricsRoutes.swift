@@ -154,9 +154,9 @@ struct PrometheusText {
 
     /// Live scorecards: per strategy and horizon, hit rate, mean forward return (bps) and how
     /// many scored signals they cover.
-    mutating func liveScores(_ scores: [String: LiveScore]) {
+    mutating func liveScores(_ scores: [String: ScoreCard]) {
         let names = scores.keys.sorted()
-        let families: [(String, String, (LiveScore.Horizon) -> Double?)] = [
+        let families: [(String, String, (ScoreCard.Horizon) -> Double?)] = [
             ("dongfeng_strategy_hit_rate", "Share of the latest scored signals whose forward return was positive", { $0.hitRate }),
             ("dongfeng_strategy_forward_return_bps", "Mean forward return of the latest scored signals, basis points", { $0.meanBps }),
             ("dongfeng_strategy_scored_signals", "Scored signals the live scorecard covers", { Double($0.count) }),

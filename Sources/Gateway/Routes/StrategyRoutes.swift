@@ -102,7 +102,7 @@ enum StrategyRoutes {
 
     /// `"live_score": {"scored": N, "horizons": [{"bars", "count", "hit_rate", "mean_bps"}]}`: hit
     /// rate and mean forward return (bps) over the strategy's latest scored signals at each horizon.
-    static func liveScore(_ score: LiveScore?, horizons: [Int], _ w: inout JSONWriter) {
+    static func liveScore(_ score: ScoreCard?, horizons: [Int], _ w: inout JSONWriter) {
         w.beginObject("live_score")
         w.int("scored", score?.scored ?? 0)
         w.beginArray("horizons")

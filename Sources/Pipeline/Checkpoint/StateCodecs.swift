@@ -282,7 +282,7 @@ extension RiskGuard.SymbolState {
         returns.write(&w)
         barReturns.write(&w)
         w.f64(lastBarClose)
-        signalTimes.write(&w)
+        signalTimes.window.write(&w)
         w.counts(lastAlert)
         w.i64(warnUntil)
         w.i64(blockUntil)
@@ -295,7 +295,7 @@ extension RiskGuard.SymbolState {
         try returns.read(&r)
         barReturns = try MovingWindow(reading: &r, size: barReturns.size)
         lastBarClose = try r.optionalF64()
-        signalTimes = try MovingWindow(reading: &r, size: signalTimes.size)
+        signalTimes = SignalTimes(try MovingWindow(reading: &r, size: signalTimes.size))
         lastAlert = try r.counts()
         warnUntil = try r.i64()
         blockUntil = try r.i64()
@@ -328,7 +328,7 @@ extension RiskGuard {
             w.string(symbol)
             symbols[symbol]!.write(&w)
         }
-        globalSignals.write(&w)
+        globalSignals.window.write(&w)
         w.i64(globalLastAlert)
     }
 
@@ -340,7 +340,7 @@ extension RiskGuard {
             try state.read(&r)
             symbols[symbol] = state
         }
-        globalSignals = try MovingWindow(reading: &r, size: globalSignals.size)
+        globalSignals = SignalTimes(try MovingWindow(reading: &r, size: globalSignals.size))
         globalLastAlert = try r.i64()
     }
 
