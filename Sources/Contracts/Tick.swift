@@ -32,23 +32,26 @@ public struct Tick: Sendable, Equatable {
 
     /// nil when `symbol` is 1–32 characters of `[A-Za-z0-9._:/-]`.
     public static func symbolProblem(_ symbol: String) -> String? {
-        let bytes = symbol.utf8
-        if bytes.isEmpty { return "must not be empty" }
-        if bytes.count > maxSymbolLength { return "must be at most \(maxSymbolLength) characters" }
-        for b in bytes where !symbolByte[Int(b)] {
-            return "may only contain letters, digits and . _ : / - (found \(String(decoding: [b], as: UTF8.self).debugDescription))"
+        var symbol = symbol
+        return symbol.withUTF8 { bytes -> String? in
+            if bytes.isEmpty { return "must not be empty" }
+            if bytes.count > maxSymbolLength { return "must be at most \(maxSymbolLength) characters" }
+            for b in bytes where !isSymbolByte(b) {
+                return "may only contain letters, digits and . _ : / - (found \(String(decoding: [b], as: UTF8.self).debugDescription))"
+            }
+            return nil
         }
-        return nil
     }
 
-    static let symbolByte: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { table[Int(c)] = true }
-        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { table[Int(c)] = true }
-        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { table[Int(c)] = true }
-        for c in "._:/-".utf8 { table[Int(c)] = true }
-        return table
-    }()
+    /// `[A-Za-z0-9._:/-]` (every tick asks, so compares rather than a table behind a lazy global).
+    @inline(__always)
+    static func isSymbolByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "-"): true
+        default: false
+        }
+    }
 }
 
 /// Which field of a tick is wrong, and why.

@@ -4,9 +4,20 @@
 enum TickCSV {
     private static let required = ["ts", "symbol", "price", "volume"]
 
-    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, lineOffset: Int = 0, into result: inout TickDecodeResult) {
+    /// `header`: the file's header record, when `bytes` are rows after it (a later chunk of a
+    /// file); line numbers then count from the header's line, as in one document.
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, lineOffset: Int = 0, header headerBytes: UnsafeBufferPointer<UInt8>? = nil,
+                       into result: inout TickDecodeResult) {
         var reader = Reader(bytes: bytes)
-        guard let header = reader.header()?.map({ $0.trimmingSpaces().lowercased() }) else {
+        var names: [String]?
+        if let headerBytes {
+            var headerReader = Reader(bytes: headerBytes)
+            names = headerReader.header()
+            reader.line = headerReader.line
+        } else {
+            names = reader.header()
+        }
+        guard let header = names?.map({ $0.trimmingSpaces().lowercased() }) else {
             result.documentError = "empty CSV: expected a header row naming ts,symbol,price,volume[,bid,ask]"
             return
         }
@@ -53,6 +64,13 @@ enum TickCSV {
 
     /// Splits records and fields, honouring quotes (a quoted field may hold commas, newlines
     /// and doubled quotes).
+    /// The length of the header record at the start of `bytes` (blank lines before it
+    /// included, its line end too); nil when there is none.
+    static func headerLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var reader = Reader(bytes: bytes)
+        return reader.header() == nil ? nil : reader.position
+    }
+
     struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
@@ -78,12 +96,22 @@ enum TickCSV {
                 let rowLine = line  // a record is numbered by the line it starts on
                 var end = start
                 var quoted = false
-                while end < bytes.count, bytes[end] != 10 {
-                    if bytes[end] == UInt8(ascii: "\"") { quoted = true }
+                // One pass: the line's end, its commas, and whether it holds a quote.
+                cells.removeAll(keepingCapacity: true)
+                var cellStart = start
+                while end < bytes.count {
+                    let c = bytes[end]
+                    if c == 10 { break }
+                    if c == UInt8(ascii: ",") {
+                        cells.append(cellStart..<end)
+                        cellStart = end + 1
+                    } else if c == UInt8(ascii: "\"") {
+                        quoted = true
+                    }
                     end += 1
                 }
-                cells.removeAll(keepingCapacity: true)
                 if quoted {
+                    cells.removeAll(keepingCapacity: true)
                     guard let fields = nextRecord() else { return }
                     joined.removeAll(keepingCapacity: true)
                     for f in fields {
@@ -98,12 +126,9 @@ enum TickCSV {
                 var lineEnd = end
                 if lineEnd > start, bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
                 if lineEnd == start { continue }  // blank line
-                var cellStart = start
-                for k in start..<lineEnd where bytes[k] == UInt8(ascii: ",") {
-                    cells.append(cellStart..<k)
-                    cellStart = k + 1
-                }
-                cells.append(cellStart..<lineEnd)
+                // A carriage return ends the line, not the last cell (a comma before it cannot
+                // be: lineEnd is past every comma found).
+                cells.append(cellStart..<max(cellStart, lineEnd))
                 body(bytes, cells, rowLine)
             }
         }

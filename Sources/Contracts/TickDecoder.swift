@@ -55,6 +55,26 @@ public enum TickDecoder {
         return result
     }
 
+    /// Decodes into `result` (emptied first, its storage kept: a reader of a large file reuses
+    /// one). `csvHeader`: the file's header record when `bytes` are CSV rows after it.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, format: TickFormat, lineOffset: Int = 0,
+                              csvHeader: UnsafeRawBufferPointer?, into result: inout TickDecodeResult) {
+        result.ticks.removeAll(keepingCapacity: true)
+        result.rejected.removeAll(keepingCapacity: true)
+        result.documentError = nil
+        let buffer = bytes.bindMemory(to: UInt8.self)
+        switch format {
+        case .json: decodeJSON(buffer, into: &result)
+        case .ndjson: decodeNDJSON(buffer, lineOffset: lineOffset, into: &result)
+        case .csv: TickCSV.decode(buffer, lineOffset: lineOffset, header: csvHeader?.bindMemory(to: UInt8.self), into: &result)
+        }
+    }
+
+    /// The length of a CSV document's header record (through its line end); nil when none.
+    public static func csvHeaderLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        TickCSV.headerLength(bytes.bindMemory(to: UInt8.self))
+    }
+
     public static func decode(_ bytes: [UInt8], format: TickFormat) -> TickDecodeResult {
         bytes.withUnsafeBytes { decode($0, format: format) }
     }

@@ -144,8 +144,7 @@ public final class ReplayFeed: LiveFeed, @unchecked Sendable {
             return forEachBarTick(body)
         }
         var going = true
-        reader.forEachChunk(format: format) { chunk, lineOffset in
-            let result = TickDecoder.decode(chunk, format: format, lineOffset: lineOffset)
+        reader.forEachDecoded(format: format) { result in
             for tick in result.ticks where going { going = body(tick) }
             return going
         }

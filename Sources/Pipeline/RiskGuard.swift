@@ -61,7 +61,14 @@ public struct RiskGuard: Sendable {
 
     /// Checks an accepted tick (price jump, spread). `wallMs` is for stale-feed tracking.
     public mutating func tick(_ t: Tick, wallMs: Int64?) -> [RiskAlert] {
-        let state = self.state(t.symbol)
+        tick(t, wallMs: wallMs, state: state(t.symbol))
+    }
+
+    /// A symbol's state, made on first use: a caller that keeps it skips the lookup per tick.
+    mutating func symbolState(_ symbol: String) -> SymbolState { state(symbol) }
+
+    /// `tick(_:wallMs:)` with the symbol's state (`symbolState`) at hand.
+    mutating func tick(_ t: Tick, wallMs: Int64?, state: SymbolState) -> [RiskAlert] {
         state.lastTickWallMs = wallMs
         var alerts: [RiskAlert] = []
         if let last = state.lastPrice, last > 0 {

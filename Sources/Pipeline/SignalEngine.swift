@@ -96,6 +96,8 @@ public final class SignalEngine {
         var previousClose: Double?
         /// The symbol's daily limit fraction (nil inside: none), looked up on its first bar: the
         /// venue lookup parses the symbol. And the last band made, with the close it came from.
+        /// The risk guard's state of this symbol (looked up once; a restore makes new pipelines).
+        var risk: RiskGuard.SymbolState?
         var limitFraction: Double??
         var band: PriceBand?
         var bandFrom = Double.nan
@@ -184,7 +186,14 @@ public final class SignalEngine {
             if !signalsOnly { publish(risk.offSession(tick, venue: state.builder.clock.profile.venue)) }
             guard state.builder.clock.profile.offSession == .keep else { return .accepted }
         }
-        if !signalsOnly { publish(risk.tick(tick, wallMs: wallMs)) }
+        if !signalsOnly {
+            let guardState = state.risk ?? {
+                let s = risk.symbolState(tick.symbol)
+                state.risk = s
+                return s
+            }()
+            publish(risk.tick(tick, wallMs: wallMs, state: guardState))
+        }
         if let bar = state.builder.add(tick) { closed(bar, state, closeTime: state.builder.closedEnd, day: state.builder.closedDay) }
         return .accepted
     }
@@ -322,13 +331,19 @@ public final class SignalEngine {
     /// (a file of one symbol, a burst) skip the hash.
     var lastSymbol = ""
     var lastState: SymbolPipeline?
+    /// The per-tick lookup (emptied when `symbols` is replaced; refilled from it).
+    var slots = SymbolSlots<SymbolPipeline>()
 
     private func pipeline(for symbol: String) -> SymbolPipeline {
         if let lastState, symbol == lastSymbol { return lastState }
-        let state = symbols[symbol] ?? {
-            let state = SymbolPipeline(symbol: symbol, interval: settings.interval, profile: settings.markets.profile(for: symbol),
-                                       plan: strategies.plan)
-            symbols[symbol] = state
+        let state = slots.find(symbol) ?? {
+            let state = symbols[symbol] ?? {
+                let state = SymbolPipeline(symbol: symbol, interval: settings.interval, profile: settings.markets.profile(for: symbol),
+                                           plan: strategies.plan)
+                symbols[symbol] = state
+                return state
+            }()
+            slots.insert(symbol, state)
             return state
         }()
         lastSymbol = symbol

@@ -68,8 +68,7 @@ struct Replay: ParsableCommand {
         var shown = 0
         var documentError: String?
         var index = 0
-        reader.forEachChunk(format: format) { chunk, lineOffset in
-            let result = TickDecoder.decode(chunk, format: format, lineOffset: lineOffset)
+        reader.forEachDecoded(format: format) { result in
             for tick in result.ticks { engine.process(tick) }
             for r in result.rejected {
                 rejected += 1

@@ -181,8 +181,7 @@ final class ResearchInput {
     static func feedTicks(_ reader: ChunkedFile, format: TickFormat, _ body: (Tick) -> Void) -> Int {
         var rejected = 0
         var index = 0
-        reader.forEachChunk(format: format) { chunk, lineOffset in
-            let result = TickDecoder.decode(chunk, format: format, lineOffset: lineOffset)
+        reader.forEachDecoded(format: format) { result in
             for tick in result.ticks { body(tick) }
             for r in result.rejected {
                 rejected += 1

@@ -180,6 +180,7 @@ extension SignalEngine {
         counters = c.counters
         symbols = [:]
         lastState = nil
+        slots = SymbolSlots()
         for (name, state) in c.symbols { symbols[name] = state.copy() }
         aggregator = c.aggregator
         risk = c.risk.detached()
