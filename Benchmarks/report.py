@@ -242,7 +242,8 @@ table("Where an idle connection's memory goes (Dongfeng)", ["heap"],
 table("Pipeline and replay (Dongfeng)", ["pipeline"],
       "`dongfeng-bench pipeline`: the signal engine on one core with no I/O, and a producer thread offering "
       "ticks through the SPSC ring at a paced rate (ring → processed). `dongfeng replay` over a generated CSV "
-      "(8 symbols, random walk, written to a temporary file first).")
+      "(8 symbols, random walk, written to a temporary file first): parsing the file, then with `--cache` "
+      "(the first run parses and writes INPUT.dfcache, later runs read the ticks from it).")
 table("Strategy research: backtest and sweep (Dongfeng beside backtesting.py)", ["research"],
       "`Benchmarks/research.sh` (run by this harness): `dongfeng backtest` of one rule (SMA 10/30 cross, "
       "long-only) over an OHLCV file of one-minute bars, reading, running and trading; backtesting.py 0.6.6, "

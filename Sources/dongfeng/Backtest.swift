@@ -45,11 +45,11 @@ struct BacktestCommand: ParsableCommand {
             // OHLCV input: what reading the file and running the engine each took.
             phases = String(format: " (read %.3f s, engine %.3f s = %.0f bars/s", read.timeIntervalSince(started),
                             ran.timeIntervalSince(read), Double(bars.count) / max(ran.timeIntervalSince(read), 1e-9))
-        case .ticks(let reader, let format):
+        case .ticks(let file):
             recorder = BacktestRecorder(registry: registry)
             let engine = SignalEngine(settings: Backtest.researchSettings(loaded.interval, markets: loaded.markets),
                                       strategies: registry, sink: recorder)
-            loaded.rejected += ResearchInput.feedTicks(reader, format: format) { engine.process($0) }
+            loaded.rejected += ResearchInput.feedTicks(file) { engine.process($0) }
             engine.finish()
         }
         let evaluating = Date()

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Contracts
-import Feeds
 import Foundation
 import Pipeline
 
@@ -30,6 +29,8 @@ struct Replay: ParsableCommand {
                                valueName: "call"))
     var indicators: [String] = []
     @OptionGroup var markets: MarketsOption
+    @Flag(help: "Keep the parsed ticks in INPUT.dfcache and read them from there while the file is unchanged.")
+    var cache = false
 
     func run() throws {
         guard let barInterval = BarInterval(interval) else { fail("--interval \(interval.debugDescription) is not an interval like 1s, 1m, 1h") }
@@ -43,7 +44,7 @@ struct Replay: ParsableCommand {
         }
         guard let format = TickFormat(fileName: input) else { fail("--input: use a .csv, .ndjson, .jsonl or .json file") }
         let registry = loadStrategies()
-        guard let reader = ChunkedFile(path: input) else { fail("--input: cannot open \(input)") }
+        guard let file = TickFile(path: input, format: format, cache: cache) else { fail("--input: cannot open \(input)") }
         let out: UnsafeMutablePointer<FILE>
         if let output {
             guard let file = fopen(output, "w") else { fail("--output: cannot write \(output)") }
@@ -64,30 +65,12 @@ struct Replay: ParsableCommand {
         settings.markets = markets.directory(command: "replay")
         let engine = SignalEngine(settings: settings, strategies: registry, sink: sink)
         let started = Date()
-        var rejected = 0
-        var shown = 0
-        var documentError: String?
-        var index = 0
-        reader.forEachDecoded(format: format) { result in
-            for tick in result.ticks { engine.process(tick) }
-            for r in result.rejected {
-                rejected += 1
-                if shown < 20 {
-                    shown += 1
-                    FileHandle.standardError.write(Data("rejected tick \(index + r.index): \(r.description)\n".utf8))
-                }
-            }
-            index += result.ticks.count + result.rejected.count
-            if let e = result.documentError { documentError = e }
-            return result.documentError == nil
-        }
+        let rejected = ResearchInput.feedTicks(file) { engine.process($0) }
         engine.finish()
         sink.flush()
         if output != nil { fclose(out) }
         let seconds = Date().timeIntervalSince(started)
         let c = engine.counters
-        if rejected > shown { FileHandle.standardError.write(Data("… and \(rejected - shown) more rejected ticks\n".utf8)) }
-        if let documentError { FileHandle.standardError.write(Data("input error: \(documentError)\n".utf8)) }
         let rate = seconds > 0 ? Int(Double(c.ticks) / seconds) : 0
         FileHandle.standardError.write(Data("""
             replay: \(c.ticks) ticks (\(rejected) rejected, \(c.outOfOrder) out of order), \(c.bars) bars, \

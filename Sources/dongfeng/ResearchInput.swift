@@ -12,7 +12,7 @@ import Research
 final class ResearchInput {
     enum Data {
         case bars([Bar])
-        case ticks(ChunkedFile, TickFormat)
+        case ticks(TickFile)
     }
 
     struct Failure: Error { let message: String }
@@ -35,8 +35,8 @@ final class ResearchInput {
     /// Reads `path`; bad options or an unreadable file exit 2 with a message naming `command`.
     /// Zone-less OHLCV times are read at `utcOffset` when given, else in each symbol's venue's zone
     /// (`markets` on), else UTC.
-    /// `cache`: an OHLCV file's parse is kept in `path.dfcache` and reused while the file and the
-    /// reading options (`cacheOptions`) are unchanged.
+    /// `cache`: the file's parse (OHLCV bars, or ticks: `TickFile`) is kept in `path.dfcache` and
+    /// reused while the file and the reading options (`cacheOptions`) are unchanged.
     static func load(path: String, interval: String?, symbol: String?, utcOffset: String?, markets: MarketDirectory,
                      command: String, cache: Bool = false, cacheOptions: String = "") throws -> ResearchInput {
         func fail(_ message: String) -> Never {
@@ -63,9 +63,9 @@ final class ResearchInput {
         try? handle.close()
         let firstLine = String(decoding: head.prefix { $0 != 10 }, as: UTF8.self)
         guard format == .csv, BarCSV.isBarHeader(firstLine) else {
-            guard let reader = ChunkedFile(path: path) else { fail("--input: cannot open \(path)") }
+            guard let reader = TickFile(path: path, format: format, cache: cache) else { fail("--input: cannot open \(path)") }
             let i = asked ?? BarInterval("1m")!
-            return ResearchInput(data: .ticks(reader, format), interval: i, rejected: 0,
+            return ResearchInput(data: .ticks(reader), interval: i, rejected: 0,
                                  description: [("file", .string(path)), ("kind", .string("ticks")), ("interval", .string(i.label))])
         }
         let name = symbol ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -145,11 +145,11 @@ final class ResearchInput {
     func bars() -> [Bar] {
         switch data {
         case .bars(let bars): return bars
-        case .ticks(let reader, let format):
+        case .ticks(let file):
             let collector = BarCollector()
             let engine = SignalEngine(settings: Backtest.researchSettings(interval, markets: markets), strategies: StrategyRegistry(),
                                       sink: collector)
-            rejected += Self.feedTicks(reader, format: format) { engine.process($0) }
+            rejected += Self.feedTicks(file) { engine.process($0) }
             engine.finish()
             return collector.bars
         }
@@ -177,23 +177,18 @@ final class ResearchInput {
         return sign * (h * 60 + m)
     }
 
-    /// Streams ticks to `body`; reports bad rows on stderr and returns how many there were.
-    static func feedTicks(_ reader: ChunkedFile, format: TickFormat, _ body: (Tick) -> Void) -> Int {
-        var rejected = 0
-        var index = 0
-        reader.forEachDecoded(format: format) { result in
-            for tick in result.ticks { body(tick) }
-            for r in result.rejected {
-                rejected += 1
-                if rejected <= 20 {
-                    FileHandle.standardError.write(Foundation.Data("rejected tick \(index + r.index): \(r.description)\n".utf8))
-                }
-            }
-            index += result.ticks.count + result.rejected.count
-            if let e = result.documentError { FileHandle.standardError.write(Foundation.Data("input error: \(e)\n".utf8)) }
-            return result.documentError == nil
+    /// Streams ticks to `body`; reports bad rows (and a document error) on stderr and returns how
+    /// many rows were refused.
+    static func feedTicks(_ file: TickFile, _ body: (Tick) -> Void) -> Int {
+        guard let outcome = file.read(body) else {
+            FileHandle.standardError.write(Foundation.Data("input error: cannot read \(file.path)\n".utf8))
+            return 0
         }
-        return rejected
+        if outcome.rejected > BarCache.keptLines {
+            FileHandle.standardError.write(Foundation.Data("… and \(outcome.rejected - BarCache.keptLines) more rejected ticks\n".utf8))
+        }
+        if let e = outcome.documentError { FileHandle.standardError.write(Foundation.Data("input error: \(e)\n".utf8)) }
+        return outcome.rejected
     }
 
     /// The strategies file (default Config/strategies.json when present, else the built-ins) with
@@ -271,7 +266,7 @@ struct ResearchOptions: ParsableArguments {
         return t
     }
 
-    @Flag(help: "Keep an OHLCV file's parse in FILE.dfcache and reuse it while the file and these options are unchanged.")
+    @Flag(help: "Keep the file's parse (OHLCV bars or ticks) in FILE.dfcache and reuse it while the file and these options are unchanged.")
     var cache = false
 
     func load(command: String) throws -> ResearchInput {

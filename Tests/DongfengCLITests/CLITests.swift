@@ -169,6 +169,46 @@ final class ReplayCLITests: XCTestCase {
         try CommandRun.write(text, name, cleanedUpBy: self)
     }
 
+    /// `--cache`: the first run parses and keeps the ticks, later runs read them back — the same
+    /// events byte for byte and the same rejected rows; a changed or damaged file is parsed again.
+    func testReplayCacheGivesTheSameEventsAndFollowsTheFile() throws {
+        var csv = "ts,symbol,price,volume,bid,ask\n"
+        for i in 0..<6_000 {
+            let symbol = ["600519.SH", "000001.SZ", "AAPL"][i % 3]
+            let price = 100 + Double((i * 7919) % 97) / 10
+            csv += "\(1_732_500_000_000 + Int64(i) * 1_000),\(symbol),\(price),\(100 + i % 7),\(i % 4 == 0 ? "\(price - 0.01)" : ""),\(i % 4 == 0 ? "\(price + 0.01)" : "")\n"
+            if i == 4_000 { csv += "1732504000500,BAD SYMBOL,1,1,,\n" }
+        }
+        let input = try write(csv, "cached-ticks.csv")
+        let cache = input + ".dfcache"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        let args = ["replay", "--input", input, "--interval", "1m", "--emit", "bars,signals,opportunities,risk_alerts"]
+        let plain = try run(args)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache), "no cache without --cache")
+        let first = try run(args + ["--cache"])
+        XCTAssertTrue(first.stderr.contains("cache: wrote \(cache)"), first.stderr)
+        let second = try run(args + ["--cache"])
+        XCTAssertTrue(second.stderr.contains("cache: read \(cache)"), second.stderr)
+        for r in [first, second] {
+            XCTAssertEqual(r.stdout, plain.stdout, "a cached replay writes what a parse does")
+            XCTAssertTrue(r.stderr.contains("6000 ticks (1 rejected"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("rejected tick 4001: symbol: line 4003"), r.stderr)
+        }
+        // Damaged: parsed again and replaced.
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: cache))
+        try handle.truncate(atOffset: 4_000)
+        try handle.close()
+        let repaired = try run(args + ["--cache"])
+        XCTAssertTrue(repaired.stderr.contains("cache: wrote"), repaired.stderr)
+        XCTAssertEqual(repaired.stdout, plain.stdout)
+        // Changed: the new ticks, not the cached ones.
+        try (csv + "1732506100000,AAPL,120,5,,\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let changed = try run(args + ["--cache"])
+        XCTAssertTrue(changed.stderr.contains("cache: wrote"), changed.stderr)
+        XCTAssertTrue(changed.stderr.contains("6001 ticks (1 rejected"), changed.stderr)
+    }
+
     func testReplayIsByteIdenticalAndReportsBadRows() throws {
         var csv = "ts,symbol,price,volume,bid,ask\n"
         var price = 1688.5
