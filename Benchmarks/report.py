@@ -228,6 +228,11 @@ if fan_labels:
           "root here lacks CAP_SYS_RESOURCE to raise it, so no single process (server or load generator) can hold "
           "50,000 sockets; the 50k figures the harness was asked for cannot be measured here.")
     w("")
+table("Memory per idle HTTPS connection: Dongfeng, nginx, Hummingbird", ["https_memory"],
+      "Each server started afresh, pinned to the server core, and measured alone by the same client "
+      "(`Benchmarks/idle_https_memory.py`: Python's ssl, TLS 1.3 with X25519; each connection sends one GET, "
+      "reads the answer and stays open, idle): RSS of the server's processes before and after, per connection. "
+      "nginx runs the tuned configuration above (one worker; the RSS of master and worker).")
 table("WebSocket memory (Dongfeng)", ["memory"],
       "Server RSS growth per idle WSS connection (no feed; `dongfeng-wsload idle`).")
 tls_cost = [value("heap", k) for k in ("TLS, after the handshake", "plain TCP, accepted")]
@@ -270,6 +275,11 @@ for r in extra_rows("fanout_dongfeng"):
     if r["name"].startswith("10000 subscribers") and r["value"]:
         v = float(r["value"])
         goals.append((f"fan-out, {r['name']}", "≥ 1,000,000 msgs/s", f"{v:,.0f} msgs/s", v >= 1e6, f"{(1e6 - v) / 1e6 * 100:.0f}% short"))
+https = {r["name"].rsplit(", ", 1)[-1]: float(r["value"]) for r in extra_rows("https_memory") if r["value"]}
+if "dongfeng" in https and "nginx" in https:
+    d, n = https["dongfeng"], https["nginx"]
+    goals.append(("memory per idle HTTPS connection", "≤ nginx", f"{d:,.0f} B vs nginx {n:,.0f} B", d <= n,
+                  f"{(d - n) / n * 100:.0f}% over"))
 for r in extra_rows("memory"):
     if r["value"]:
         v = float(r["value"])

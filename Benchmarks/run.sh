@@ -196,6 +196,7 @@ curl -sk -X POST -H "Authorization: Bearer $token" "https://127.0.0.1:$df_port/a
 
 # --- WebSocket, end to end and resources (Dongfeng; dongfeng-wsload on our own reactor) ----------
 for s in nginx hummingbird fastapi; do kill "${pid[$s]}" 2>/dev/null || true; done
+
 swift build -c release --product dongfeng-wsload >/dev/null
 wsload="$(swift build -c release --show-bin-path)/dongfeng-wsload"
 extra="$work/extra.tsv"
@@ -209,11 +210,39 @@ case $mode in
   # one read (load generator) per subscriber, so 300k msgs/s already saturates both ends.
   # 19000 is the most this machine allows: its hard RLIMIT_NOFILE is 20000 and root lacks
   # CAP_SYS_RESOURCE to raise it, so neither server nor load generator can hold 50k sockets.
-  full) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:30:py 10000:300:3:py 19000:150:2:-"; idle_counts="1000 10000 19000"; idle_secs=60; conn_mem_n=2000; replay_ticks=10000000 ;;
-  quick) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:30:py 10000:300:3:-"; idle_counts="1000 10000"; idle_secs=10; conn_mem_n=1000; replay_ticks=1000000 ;;
-  smoke) e2e_rates="1000"; fan_specs="100:300:300:py"; idle_counts="200"; idle_secs=2; conn_mem_n=100; replay_ticks=20000 ;;
+  full) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:30:py 10000:300:3:py 19000:150:2:-"; idle_counts="1000 10000 19000"; idle_secs=60; conn_mem_n=2000; idle_https_n=5000; replay_ticks=10000000 ;;
+  quick) e2e_rates="1000 10000 50000"; fan_specs="1000:3000:30:py 10000:300:3:-"; idle_counts="1000 10000"; idle_secs=10; conn_mem_n=1000; idle_https_n=2000; replay_ticks=1000000 ;;
+  smoke) e2e_rates="1000"; fan_specs="100:300:300:py"; idle_counts="200"; idle_secs=2; conn_mem_n=100; idle_https_n=200; replay_ticks=20000 ;;
 esac
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$dfp_pid/status"; }
+
+say "memory per idle keep-alive HTTPS connection: Dongfeng, nginx, Hummingbird (fresh servers, one client)"
+# Each server is started afresh (pinned as above) and measured alone by the same Python client
+# (Benchmarks/idle_https_memory.py); RSS of all its processes, before and after N connections.
+dfp_stop
+sleep 0.5
+for s in dongfeng nginx hummingbird; do
+  case $s in
+    dongfeng)
+      dfp_start "$bin" "$work" DFP_FEED=none DFP_SERVER_MAX_CONNECTIONS=60000 -- >/dev/null
+      pin "$dfp_pid"
+      mem_port=$dfp_port; mem_pids=$dfp_pid; mem_path="/api/v1/opportunities?limit=20" ;;
+    nginx)
+      taskset -c "$server_cpu" /usr/sbin/nginx -c "$work/nginx.conf" -p "$work" >"$work/nginx.log" 2>&1 &
+      mem_main=$!
+      mem_port=$nginx_port; mem_path="/opportunities.json" ;;
+    hummingbird)
+      taskset -c "$server_cpu" "$hb" "$hb_port" "$cert" "$key" "$work/opportunities.json" "$work/www/index.html" >"$work/hummingbird.log" 2>&1 &
+      mem_main=$!
+      mem_port=$hb_port; mem_path="/api/v1/opportunities?limit=20" ;;
+  esac
+  wait_ready "https://127.0.0.1:$mem_port$mem_path" || true
+  [ "$s" = dongfeng ] || mem_pids=$(echo "$mem_main" $(pgrep -P "$mem_main" || true) | tr ' ' ',')
+  b=$(taskset -c "$load_cpu" python3 Benchmarks/idle_https_memory.py "$mem_port" "$mem_pids" "$idle_https_n" "$mem_path" || echo "")
+  record https_memory "$idle_https_n idle keep-alive HTTPS connections, $s" "$b" "bytes each (RSS)"
+  if [ "$s" = dongfeng ]; then dfp_stop; else kill "$mem_main" 2>/dev/null || true; wait "$mem_main" 2>/dev/null || true; fi
+  sleep 0.5
+done
 
 say "end to end: HTTPS POST tick → WSS opportunity"
 # A fresh data folder: the load generator posts past-dated ticks on a new symbol, and a restart on
