@@ -228,6 +228,12 @@ if fan_labels:
           "root here lacks CAP_SYS_RESOURCE to raise it, so no single process (server or load generator) can hold "
           "50,000 sockets; the 50k figures the harness was asked for cannot be measured here.")
     w("")
+table("Reactor loops 1 → 2 (Dongfeng)", ["scaling"],
+      "`Benchmarks/scaling.sh`: `--loops N --reuse-port`, wrk with 64 keep-alive connections on the REST "
+      "answer above (feed paused). This machine has 2 cores, so 2 loops on 2 cores cannot leave a core to the "
+      "load generator: the pinned pair (server on core 0, wrk on core 1) shows what a second loop costs on one "
+      "core; the unpinned pair (server and wrk on both cores) shows what it adds, read as req/s and as requests "
+      "per server CPU-second (work per core kept as loops are added). Every run is listed.")
 table("Memory per idle HTTPS connection: Dongfeng, nginx, Hummingbird", ["https_memory"],
       "Each server started afresh, pinned to the server core, and measured alone by the same client "
       "(`Benchmarks/idle_https_memory.py`: Python's ssl, TLS 1.3 with X25519; each connection sends one GET, "

@@ -216,6 +216,14 @@ case $mode in
 esac
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$dfp_pid/status"; }
 
+say "reactor loops 1 → 2 (Benchmarks/scaling.sh: pinned and unpinned, every run)"
+dfp_stop
+case $mode in full) scaling_secs=10; scaling_runs=3 ;; quick) scaling_secs=5; scaling_runs=2 ;; *) scaling_secs=2; scaling_runs=1 ;; esac
+while IFS=$'\t' read -r label run rps cpu_s per_cpu; do
+  record scaling "$label, run $run" "$rps" "req/s"
+  record scaling "$label, run $run, per server CPU-second" "$per_cpu" "req"
+done < <(bash Benchmarks/scaling.sh "$scaling_secs" "$scaling_runs" || true)
+
 say "memory per idle keep-alive HTTPS connection: Dongfeng, nginx, Hummingbird (fresh servers, one client)"
 # Each server is started afresh (pinned as above) and measured alone by the same Python client
 # (Benchmarks/idle_https_memory.py); RSS of all its processes, before and after N connections.
