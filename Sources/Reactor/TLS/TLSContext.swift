@@ -31,9 +31,6 @@ public final class TLSContext: @unchecked Sendable {
     let isClient: Bool
     /// Client: check the server's certificate chain and name.
     let verifiesPeer: Bool
-    /// Server: a TLS 1.3 session ticket goes out with a connection's first answer (see
-    /// `TLSSession.write`), not at the end of the handshake.
-    let ticketsWithFirstWrite: Bool
 
     /// TLS 1.2 suites: forward-secret (ECDHE) and AEAD only. TLS 1.3 suites are all AEAD and
     /// keep OpenSSL's default order.
@@ -58,12 +55,7 @@ public final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_set_cipher_list(ctx, Self.tls12Ciphers) == 1 else { throw ReactorError.tls(Self.lastError()) }
         guard dfo_ctx_set1_groups_list(ctx, "X25519:P-256:P-384") == 1 else { throw ReactorError.tls(Self.lastError()) }
         _ = dfo_ctx_set_session_cache_mode(ctx, dfo_sess_cache_server())
-        // No TLS 1.3 ticket at the end of the handshake: written then, it leaves OpenSSL 3.0
-        // holding ~11 KB more for the rest of an idle connection's life (measured: 15.2 KB of RSS
-        // per idle HTTPS connection with it, 4.1 KB without). One is asked for before the first
-        // answer instead, and goes out with it (Benchmarks/idle_https_memory.py).
-        _ = SSL_CTX_set_num_tickets(ctx, 0)
-        ticketsWithFirstWrite = options.sessionTickets
+        _ = SSL_CTX_set_num_tickets(ctx, options.sessionTickets ? 1 : 0)
         dfo_ctx_use_alpn_http11(ctx)
 
         guard SSL_CTX_use_certificate_chain_file(ctx, options.certificateChainFile) == 1 else {
@@ -88,7 +80,6 @@ public final class TLSContext: @unchecked Sendable {
         context = ctx
         isClient = true
         verifiesPeer = verify
-        ticketsWithFirstWrite = false
         fingerprint = ""
         guard dfo_ctx_set_min_proto(ctx, dfo_tls1_2_version()) == 1 else { throw ReactorError.tls(Self.lastError()) }
         guard SSL_CTX_set_cipher_list(ctx, Self.tls12Ciphers) == 1 else { throw ReactorError.tls(Self.lastError()) }

@@ -14,15 +14,12 @@ final class TLSSession: SocketTransport {
     let isClient: Bool
     private let serverName: String?
     private let verifiesPeer: Bool
-    /// A TLS 1.3 session ticket is still to be asked for, before the first write.
-    private var ticketDue: Bool
 
     init(context: TLSContext, fd: Int32, serverName: String? = nil) {
         self.fd = fd
         ssl = SSL_new(context.context)
         isClient = context.isClient
         verifiesPeer = context.verifiesPeer
-        ticketDue = context.ticketsWithFirstWrite
         self.serverName = serverName
     }
 
@@ -80,12 +77,6 @@ final class TLSSession: SocketTransport {
 
     func write(_ bytes: UnsafeRawBufferPointer) -> TransportIO {
         guard let ssl else { return .error(.tlsError(lastError)) }
-        if ticketDue, handshakeDone {
-            // TLS 1.3 only (a TLS 1.2 ticket is part of the handshake): the ticket is written
-            // ahead of these bytes, by this same SSL_write.
-            ticketDue = false
-            if SSL_version(ssl) == dfo_tls1_3_version() { _ = SSL_new_session_ticket(ssl) }
-        }
         var n = 0
         if SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &n) == 1 { return .bytes(n) }
         // A peer gone in the middle of a write is a broken connection, not a polite close.
