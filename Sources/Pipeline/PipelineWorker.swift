@@ -415,12 +415,14 @@ public final class PipelineWorker: @unchecked Sendable {
 
     /// Commits the journal, then records and fans out the batch's events in order.
     private func publishBatch() {
-        defer { publishOutcomes() }
         guard !batch.isEmpty else {
             journal?.commit()  // inputs that made no event (a repeated alert held back) are journaled too
+            publishOutcomes()
             return
         }
         journal?.commit()
+        // Outcomes before the bars that complete them: a reader who sees a bar sees its outcomes.
+        publishOutcomes()
         let now = dfl_monotonic_ns()
         stats.latency.record(nowNs: now) { add in
             for item in batch where item.originNs != 0 {

@@ -132,7 +132,7 @@ final class TriggerSearchTests: XCTestCase {
         // A 20-bar z-score never exceeds √19 ≈ 4.36, so a threshold of 10 cannot be met.
         let strict = try StrategyRegistry.parse(Data(#"{"strategies":{"volume_spike":{"threshold":10}}}"#.utf8))
         let result = TriggerSearch.find(strategy: "volume_spike", symbol: "TRIG.SH", registry: strict, interval: try XCTUnwrap(BarInterval("1s")),
-                                        limits: TriggerSearch.Limits(cpuSeconds: 0.3))
+                                        limits: TriggerSearch.Limits(cpuSeconds: 2))
         guard case .failure(let failure) = result else { return XCTFail("volume_spike fired with threshold 10") }
         XCTAssertTrue(failure.message.contains("`volume_z_20 >= 10.0` was never true; closest: volume_z_20 = 4.3"), failure.message)
     }
