@@ -39,9 +39,14 @@ public struct JSONWriter {
     }
 
     /// Non-finite numbers have no JSON form and are written as null.
+    /// The digits are `String(value)`'s (shortest round trip), written straight into the bytes.
     public mutating func double(_ key: String?, _ value: Double) {
         prefix(key)
-        bytes.append(contentsOf: (value.isFinite ? String(value) : "null").utf8)
+        guard value.isFinite else { bytes.append(contentsOf: "null".utf8); return }
+        var sink = ASCIISink()
+        swap(&sink.bytes, &bytes)
+        value.write(to: &sink)
+        swap(&sink.bytes, &bytes)
     }
 
     public mutating func int64(_ key: String?, _ value: Int64) {
@@ -155,4 +160,13 @@ public struct JSONWriter {
 
 private extension UInt {
     var asUInt64: UInt64 { UInt64(self) }
+}
+
+/// Where `Double.write(to:)` puts its digits: the standard library hands a finished number's
+/// ASCII to `_writeASCII` from a stack buffer, so no String is made per number (a String of
+/// more than 15 bytes, such as most indicator values, is a heap allocation).
+private struct ASCIISink: TextOutputStream {
+    var bytes: [UInt8] = []
+    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
 }

@@ -17,9 +17,12 @@ struct ReceivedTick {
 struct StampedEvent {
     var event: PipelineEvent
     var originNs: Int64
-    /// An opportunity's or alert's payload JSON, encoded once for the journal and kept by the
-    /// query store; empty when not encoded yet (no journal).
-    var payload: [UInt8] = []
+    /// A sequenced event's envelope JSON, encoded once: the journal's record, the WebSocket
+    /// frames' text, and (the `payload` part of an opportunity or alert) the query store's
+    /// answer. Empty for events not encoded on the worker (ticks, bars, features).
+    var envelope: [UInt8] = []
+    /// Where the payload object sits in `envelope`.
+    var payload: Range<Int> = 0..<0
 }
 
 /// A producer's way into the pipeline: one SPSC ring per producer (feed thread, reactor loop),
@@ -123,6 +126,13 @@ public final class EventOutput: @unchecked Sendable {
         ring.drain { item, _ in body(item.event, item.originNs) }
     }
 
+    /// The same, with a sequenced event's envelope JSON as the worker encoded it
+    /// (`PipelineEvent.envelope`, no instance); empty when it was not encoded there.
+    @discardableResult
+    public func drain(_ body: (PipelineEvent, _ originNs: Int64, _ envelope: [UInt8]) -> Void) -> Int {
+        ring.drain { item, _ in body(item.event, item.originNs, item.envelope) }
+    }
+
     /// Events waiting.
     public var depth: Int { ring.count }
 }
@@ -198,7 +208,6 @@ public final class PipelineWorker: @unchecked Sendable {
     /// This batch's events, published after the journal commit.
     private var batch: [StampedEvent] = []
     /// Where a sequenced event is encoded for the journal (reused).
-    private var envelope = JSONWriter(capacity: 1024)
     /// Signal outcomes of the batch, and the strategies they scored.
     private var outcomes: [SignalOutcome] = []
     private var scoredStrategies: [String] = []
@@ -396,19 +405,18 @@ public final class PipelineWorker: @unchecked Sendable {
             if seq <= through { return }
             recoveredNew += 1
         }
-        var payload: [UInt8] = []
-        if let journal, let seq = event.seq {
-            // Encoded once: the envelope is the journal record, its payload the store's answer.
-            envelope.reset()
+        var item = StampedEvent(event: event, originNs: originNs)
+        if let seq = event.seq {
+            // Encoded once: the envelope is the journal record and the subscribers' frame text,
+            // its payload the store's answer.
+            var w = JSONWriter(capacity: 512)
             var at = 0
-            event.envelope(&envelope, payloadAt: &at)
-            envelope.bytes.withUnsafeBytes { journal.append(seq: seq, envelope: $0) }
-            switch event {
-            case .opportunity, .alert: payload = Array(envelope.bytes[at..<(envelope.bytes.count - 1)])
-            default: break
-            }
+            event.envelope(&w, payloadAt: &at)
+            if let journal { w.bytes.withUnsafeBytes { journal.append(seq: seq, envelope: $0) } }
+            item.payload = at..<(w.bytes.count - 1)
+            item.envelope = w.bytes
         }
-        batch.append(StampedEvent(event: event, originNs: originNs, payload: payload))
+        batch.append(item)
         // Ticks and bars may pile up in a large batch; publish early when nothing needs a commit.
         if batch.count >= 8192 { publishBatch() }
     }
@@ -449,7 +457,10 @@ public final class PipelineWorker: @unchecked Sendable {
 
     private func publish(_ item: StampedEvent) {
         let event = item.event
-        store.record(event, payload: item.payload)
+        switch event {
+        case .opportunity, .alert: store.record(event, payload: Array(item.envelope[item.payload]))
+        default: store.record(event)
+        }
         switch event {
         case .tick:
             counts.totals.ticks += 1

@@ -57,6 +57,30 @@ final class JSONWriterEscapeTests: XCTestCase {
 
     /// The envelope says where its payload starts: that slice is the payload encoding itself,
     /// with or without an instance field (the journal record and the store's answer share it).
+    /// Numbers are the shortest digits that read back to the same Double (String(value)'s), on
+    /// tiny, huge, negative, subnormal and ordinary prices alike; non-finite ones are null.
+    func testDoublesAreShortestRoundTripDigits() throws {
+        var samples: [Double] = [0, -0.0, 1, 42, 0.1, 100.50010000000001, 1e-5, 5e-324, 2.2250738585072014e-308,
+                                 1.7976931348623157e308, 123456789012345680000.0, -3.14159, 1e16, 1e15, 0.000123]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 { samples.append(Double(bitPattern: rng.next()) ) }
+        for _ in 0..<2000 { samples.append(Double.random(in: -1e6...1e6, using: &rng)) }
+        for value in samples where value.isFinite {
+            var w = JSONWriter()
+            w.double(nil, value)
+            XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), String(value))
+            let back = try XCTUnwrap(Double(String(decoding: w.bytes, as: UTF8.self)))
+            XCTAssertEqual(back.bitPattern, value.bitPattern, "\(value)")
+        }
+        for value in [Double.nan, .infinity, -.infinity] {
+            var w = JSONWriter()
+            w.beginObject()
+            w.double("x", value)
+            w.endObject()
+            XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"x":null}"#)
+        }
+    }
+
     func testEnvelopePayloadSliceIsThePayload() {
         let events: [PipelineEvent] = [
             .alert(RiskAlert(seq: 9, ts: 5, symbol: nil, kind: "signal_rate", severity: .warning, message: "m \"q\"", value: 1, threshold: 2)),

@@ -51,6 +51,8 @@ final class Broadcaster: @unchecked Sendable {
     /// The batch being fanned out, and each event's frames once encoded (reused between batches).
     private var batch: [PipelineEvent] = []
     private var origins: [Int64] = []
+    /// Each event's envelope as the worker encoded it (empty: encode it here).
+    private var envelopes: [[UInt8]] = []
     private var plainFrames: [[UInt8]?] = []
     private var compressedFrames: [[UInt8]?] = []
     /// One subscriber's frames of a batch, written with one call (uSockets' cork buffer).
@@ -62,9 +64,11 @@ final class Broadcaster: @unchecked Sendable {
     func drain() {
         batch.removeAll(keepingCapacity: true)
         origins.removeAll(keepingCapacity: true)
-        output.drain { event, origin in
+        envelopes.removeAll(keepingCapacity: true)
+        output.drain { event, origin, envelope in
             batch.append(event)
             origins.append(origin)
+            envelopes.append(envelope)
         }
         guard !batch.isEmpty, !sessions.isEmpty else { return }
         plainFrames.removeAll(keepingCapacity: true)
@@ -76,10 +80,10 @@ final class Broadcaster: @unchecked Sendable {
             for i in batch.indices where session.wants(batch[i]) {
                 let frame: [UInt8]
                 if session.compresses {
-                    if compressedFrames[i] == nil { compressedFrames[i] = self.frame(batch[i], compress: true) }
+                    if compressedFrames[i] == nil { compressedFrames[i] = self.frame(i, compress: true) }
                     frame = compressedFrames[i]!
                 } else {
-                    if plainFrames[i] == nil { plainFrames[i] = self.frame(batch[i], compress: false) }
+                    if plainFrames[i] == nil { plainFrames[i] = self.frame(i, compress: false) }
                     frame = plainFrames[i]!
                 }
                 // A burst bigger than the cap goes out in pieces, so the cap measures what the
@@ -137,19 +141,27 @@ final class Broadcaster: @unchecked Sendable {
         }
     }
 
-    /// The WebSocket frame of an event's JSON envelope.
+    /// The WebSocket frame of the batch's event `i`: its JSON envelope, as the worker encoded
+    /// it when it did (sequenced events), else encoded here.
+    private func frame(_ i: Int, compress: Bool) -> [UInt8] {
+        envelopes[i].isEmpty ? frame(batch[i], compress: compress) : frame(envelopes[i], compress: compress)
+    }
+
+    /// The WebSocket frame of an event's JSON envelope (a replay's events, read back).
     func frame(_ event: PipelineEvent, compress: Bool) -> [UInt8] {
         json.reset()
         event.envelope(&json)
-        return json.bytes.withUnsafeBytes { text in
-            if compress, let deflater {
-                var body: [UInt8] = []
-                if (try? deflater.compressMessage(text, into: &body)) != nil {
-                    return WSFrameWriter.frame(.text, body, compressed: true)
-                }
+        return frame(json.bytes, compress: compress)
+    }
+
+    private func frame(_ envelope: [UInt8], compress: Bool) -> [UInt8] {
+        if compress, let deflater {
+            var body: [UInt8] = []
+            if (try? envelope.withUnsafeBytes { try deflater.compressMessage($0, into: &body) }) != nil {
+                return WSFrameWriter.frame(.text, body, compressed: true)
             }
-            return WSFrameWriter.frame(.text, Array(text))
         }
+        return WSFrameWriter.frame(.text, envelope)
     }
 
     func countDrop() { settings.stats.droppedLossy.wrappingAdd(1, ordering: .relaxed) }

@@ -163,7 +163,11 @@ public struct RuleStrategy: Strategy {
         self.exit = exit
         let read = rule.term.names + (exit.when?.term.names ?? [])
         readsFeatures = read.contains { !RuleExpression.barFields.contains($0) }
+        reason = "rule \(name): \(rule.source)"
     }
+
+    /// The same for every signal of the rule: built once, shared by them all.
+    private let reason: String
 
     /// A rule reads features only through the feature names it uses (bar fields and indicator
     /// calls read the bar and the symbol's indicator bank), never the recent bars.
@@ -174,6 +178,6 @@ public struct RuleStrategy: Strategy {
     public func evaluate(_ c: StrategyContext) -> StrategyVerdict? {
         guard rule.holds(c.input) else { return nil }
         if let before = c.input.before, rule.holds(before) { return nil }
-        return StrategyVerdict(direction: direction, strength: strength, reason: "rule \(name): \(rule.source)")
+        return StrategyVerdict(direction: direction, strength: strength, reason: reason)
     }
 }
