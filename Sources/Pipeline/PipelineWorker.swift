@@ -104,6 +104,8 @@ public final class TickInput: @unchecked Sendable {
     /// Free slots right now (a hint for "would a batch of n fit").
     public var freeCapacity: Int { ring.freeCapacityHint }
     public var depth: Int { ring.count }
+    /// Entries the ring holds at most.
+    public var capacity: Int { ring.capacity }
 }
 
 /// A consumer's way out: its ring and the wake-up to call after a batch (an eventfd write).
@@ -135,6 +137,8 @@ public final class EventOutput: @unchecked Sendable {
 
     /// Events waiting.
     public var depth: Int { ring.count }
+    /// Entries the ring holds at most.
+    public var capacity: Int { ring.capacity }
 }
 
 /// Counters readable from any thread (health, metrics).

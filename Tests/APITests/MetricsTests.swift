@@ -52,6 +52,46 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.output)
     }
 
+    /// The process metrics under the names every Prometheus client exports, the build, ring
+    /// capacities and the feed's age (what deploy/prometheus/alerts.yml reads).
+    func testProcessBuildRingAndFeedFigures() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let text = try server.get("/admin/metrics").text
+        let cpu = try XCTUnwrap(value(text, "process_cpu_seconds_total"))
+        XCTAssertGreaterThan(cpu, 0)
+        XCTAssertTrue(text.contains("# TYPE process_cpu_seconds_total counter"))
+        let rss = try XCTUnwrap(value(text, "process_resident_memory_bytes"))
+        XCTAssertGreaterThan(rss, 1_000_000)
+        XCTAssertGreaterThan(value(text, "process_virtual_memory_bytes") ?? 0, rss)
+        // The server's own descriptors: the listening socket, epoll, eventfds, the journal, and
+        // this connection; the figure follows open connections.
+        let fds = try XCTUnwrap(value(text, "process_open_fds"))
+        XCTAssertGreaterThan(fds, 3)
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        XCTAssertEqual(value(text, "process_max_fds"), Double(limit.rlim_cur))
+        let started = try XCTUnwrap(value(text, "process_start_time_seconds"))
+        let now = Date().timeIntervalSince1970
+        XCTAssertTrue(started <= now && started > now - 600, "start \(started), now \(now)")
+        XCTAssertNotNil(text.range(of: #"dongfeng_build_info\{version="0\.1\.0",commit="[0-9a-f]{12}|unknown"\} 1"#, options: .regularExpression), text)
+        XCTAssertNotNil(text.range(of: #"dongfeng_ring_capacity\{ring="in:[^"]+"\} [1-9][0-9]*"#, options: .regularExpression), text)
+        XCTAssertNotNil(text.range(of: #"dongfeng_ring_capacity\{ring="out:0"\} [1-9][0-9]*"#, options: .regularExpression))
+        // No tick yet: the feed's age is the time since start, and grows.
+        let age = try XCTUnwrap(value(text, "dongfeng_feed_last_tick_age_seconds"))
+        XCTAssertGreaterThanOrEqual(age, 0)
+        XCTAssertEqual(value(text, "dongfeng_feed_paused"), 0)
+        usleep(300_000)
+        let later = try XCTUnwrap(value(try server.get("/admin/metrics").text, "dongfeng_feed_last_tick_age_seconds"))
+        XCTAssertGreaterThanOrEqual(later, age + 0.25)
+        // A tick processed: the age drops back near zero.
+        let body = TestTicks.ndjson(count: 10)
+        let posted = try server.request("POST /api/v1/ticks HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-ndjson\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertEqual(posted.status, 202)
+        let fresh = try XCTUnwrap(value(try server.get("/admin/metrics").text, "dongfeng_feed_last_tick_age_seconds"))
+        XCTAssertLessThan(fresh, 0.25)
+    }
+
     /// Stage latencies, HTTP requests by route and status, WebSocket subscribers by channel and
     /// disconnects by close code follow real traffic.
     func testLatencyRequestsAndWebSocketFamiliesFollowTraffic() throws {

@@ -93,6 +93,10 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertEqual(untrusted.status, 2)
         XCTAssertTrue(untrusted.stderr.contains("--cacert") || untrusted.stderr.contains("--insecure"), untrusted.stderr)
         XCTAssertEqual(try runDongfeng(["health", "--insecure", "--url", "https://127.0.0.1:\(server.port)"]).status, 1)
+        // Liveness (a container HEALTHCHECK): a paused feed is still alive.
+        let live = try runDongfeng(["health", "--live", "--insecure", "--url", "https://127.0.0.1:\(server.port)"])
+        XCTAssertEqual(live.status, 0, live.stdout + live.stderr)
+        XCTAssertTrue(live.stdout.contains("ok") && live.stdout.contains("liveness"), live.stdout)
     }
 
     func testHealthIsDownWhenAComponentIsDownOrTheServerIsUnreachable() throws {
@@ -108,6 +112,9 @@ final class OperatorCLITests: XCTestCase {
         let unreachable = try runDongfeng(["health", "--insecure", "--url", "https://127.0.0.1:\(server.port)", "--timeout", "2"])
         XCTAssertEqual(unreachable.status, 2)
         XCTAssertTrue(unreachable.stderr.contains("cannot connect"), unreachable.stderr)
+        let notLive = try runDongfeng(["health", "--live", "--insecure", "--url", "https://127.0.0.1:\(server.port)", "--timeout", "2"])
+        XCTAssertEqual(notLive.status, 2)
+        XCTAssertTrue(notLive.stderr.contains("cannot connect"), notLive.stderr)
     }
 
     /// Every strategy the server lists — the built-ins and the rules of the shipped strategies file.

@@ -137,6 +137,25 @@ final class ConfigErrorTests: ConfigTestCase {
         XCTAssertEqual(try load(env: ["DFP_ADMIN_TOKEN": "0123456789abcdef"]).admin.token, "0123456789abcdef")
     }
 
+    /// Secrets from files (Kubernetes secret volumes, systemd credentials, Docker secrets): the
+    /// contents without the trailing line break; errors name the variable, never the value.
+    func testSecretsReadFromFilesNamedByFileVariables() throws {
+        let token = try write("0123456789abcdef-from-file\n")
+        XCTAssertEqual(try load(env: ["DFP_ADMIN_TOKEN_FILE": token]).admin.token, "0123456789abcdef-from-file")
+        let key = try write("ingest-key-0123456789\r\n")
+        XCTAssertEqual(try load(env: ["DFP_API_INGEST_KEY_FILE": key]).api.ingestKey, "ingest-key-0123456789")
+        XCTAssertEqual(try load(env: ["DFP_INGEST_API_KEY_FILE": key]).api.ingestKey, "ingest-key-0123456789")
+        let short = try write("hunter2-short\n")
+        let tooShort = loadError(env: ["DFP_ADMIN_TOKEN_FILE": short])
+        XCTAssertEqual(tooShort.description,
+                       "config error: admin.token: must be a string of at least 16 characters (got 13 characters from DFP_ADMIN_TOKEN_FILE)")
+        let both = loadError(env: ["DFP_ADMIN_TOKEN_FILE": token, "DFP_ADMIN_TOKEN": "0123456789abcdef"])
+        XCTAssertEqual(both.description, "config error: admin.token: DFP_ADMIN_TOKEN and DFP_ADMIN_TOKEN_FILE are both set; set only one")
+        let missing = loadError(env: ["DFP_ADMIN_TOKEN_FILE": "/nonexistent/admin-token"])
+        XCTAssertEqual(missing.description, "config error: admin.token: cannot read /nonexistent/admin-token (from DFP_ADMIN_TOKEN_FILE)")
+        XCTAssertFalse(both.description.contains("from-file"))
+    }
+
     func testCertAndKeyBothOrNeither() throws {
         let error = loadError(env: ["DFP_CERT": "/etc/dongfeng/fullchain.pem"])
         XCTAssertEqual(error.description, "config error: tls.key: must be set because tls.cert is set (tls.cert from DFP_CERT); give tls.cert and tls.key together, or neither")

@@ -152,6 +152,8 @@ public enum ConfigLoader {
     // MARK: - Environment
 
     private static func applyEnvironment(_ environment: [String: String], to state: inout State) throws(ConfigError) {
+        var environment = environment
+        let fromFiles = try readSecretFiles(&environment)
         for info in keys {
             let set = ([info.env] + info.aliases).filter { environment[$0] != nil }
             guard let variable = set.first, let text = environment[variable] else { continue }
@@ -160,9 +162,39 @@ public enum ConfigLoader {
                 throw ConfigError(key: info.key, message: "\(other) and \(variable) are both set, to different values"
                                   + values + "; set only one")
             }
-            try info.apply(text: text, source: variable, to: &state.config)
-            state.sources[info.key] = variable
+            let source = fromFiles[variable] ?? variable
+            try info.apply(text: text, source: source, to: &state.config)
+            state.sources[info.key] = source
         }
+    }
+
+    /// A secret's variable may name a file holding it instead (`DFP_ADMIN_TOKEN_FILE`, the
+    /// convention of container images, Kubernetes secret volumes and systemd credentials): its
+    /// contents, without trailing line breaks, stand for the variable. Both set is an error, as
+    /// is a file that cannot be read; the message names the variable and path, never the value.
+    /// Returns the `_FILE` variable each secret variable was read through.
+    private static func readSecretFiles(_ environment: inout [String: String]) throws(ConfigError) -> [String: String] {
+        var sources: [String: String] = [:]
+        for info in keys where info.secret {
+            for variable in [info.env] + info.aliases {
+                guard let path = environment[variable + "_FILE"], !path.isEmpty else { continue }
+                if let direct = environment[variable], !direct.isEmpty {
+                    throw ConfigError(key: info.key, message: "\(variable) and \(variable)_FILE are both set; set only one")
+                }
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                      let data = FileManager.default.contents(atPath: path) else {
+                    throw ConfigError(key: info.key, message: "cannot read \(path) (from \(variable)_FILE)")
+                }
+                guard var text = String(data: data, encoding: .utf8) else {
+                    throw ConfigError(key: info.key, message: "\(path) (from \(variable)_FILE) is not UTF-8 text")
+                }
+                while let last = text.last, last.isNewline { text.removeLast() }
+                environment[variable] = text
+                sources[variable] = variable + "_FILE"
+            }
+        }
+        return sources
     }
 
     // MARK: - Rules across keys

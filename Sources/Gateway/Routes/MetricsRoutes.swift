@@ -38,6 +38,12 @@ enum MetricsRoutes {
             m.liveScores(signals.store.liveScores)
             m.labelled("dongfeng_risk_alerts_total", "Risk alerts", "counter", "kind", labelled.alertsByKind)
             m.gauge("dongfeng_last_seq", "The last sequence number given out", Int(s.lastSeq.load(ordering: .relaxed)))
+            // Feed freshness: since the last batch with ticks (since start when none yet).
+            let lastTickMs = s.lastTickMs.load(ordering: .relaxed)
+            m.gauge("dongfeng_feed_last_tick_age_seconds", "Seconds since the pipeline last processed ticks (since start when none yet)",
+                    Double(dfl_monotonic_ms() - (lastTickMs == 0 ? startedAtMs : lastTickMs)) / 1000)
+            m.gauge("dongfeng_feed_paused", "1 while the built-in feed is paused (POST /admin/feed/pause)",
+                    signals.feed?.paused.load(ordering: .relaxed) == true ? 1 : 0)
             var rejected: [String: Int] = [:]
             var depth: [String: Int] = [:]
             for input in signals.worker.inputRings {
@@ -57,6 +63,10 @@ enum MetricsRoutes {
                 dropped["out:\(i)"] = output.droppedLossy.load(ordering: .relaxed)
             }
             m.labelled("dongfeng_ring_depth", "Entries waiting in each pipeline ring", "ring", depth, type: "gauge")
+            var capacity: [String: Int] = [:]
+            for input in signals.worker.inputRings { capacity["in:" + input.name] = input.capacity }
+            for (i, output) in signals.worker.outputRings.enumerated() { capacity["out:\(i)"] = output.capacity }
+            m.labelled("dongfeng_ring_capacity", "Entries each pipeline ring holds at most", "ring", capacity, type: "gauge")
             m.labelled("dongfeng_ring_lossy_dropped_total", "Lossy events dropped because a consumer ring was full", "ring", dropped)
 
             let wsSessions = streaming.sessions.load(ordering: .relaxed)
@@ -110,6 +120,9 @@ enum MetricsRoutes {
 
             m.gauge("dongfeng_resident_memory_bytes", "Resident set size", Int(dfl_rss_bytes()))
             m.gauge("dongfeng_uptime_seconds", "Seconds since start", Int((dfl_monotonic_ms() - startedAtMs) / 1000))
+            m.process(ProcessFigures.now(startedAtMs: startedAtMs))
+            m.header("dongfeng_build_info", "The running build: version and commit", "gauge")
+            m.sample("dongfeng_build_info", [("version", DongfengVersion.current), ("commit", BuildInfo.commit)], 1)
             var headers = HTTPHeaders()
             headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
             headers.add("Cache-Control", "no-store")
@@ -122,11 +135,24 @@ enum MetricsRoutes {
 struct PrometheusText {
     private(set) var text = ""
 
-    mutating func counter(_ name: String, _ help: String, _ value: Int) { metric(name, help, "counter", value) }
-    mutating func gauge(_ name: String, _ help: String, _ value: Int) { metric(name, help, "gauge", value) }
+    mutating func counter(_ name: String, _ help: String, _ value: Int) { metric(name, help, "counter", "\(value)") }
+    mutating func gauge(_ name: String, _ help: String, _ value: Int) { metric(name, help, "gauge", "\(value)") }
+    mutating func counter(_ name: String, _ help: String, _ value: Double) { metric(name, help, "counter", Self.number(value)) }
+    mutating func gauge(_ name: String, _ help: String, _ value: Double) { metric(name, help, "gauge", Self.number(value)) }
 
-    private mutating func metric(_ name: String, _ help: String, _ type: String, _ value: Int) {
+    private mutating func metric(_ name: String, _ help: String, _ type: String, _ value: String) {
         text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+    }
+
+    /// The process metrics every Prometheus client library exports, under their standard names
+    /// (dashboards and alerts written for any service read them as they are).
+    mutating func process(_ p: ProcessFigures) {
+        counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", p.cpuSeconds)
+        gauge("process_resident_memory_bytes", "Resident memory size in bytes.", p.residentBytes)
+        gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", p.virtualBytes)
+        gauge("process_open_fds", "Number of open file descriptors.", p.openFDs)
+        gauge("process_max_fds", "Maximum number of open file descriptors.", p.maxFDs)
+        gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", p.startTimeSeconds)
     }
 
     mutating func labelled(_ name: String, _ help: String, _ type: String = "counter", _ label: String, _ values: [String: Int]) {

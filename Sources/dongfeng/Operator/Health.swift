@@ -11,12 +11,15 @@ struct Health: ParsableCommand {
     @OptionGroup var client: ClientOptions
     @Flag(help: "Print the server's JSON instead of the table.")
     var json = false
+    @Flag(help: "Liveness only (GET /health, no admin access): exit 0 when the server answers ok, else 2. For container HEALTHCHECKs and probes.")
+    var live = false
 
     func run() throws {
         let http: OperatorHTTP
         let reply: HTTPReply
         do {
             http = try client.http()
+            if live { try liveness(http) }
             reply = try http.get("/admin/health")
         } catch let error as ClientError {
             throw Terminal.fail("\(error) — status: down", code: 2)
@@ -58,6 +61,15 @@ struct Health: ParsableCommand {
             }
         }
         throw ExitCode(status == "ok" ? 0 : status == "degraded" ? 1 : 2)
+    }
+
+    /// `--live`: the server's own liveness answer, nothing else.
+    private func liveness(_ http: OperatorHTTP) throws -> Never {
+        let reply: HTTPReply
+        do { reply = try http.get("/health") } catch { throw Terminal.fail("\(error) — status: down", code: 2) }
+        let status = reply.status == 200 ? (reply.json as? [String: Any])?["status"] as? String ?? "down" : "down"
+        print(json ? reply.text : "\(client.url ?? "server"): \(Terminal.state(status)) (liveness)")
+        throw ExitCode(status == "ok" ? 0 : 2)
     }
 
     static func duration(_ seconds: Double) -> String {
