@@ -85,6 +85,11 @@ step "fuzzing" bash Fuzz/run.sh "${FUZZ_SECONDS:-30}"
 # The unit and in-process integration suites under AddressSanitizer and ThreadSanitizer, and
 # LeakSanitizer on a server run under connection churn (Tests/sanitizers.sh).
 step "the sanitizers" bash Tests/sanitizers.sh address thread leaks
+# The deployment artefacts (deploy/), each by its operators' tool: hadolint, docker-compose config,
+# promtool (rules and their unit tests), amtool, helm lint/template, checkov, systemd-analyze.
+step "the deployment artefacts" bash Tests/deploy/check.sh
+# The alert rules in a real Prometheus scraping a live gateway: the feed alert fires and resolves.
+step "the alert rules in a real Prometheus" bash Tests/deploy/prometheus_live.sh
 # The performance harness (Benchmarks/run.sh), one second per scenario.
 step "the performance harness smoke run" bench_smoke
 
