@@ -88,6 +88,8 @@ step "the sanitizers" bash Tests/sanitizers.sh address thread leaks
 # The deployment artefacts (deploy/), each by its operators' tool: hadolint, docker-compose config,
 # promtool (rules and their unit tests), amtool, helm lint/template, checkov, systemd-analyze.
 step "the deployment artefacts" bash Tests/deploy/check.sh
+# The image's runtime stage built and run with podman (a locally bootstrapped Debian base).
+step "the container image" bash Tests/deploy/image.sh
 # The alert rules in a real Prometheus scraping a live gateway: the feed alert fires and resolves.
 step "the alert rules in a real Prometheus" bash Tests/deploy/prometheus_live.sh
 # The performance harness (Benchmarks/run.sh), one second per scenario.
