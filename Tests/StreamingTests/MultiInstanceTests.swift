@@ -87,4 +87,50 @@ final class MultiInstanceTests: XCTestCase {
             XCTAssertEqual(seen.count, Set(seen).count, "none twice")
         }
     }
+
+    /// Other gateways' opportunities come through the `dfp:opportunities` stream: an entry added
+    /// while this gateway's link is down arrives after it reconnects (pub/sub would have lost
+    /// it), a repeated entry (a sink resending after its own drop) arrives once, and the
+    /// gateway's own entries are not echoed back.
+    func testStreamEntriesArriveAfterALinkDropOnceEach() throws {
+        let redis = try RedisServer()
+        defer { redis.kill() }
+        let b = try TestServer { $0.redis.url = "redis://127.0.0.1:\(redis.port)"; $0.redis.partitions = "1"; $0.redis.consumer = "B" }
+        defer { b.stop() }
+        func peersState() throws -> String? {
+            ((try b.get("/admin/health").json?["redis"] as? [String: Any])?["peers"] as? [String: Any])?["state"] as? String
+        }
+        var deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, try peersState() != "connected" { usleep(20_000) }
+        let ws = try TestWebSocket(port: b.port, path: "/ws/opportunities")
+        _ = try ws.nextJSON(); _ = try ws.nextJSON()  // hello, subscribed
+        let probe = try RedisProbe(port: redis.port)
+        func entry(_ origin: String, _ seq: Int) -> [String] {
+            let json = #"{"type":"opportunity","seq":\#(seq),"instance":"\#(origin)","payload":{"seq":\#(seq),"id":"600519.SH-long-1732500001000","symbol":"600519.SH","direction":"long","status":"updated","confidence":0.62,"price":1688.8,"strategies":["rsi_reversal"],"signal_count":\#(seq),"created_ts":1732500001000,"updated_ts":1732500001000,"expires_ts":1732500301000,"risk":{"status":"ok","alerts":[]},"untradable":null}}"#
+            return ["XADD", "dfp:opportunities", "*", "seq", String(seq), "instance", origin, "data", json]
+        }
+        _ = try probe.call(entry("Z", 1))
+        // The link drops (every XREAD connection killed); entries added before it is back.
+        _ = try probe.call(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+        _ = try probe.call(entry("Z", 2))
+        _ = try probe.call(entry("Z", 2))  // a resend
+        _ = try probe.call(entry("Z", 1))  // an older repeat
+        _ = try probe.call(entry("B", 7))  // this gateway's own
+        _ = try probe.call(entry("Y", 1))
+        var seen: [String] = []
+        deadline = Date().addingTimeInterval(15)
+        while seen.count < 3, Date() < deadline {
+            let m = try ws.nextJSON()
+            guard m["type"] as? String == "opportunity" else { continue }
+            seen.append("\(m["instance"] as? String ?? "?")/\(m["seq"] as? Int ?? -1)")
+        }
+        XCTAssertEqual(seen, ["Z/1", "Z/2", "Y/1"])
+        // Nothing more: the repeats and the own entry stay out.
+        _ = try probe.call(entry("Y", 2))
+        var next = try ws.nextJSON()
+        while next["type"] as? String != "opportunity" { next = try ws.nextJSON() }
+        XCTAssertEqual("\(next["instance"] as? String ?? "?")/\(next["seq"] as? Int ?? -1)", "Y/2")
+        let peers = (try b.get("/admin/health").json?["redis"] as? [String: Any])?["peers"] as? [String: Any]
+        XCTAssertEqual(peers?["duplicates"] as? Int, 2, "\(String(describing: peers))")
+    }
 }

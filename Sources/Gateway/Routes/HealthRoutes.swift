@@ -76,6 +76,7 @@ enum HealthRoutes {
                     w.string("instance", peers.instance)
                     w.string("state", peers.client.status.state.rawValue)
                     w.int("received", peers.received.load(ordering: .relaxed))
+                    w.int("duplicates", peers.duplicates.load(ordering: .relaxed))
                     w.endObject()
                 }
                 if let source {

@@ -63,9 +63,14 @@ final class RedisSink: @unchecked Sendable {
         event.envelope(&w)
         let json = w.bytes
         let maxLen = String(maxLength)
+        /// Stream entries name their origin (a field, and in the envelope): the other gateways
+        /// read `dfp:opportunities` (RedisPeers) and tell origins apart by it.
         func xadd(_ stream: String, _ seq: UInt64) {
+            var tagged = JSONWriter(capacity: json.count + 48)
+            event.envelope(&tagged, instance: instance)
             RESPEncoder.command([Array("XADD".utf8), Array(stream.utf8), Array("MAXLEN".utf8), Array("~".utf8), Array(maxLen.utf8),
-                                 Array("*".utf8), Array("seq".utf8), Array(String(seq).utf8), Array("data".utf8), json], into: &bytes)
+                                 Array("*".utf8), Array("seq".utf8), Array(String(seq).utf8),
+                                 Array("instance".utf8), Array(instance.utf8), Array("data".utf8), tagged.bytes], into: &bytes)
             replies.append { [weak self] reply in self?.acknowledge(seq, reply) }
         }
         func publish(_ channel: String, seq: UInt64? = nil) {
