@@ -211,7 +211,6 @@ public final class PipelineWorker: @unchecked Sendable {
     public var journal: EventJournal?
     /// This batch's events, published after the journal commit.
     private var batch: [StampedEvent] = []
-    /// Where a sequenced event is encoded for the journal (reused).
     /// Signal outcomes of the batch, and the strategies they scored.
     private var outcomes: [SignalOutcome] = []
     private var scoredStrategies: [String] = []

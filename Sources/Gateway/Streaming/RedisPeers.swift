@@ -21,8 +21,9 @@ final class RedisPeers: @unchecked Sendable {
     let received = Atomic<Int>(0)
     let duplicates = Atomic<Int>(0)
     static let stream = "dfp:opportunities"
-    /// The last entry read ("$" until the first: from what arrives after this start).
-    private var lastID = "$"
+    /// The last entry read; nil until the first connect has asked the stream for its newest
+    /// entry (from there on, nothing added later is missed, even before the first arrives).
+    private var lastID: String?
     /// The highest seq delivered per origin (loop thread only).
     private var highest: [String: UInt64] = [:]
     /// One XREAD at a time; a reconnect starts a new chain.
@@ -40,11 +41,19 @@ final class RedisPeers: @unchecked Sendable {
 
     private func connected() {
         generation += 1
-        read(generation)
+        let chain = generation
+        guard lastID == nil else { return read(chain) }
+        // From what arrives after this start: the newest entry now ("0-0" for an empty stream).
+        client.send(["XREVRANGE", Self.stream, "+", "-", "COUNT", "1"]) { [weak self] reply in
+            guard let self else { return }
+            if case .error = reply { return }  // link down: `connected` starts again
+            self.lastID = reply.array?.first?.array?.first?.string ?? "0-0"
+            self.read(chain)
+        }
     }
 
     private func read(_ chain: Int) {
-        guard chain == generation, client.state == .connected else { return }
+        guard chain == generation, client.state == .connected, let lastID else { return }
         client.send(["XREAD", "COUNT", "512", "BLOCK", "500", "STREAMS", Self.stream, lastID]) { [weak self] reply in
             self?.received(reply, chain)
         }
