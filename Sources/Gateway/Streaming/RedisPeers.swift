@@ -86,6 +86,7 @@ final class RedisPeers: @unchecked Sendable {
             }
             i += 2
         }
+        if origin == instance { return }  // own entries: not even decoded
         guard let data, let decoded = EventDecoder.decode(data), case .opportunity(let o) = decoded.event else { return }
         guard let origin = origin ?? decoded.instance, origin != instance else { return }
         if let seen = highest[origin], o.seq <= seen {

@@ -59,18 +59,20 @@ final class RedisSink: @unchecked Sendable {
     }
 
     private func append(_ event: PipelineEvent, _ bytes: inout [UInt8], _ replies: inout [(RESPValue) -> Void]) {
+        // Encoded once per event. Signals and opportunities name their origin (a field of the
+        // stream entry, and in the envelope): the other gateways read `dfp:opportunities`
+        // (RedisPeers) and tell origins apart by it. Alerts and features keep the seed's shape.
         var w = JSONWriter(capacity: 512)
-        event.envelope(&w)
+        switch event {
+        case .signal, .opportunity: event.envelope(&w, instance: instance)
+        case .alert, .features: event.envelope(&w)
+        case .tick, .bar: return
+        }
         let json = w.bytes
-        let maxLen = String(maxLength)
-        /// Stream entries name their origin (a field, and in the envelope): the other gateways
-        /// read `dfp:opportunities` (RedisPeers) and tell origins apart by it.
         func xadd(_ stream: String, _ seq: UInt64) {
-            var tagged = JSONWriter(capacity: json.count + 48)
-            event.envelope(&tagged, instance: instance)
-            RESPEncoder.command([Array("XADD".utf8), Array(stream.utf8), Array("MAXLEN".utf8), Array("~".utf8), Array(maxLen.utf8),
+            RESPEncoder.command([Array("XADD".utf8), Array(stream.utf8), Array("MAXLEN".utf8), Array("~".utf8), Array(String(maxLength).utf8),
                                  Array("*".utf8), Array("seq".utf8), Array(String(seq).utf8),
-                                 Array("instance".utf8), Array(instance.utf8), Array("data".utf8), tagged.bytes], into: &bytes)
+                                 Array("instance".utf8), Array(instance.utf8), Array("data".utf8), json], into: &bytes)
             replies.append { [weak self] reply in self?.acknowledge(seq, reply) }
         }
         func publish(_ channel: String, seq: UInt64? = nil) {
@@ -85,13 +87,8 @@ final class RedisSink: @unchecked Sendable {
         case .signal(let s): xadd("dfp:strategy_signals", s.seq)
         case .opportunity(let o):
             xadd("dfp:opportunities", o.seq)
-            // The seed's shape plus the origin instance, so peers skip their own.
-            var tagged = JSONWriter(capacity: json.count + 48)
-            event.envelope(&tagged, instance: instance)
-            RESPEncoder.command([Array("PUBLISH".utf8), Array("dfp:opportunities:ws".utf8), tagged.bytes], into: &bytes)
-            replies.append { _ in }
-        case .alert(let a):
-            publish("dfp:risk_alerts", seq: a.seq)
+            publish("dfp:opportunities:ws")  // the seed's shape plus the origin instance
+        case .alert(let a): publish("dfp:risk_alerts", seq: a.seq)
         case .features: publish("dfp:features")
         case .tick, .bar: break
         }
