@@ -34,6 +34,7 @@ public enum StreamCommand: Sendable, Equatable {
         var minConfidence: SubscriptionRequest.Number = .absent
         var sinceSeq: SubscriptionRequest.Number = .absent
         var apiKey: String?
+        var cursor: SubscriptionRequest.Text = .absent
         var batch: TickBatch?
         var badField: String?
         do {
@@ -47,6 +48,7 @@ public enum StreamCommand: Sendable, Equatable {
                 case "min_confidence": minConfidence = try s.number()
                 case "since_seq": sinceSeq = try s.number()
                 case "api_key": apiKey = try s.optionalString()
+                case "cursor": cursor = try s.optionalString().map(SubscriptionRequest.Text.text) ?? .invalid
                 case "ticks": batch = try ticks(&s)
                 default: try s.skipValue()
                 }
@@ -64,7 +66,7 @@ public enum StreamCommand: Sendable, Equatable {
             }
             return Result { () throws(Failure) in
                 .subscribe(try SubscriptionRequest(channels: channels, symbols: symbols, minConfidence: minConfidence,
-                                                   sinceSeq: sinceSeq, maxSymbols: maxSymbols))
+                                                   sinceSeq: sinceSeq, cursor: cursor, maxSymbols: maxSymbols))
             }
         case "unsubscribe":
             if badField == "channels" {
@@ -119,6 +121,8 @@ public struct SubscriptionRequest: Sendable, Equatable {
     public var symbols: Set<String>?
     public var minConfidence: Double?
     public var sinceSeq: UInt64?
+    /// Resume per origin (multi-instance); exclusive with `sinceSeq`.
+    public var cursor: ResumeCursor?
 
     /// A numeric field as sent: absent, a number's text, or a value of another kind.
     enum Number: Equatable {
@@ -127,7 +131,15 @@ public struct SubscriptionRequest: Sendable, Equatable {
         case invalid
     }
 
-    init(channels: [String]?, symbols: [String]?, minConfidence: Number, sinceSeq: Number, maxSymbols: Int)
+    /// A string field as sent: absent, its text, or a value of another kind.
+    enum Text: Equatable {
+        case absent
+        case text(String)
+        case invalid
+    }
+
+    init(channels: [String]?, symbols: [String]?, minConfidence: Number, sinceSeq: Number, cursor: Text = .absent,
+         maxSymbols: Int)
         throws(StreamCommand.Failure)
     {
         func fail(_ message: String) -> StreamCommand.Failure { StreamCommand.Failure(code: "invalid_subscription", message: message) }
@@ -156,15 +168,24 @@ public struct SubscriptionRequest: Sendable, Equatable {
             self.sinceSeq = v
         case .invalid: throw fail("since_seq must be a non-negative integer")
         }
+        switch cursor {
+        case .absent: break
+        case .text(let t): self.cursor = try ResumeCursor(parsing: t)
+        case .invalid: throw fail("cursor must be a string of instance:seq pairs separated by commas")
+        }
+        if self.cursor != nil && self.sinceSeq != nil {
+            throw fail("give since_seq (one gateway) or cursor (every origin), not both")
+        }
     }
 
     /// From an upgrade request's query parameters (`channels`/`symbols` comma-separated).
-    public init(query channels: String?, symbols: String?, minConfidence: String?, sinceSeq: String?, maxSymbols: Int)
-        throws(StreamCommand.Failure)
+    public init(query channels: String?, symbols: String?, minConfidence: String?, sinceSeq: String?, cursor: String? = nil,
+                maxSymbols: Int) throws(StreamCommand.Failure)
     {
         func list(_ text: String?) -> [String]? { text.map { $0.split(separator: ",").map(String.init) } }
         try self.init(channels: list(channels), symbols: list(symbols), minConfidence: minConfidence.map(Number.text) ?? .absent,
-                      sinceSeq: sinceSeq.map(Number.text) ?? .absent, maxSymbols: maxSymbols)
+                      sinceSeq: sinceSeq.map(Number.text) ?? .absent, cursor: cursor.map(Text.text) ?? .absent,
+                      maxSymbols: maxSymbols)
     }
 
     static func channels(_ names: [String]) throws(StreamCommand.Failure) -> Set<Channel> {

@@ -129,7 +129,8 @@ public final class EventOutput: @unchecked Sendable {
     }
 
     /// The same, with a sequenced event's envelope JSON as the worker encoded it
-    /// (`PipelineEvent.envelope`, no instance); empty when it was not encoded there.
+    /// (`PipelineEvent.envelope`, naming `PipelineWorker.instance` when set); empty when it was
+    /// not encoded there.
     @discardableResult
     public func drain(_ body: (PipelineEvent, _ originNs: Int64, _ envelope: [UInt8]) -> Void) -> Int {
         ring.drain { item, _ in body(item.event, item.originNs, item.envelope) }
@@ -209,6 +210,10 @@ public final class PipelineWorker: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
     /// Set before `start`; nil = no journal.
     public var journal: EventJournal?
+    /// Set before `start`: the gateway's name in a multi-instance deployment, written into every
+    /// sequenced event's envelope (journal, frames, the Redis bridge) so clients can tell origins
+    /// apart and resume per origin; nil = a single gateway.
+    public var instance: String?
     /// This batch's events, published after the journal commit.
     private var batch: [StampedEvent] = []
     /// Signal outcomes of the batch, and the strategies they scored.
@@ -414,7 +419,7 @@ public final class PipelineWorker: @unchecked Sendable {
             // its payload the store's answer.
             var w = JSONWriter(capacity: 512)
             var at = 0
-            event.envelope(&w, payloadAt: &at)
+            event.envelope(&w, instance: instance, payloadAt: &at)
             if let journal { w.bytes.withUnsafeBytes { journal.append(seq: seq, envelope: $0) } }
             item.payload = at..<(w.bytes.count - 1)
             item.envelope = w.bytes

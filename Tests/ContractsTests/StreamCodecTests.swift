@@ -130,4 +130,41 @@ final class StreamCodecTests: XCTestCase {
         XCTAssertEqual(PipelineEvent.alert(alert).channel, .riskAlerts)
         XCTAssertEqual(Channel.allCases.filter(\.isSequenced), [.opportunities, .signals, .riskAlerts])
     }
+
+    /// A cursor names the last seq seen per gateway; a name may hold colons (split at the last),
+    /// and every malformed form is refused with a message naming what is wrong.
+    func testResumeCursorParsesAndRefuses() throws {
+        let cursor = try ResumeCursor(parsing: "gw-b:977,host:8443-1:5,gw-a:1042")
+        XCTAssertEqual(cursor.positions, ["gw-a": 1042, "gw-b": 977, "host:8443-1": 5])
+        XCTAssertEqual(cursor.text, "gw-a:1042,gw-b:977,host:8443-1:5")
+        XCTAssertEqual(try ResumeCursor(parsing: cursor.text), cursor, "the text form round-trips")
+        XCTAssertEqual(try ResumeCursor(parsing: "a:0").positions, ["a": 0])
+        func problem(_ text: String) -> String? {
+            do { _ = try ResumeCursor(parsing: text); return nil } catch { return error.message }
+        }
+        XCTAssertEqual(problem(""), "cursor: empty; give instance:seq pairs separated by commas")
+        XCTAssertEqual(problem("a"), "cursor: \"a\" is not instance:seq")
+        XCTAssertEqual(problem("a:1,"), "cursor: \"\" is not instance:seq")
+        XCTAssertEqual(problem("a:-1"), "cursor: the seq of \"a\" is not a non-negative integer")
+        XCTAssertEqual(problem("a:1x"), "cursor: the seq of \"a\" is not a non-negative integer")
+        XCTAssertEqual(problem(":5"), "cursor: instance \"\" is empty")
+        XCTAssertEqual(problem("a b:5"), "cursor: instance \"a b\" holds a comma, a space or a control character")
+        XCTAssertEqual(problem("a:1,a:2"), "cursor: instance \"a\" is named twice")
+        XCTAssertNotNil(problem((0...ResumeCursor.maxOrigins).map { "g\($0):1" }.joined(separator: ",")))
+        XCTAssertNotNil(problem(String(repeating: "x", count: 129) + ":1"))
+
+        // In a subscribe message and in the query, exclusive with since_seq.
+        guard case .subscribe(let s) = try command(#"{"op":"subscribe","cursor":"a:3,b:4"}"#).get() else { return XCTFail() }
+        XCTAssertEqual(s.cursor?.positions, ["a": 3, "b": 4])
+        XCTAssertNil(s.sinceSeq)
+        XCTAssertEqual(try SubscriptionRequest(query: nil, symbols: nil, minConfidence: nil, sinceSeq: nil, cursor: "a:3,b:4", maxSymbols: 3), s)
+        func failure(_ text: String) -> StreamCommand.Failure? {
+            if case .failure(let f) = command(text) { return f }
+            return nil
+        }
+        XCTAssertEqual(failure(#"{"op":"subscribe","cursor":"a:1","since_seq":1}"#)?.message,
+                       "give since_seq (one gateway) or cursor (every origin), not both")
+        XCTAssertEqual(failure(#"{"op":"subscribe","cursor":7}"#)?.code, "invalid_subscription")
+        XCTAssertEqual(failure(#"{"op":"subscribe","cursor":"a:x"}"#)?.code, "invalid_subscription")
+    }
 }

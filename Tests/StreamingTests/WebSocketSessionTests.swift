@@ -190,6 +190,134 @@ final class WebSocketSessionTests: XCTestCase {
         XCTAssertEqual(reason, "too slow: reconnect with since_seq=1")
     }
 
+    private func opportunity(_ seq: UInt64, _ symbol: String) -> Opportunity {
+        Opportunity(seq: seq, id: "\(symbol)-long-\(seq)", symbol: symbol, direction: .long, status: .new, confidence: 0.6, price: 10,
+                    strategies: ["s"], signalCount: 1, createdTs: Int64(seq), updatedTs: Int64(seq), expiresTs: Int64(seq) + 60_000,
+                    riskStatus: .ok, riskAlerts: [], untradable: nil)
+    }
+
+    /// Gateway "A" of several: its own opportunities in the store, gateway "B"'s in the remote
+    /// history as the peers reader appends them (envelopes naming B).
+    private func multiInstance(remoteCapacity: Int = 100, backfilled: Bool = true) -> (Broadcaster, RemoteHistory) {
+        var settings = broadcaster.settings
+        settings.instance = "A"
+        let history = RemoteHistory(capacity: remoteCapacity)
+        if backfilled { history.endBackfill() }
+        settings.remote = history
+        let worker = PipelineWorker(settings: EngineSettings(interval: BarInterval("1s")!), strategies: .defaults, store: store)
+        return (Broadcaster(loop: group.loops[0], output: worker.addOutput { }, store: store, ingest: nil, settings: settings), history)
+    }
+
+    private func remote(_ history: RemoteHistory, _ b: Broadcaster, _ seq: UInt64, _ symbol: String = "X", live: Bool = true) {
+        let event = PipelineEvent.opportunity(opportunity(seq, symbol))
+        var w = JSONWriter()
+        event.envelope(&w, instance: "B")
+        guard history.append(origin: "B", seq: seq, event: event, json: w.bytes), live else { return }
+        b.deliverRemote(event, origin: "B", seq: seq, json: w.bytes)
+    }
+
+    private func origins(_ messages: [[String: Any]]) -> [String] {
+        messages.filter { $0["type"] as? String == "opportunity" }.map { "\($0["instance"] as? String ?? "?"):\($0["seq"] as? Int ?? -1)" }
+    }
+
+    /// A cursor resumes every origin: this gateway's from the store (frames re-encoded naming
+    /// it), the other's from the remote history; then live remote events at or below what was
+    /// sent are not sent again, and an origin the cursor does not name is replayed whole.
+    func testCursorResumesEveryOriginOnceThenLive() throws {
+        let (b, history) = multiInstance()
+        for seq: UInt64 in 1...3 { store.record(.opportunity(opportunity(seq, "X"))) }
+        for seq: UInt64 in [2, 5, 9] { remote(history, b, seq, live: false) }
+        var sub = Subscription()
+        sub.channels = [.opportunities]
+        let s = WebSocketSession(broadcaster: b, deflate: nil, subscription: sub, sinceSeq: nil,
+                                 cursor: try ResumeCursor(parsing: "A:1,B:2"))
+        let t = RecordingTransport()
+        s.open(t)
+        let messages = try t.messages()
+        XCTAssertEqual(messages.first?["instance"] as? String, "A")
+        XCTAssertEqual(messages.first?["cursor"] as? String, "A:3,B:9", "hello: where a new client stands")
+        XCTAssertEqual(origins(messages), ["B:5", "B:9", "A:2", "A:3"])
+        XCTAssertEqual(s.cursor.text, "A:3,B:9")
+        // The live copies of what the replay sent are dropped; a newer one goes out, once.
+        b.deliverRemote(.opportunity(opportunity(9, "X")), origin: "B", seq: 9, json: Array("{}".utf8))
+        remote(history, b, 12)
+        remote(history, b, 12)
+        XCTAssertEqual(origins(try t.messages()), ["B:12"])
+        // A second client without B in its cursor gets all of B that is held.
+        let s2 = WebSocketSession(broadcaster: b, deflate: nil, subscription: sub, sinceSeq: nil, cursor: try ResumeCursor(parsing: "A:3"))
+        let t2 = RecordingTransport()
+        s2.open(t2)
+        XCTAssertEqual(origins(try t2.messages()), ["B:2", "B:5", "B:9", "B:12"])
+        // A client with no cursor starts live at hello's cursor.
+        let (s3, t3) = (WebSocketSession(broadcaster: b, deflate: nil, subscription: sub, sinceSeq: nil), RecordingTransport())
+        s3.open(t3)
+        XCTAssertEqual(try t3.messages().first?["cursor"] as? String, "A:3,B:12")
+        remote(history, b, 13)
+        XCTAssertEqual(origins(try t3.messages()), ["B:13"])
+        XCTAssertEqual(origins(try t.messages()), ["B:13"])
+    }
+
+    /// A cursor older than what the history still holds of an origin is a named gap (what is
+    /// held still follows); a remote event over the cap closes 1013 with the cursor, whose
+    /// position for that origin is the last one actually sent.
+    func testCursorGapsAndTheCapOnRemoteEvents() throws {
+        let (b, history) = multiInstance(remoteCapacity: 2)
+        history.beginBackfill(wholeStream: true)
+        for seq: UInt64 in [1, 2, 3, 4] { remote(history, b, seq, live: false) }  // 1 and 2 are trimmed
+        var sub = Subscription()
+        sub.channels = [.opportunities]
+        let s = WebSocketSession(broadcaster: b, deflate: nil, subscription: sub, sinceSeq: nil, cursor: try ResumeCursor(parsing: "B:1"))
+        let t = RecordingTransport()
+        s.open(t)
+        let messages = try t.messages()
+        let gap = try XCTUnwrap(messages.first { $0["code"] as? String == "history_gap" })
+        XCTAssertEqual(gap["message"] as? String, "events of B after seq 1 are no longer all held here; complete after 2")
+        XCTAssertEqual(origins(messages), ["B:3", "B:4"])
+        // Resuming at the trimmed edge is no gap.
+        let s2 = WebSocketSession(broadcaster: b, deflate: nil, subscription: sub, sinceSeq: nil, cursor: try ResumeCursor(parsing: "B:2"))
+        let t2 = RecordingTransport()
+        s2.open(t2)
+        XCTAssertNil(try t2.messages().first { $0["type"] as? String == "error" })
+
+        t.queuedBytes = 4_090
+        remote(history, b, 7)
+        let frames = t.frames()
+        XCTAssertEqual(frames.map(\.opcode), [8])
+        XCTAssertEqual(Int(frames[0].payload[0]) << 8 | Int(frames[0].payload[1]), 1013)
+        XCTAssertEqual(String(decoding: frames[0].payload.dropFirst(2), as: UTF8.self), "too slow: reconnect with cursor=A:0,B:4")
+        XCTAssertEqual(broadcaster.settings.stats.slowClosed.load(ordering: .relaxed), 1)
+    }
+
+    /// A client that resumes before the history's backfill is in (a gateway just started) is
+    /// replayed what the backfill brings once it is, and only that.
+    func testCursorResumeBeforeTheBackfillCatchesUpAfterIt() throws {
+        let (b, history) = multiInstance(backfilled: false)
+        var sub = Subscription()
+        sub.channels = [.opportunities]
+        let s = WebSocketSession(broadcaster: b, deflate: nil, subscription: sub, sinceSeq: nil, cursor: try ResumeCursor(parsing: "B:4"))
+        let t = RecordingTransport()
+        s.open(t)
+        XCTAssertEqual(origins(try t.messages()), [])
+        history.beginBackfill(wholeStream: true)
+        for seq: UInt64 in [3, 4, 6, 8] { remote(history, b, seq, live: false) }
+        history.endBackfill()
+        b.remoteBackfilled()
+        XCTAssertEqual(origins(try t.messages()), ["B:6", "B:8"])
+        b.remoteBackfilled()
+        remote(history, b, 9)
+        XCTAssertEqual(origins(try t.messages()), ["B:9"], "nothing twice")
+    }
+
+    /// On a single gateway a cursor is refused with the way to resume there.
+    func testCursorNeedsSeveralGateways() throws {
+        let (s, t) = session()
+        _ = t.frames()
+        send(s, #"{"op":"subscribe","channels":["opportunities"],"cursor":"A:1"}"#)
+        let error = try XCTUnwrap(t.messages().first)
+        XCTAssertEqual(error["code"] as? String, "invalid_subscription")
+        XCTAssertEqual(error["message"] as? String, WebSocketSession.cursorNeedsInstances)
+    }
+
     func testHeartbeatsIdleCloseAndUnfinishedMessages() throws {
         let (s, t) = session()
         _ = t.frames()

@@ -47,12 +47,20 @@ public final class TestWebSocket {
         }
     }
 
+    /// The close frame's code and reason once `nextJSON` met it.
+    public private(set) var closeFrame: (code: Int, reason: String)?
+
     /// The next JSON text message, skipping pings.
     public func nextJSON() throws -> [String: Any] {
         while true {
             let (opcode, payload) = try nextFrame()
             if opcode == 1 { return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any]) }
-            if opcode == 8 { throw TestClientError.closed }
+            if opcode == 8 {
+                if payload.count >= 2 {
+                    closeFrame = (Int(payload[0]) << 8 | Int(payload[1]), String(decoding: payload.dropFirst(2), as: UTF8.self))
+                }
+                throw TestClientError.closed
+            }
         }
     }
 }

@@ -45,7 +45,7 @@ enum ConfigKeys {
         secret("api.ingest_key", alias: "DFP_INGEST_API_KEY", \.api.ingestKey, minLength: 16, "When set, POST /api/v1/ticks and WebSocket tick ingest need it in the X-API-Key header (WebSocket: at the upgrade); never printed."),
 
         int("websocket.max_message_bytes", \.webSocket.maxMessageBytes, 125...(64 << 20), "A client message at most, after inflating (else close 1009)."),
-        int("websocket.outbound_cap_bytes", \.webSocket.outboundCapBytes, 4096...(1 << 30), "Bytes queued for one client at most: lossy channels (ticks, bars, features) drop, sequenced ones close 1013 so the client resumes with since_seq."),
+        int("websocket.outbound_cap_bytes", \.webSocket.outboundCapBytes, 4096...(1 << 30), "Bytes queued for one client at most: lossy channels (ticks, bars, features) drop, sequenced ones close 1013 so the client resumes with since_seq (or its cursor across gateways)."),
         int("websocket.max_symbols", \.webSocket.maxSymbols, 1...100_000, "Symbols one subscription may name (WebSocket subscribe or the upgrade's symbols parameter) at most; more is refused as invalid_subscription / 400 invalid_parameter."),
         seconds("websocket.ping_interval_s", \.webSocket.pingIntervalSeconds, above: 0, max: 3600, "Seconds between server pings and heartbeats."),
         seconds("websocket.idle_timeout_s", \.webSocket.idleTimeoutSeconds, above: 0, max: 86_400, "A client that sends nothing (not even a pong) this long is closed with 1001."),
@@ -87,9 +87,9 @@ enum ConfigKeys {
 
         bool("redis.source", \.redis.source, "With redis.url: read ticks from dfp:clean_ticks (XREADGROUP in a consumer group, XACK once processed and journaled)."),
         string("redis.group", \.redis.group, "Consumer group of the tick streams."),
-        optional("redis.consumer", \.redis.consumer, "This instance's consumer name in the group; unset = host name and process id."),
+        optional("redis.consumer", \.redis.consumer, "This gateway's name: its consumer in the tick group, and the origin named by its sequenced events and in resume cursors (keep it stable across restarts, with the journal it numbers; no commas or spaces); unset = host name and process id."),
         optional("redis.partitions", \.redis.partitions, "Tick partitions this instance reads, e.g. 0,3,5 for dfp:clean_ticks:0, :3, :5; unset = the single dfp:clean_ticks."),
-        bool("redis.peers", \.redis.peers, "Multi-instance: deliver the other instances' opportunities (SUBSCRIBE dfp:opportunities:ws) to this instance's WebSocket clients."),
+        bool("redis.peers", \.redis.peers, "Multi-instance: read the other gateways' opportunities from the dfp:opportunities stream, keep their recent ones for cursor resumes, and deliver them to this gateway's WebSocket clients."),
         int("redis.claim_idle_ms", \.redis.claimIdleMs, 100...86_400_000, "Entries another consumer left unacknowledged this long are taken over (XAUTOCLAIM)."),
 
         bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),

@@ -230,6 +230,10 @@ public enum ConfigLoader {
             throw ConfigError(key: "pipeline.interval", message: "must be a number and a unit ms, s, m, h or d, like 1s or 1m"
                               + " (got \(c.pipeline.interval.debugDescription) from \(state.source("pipeline.interval")))")
         }
+        if let name = c.redis.consumer, let problem = ResumeCursor.nameProblem(name) {
+            throw ConfigError(key: "redis.consumer", message: "names this gateway in resume cursors, and \(problem)"
+                              + " (got \(name.debugDescription) from \(state.source("redis.consumer")))")
+        }
         if c.plainHTTP.enabled, c.plainHTTP.port != 0, c.plainHTTP.port == c.server.port {
             throw ConfigError(key: "plain_http.port", message: "must differ from server.port while plain_http.enabled"
                               + " (both \(c.server.port): \(from("plain_http.port")), \(from("server.port")))")

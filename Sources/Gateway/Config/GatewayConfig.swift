@@ -257,13 +257,13 @@ public struct GatewayConfig: Sendable, Equatable {
         public var source = true
         /// Consumer group name (`redis.group`).
         public var group = "dongfeng"
-        /// This instance's consumer name; nil = host name and process id (`redis.consumer`).
+        /// This gateway's name (consumer, origin of its events, cursor key); nil = host name and process id (`redis.consumer`).
         public var consumer: String? = nil
         /// Partitions this instance reads, "0,3,5" → dfp:clean_ticks:{p}; nil = dfp:clean_ticks (`redis.partitions`).
         public var partitions: String? = nil
         /// Entries another consumer left pending this long are taken over (`redis.claim_idle_ms`).
         public var claimIdleMs = 30_000
-        /// Hand other instances' opportunities (dfp:opportunities:ws) to this one's WebSocket clients (`redis.peers`).
+        /// Read other gateways' opportunities (dfp:opportunities) for this one's WebSocket clients (`redis.peers`).
         public var peers = true
         /// The defaults.
         public init() {}

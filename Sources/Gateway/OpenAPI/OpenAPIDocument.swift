@@ -198,10 +198,17 @@ enum OpenAPIDocument {
                   parameters: [query("channels", ["type": "string"], "comma-separated: opportunities, signals, risk_alerts, ticks, bars, features"),
                                query("symbols", ["type": "string"], "comma-separated tick symbols (at most websocket.max_symbols, 1000 by default), or *"),
                                query("min_confidence", ["type": "number", "minimum": 0, "maximum": 1]),
-                               query("since_seq", Schemas.seq, "replay every sequenced event after it, then continue live")],
+                               query("since_seq", Schemas.seq, "replay every sequenced event after it, then continue live"),
+                               query("cursor", ["type": "string", "pattern": "^[^,\\s]+:[0-9]+(,[^,\\s]+:[0-9]+)*$",
+                                                "examples": ["gw-a:1042,gw-b:977"]],
+                                     "several gateways (redis.url): the last seq received per origin, instance:seq pairs joined by commas; "
+                                     + "replays every origin's events after its position (all that is held for an origin not named), "
+                                     + "then continues live; any gateway of the deployment takes it. Not with since_seq.")],
                   description: """
                       WebSocket (RFC 6455, permessage-deflate) on the same TLS port. Server messages: hello, subscribed, \
                       opportunity|signal|risk_alert {seq,payload}, tick|bar|features {payload}, heartbeat, ack, pong, error. \
+                      With several gateways sequenced events also carry instance (their origin, whose seq they carry), and \
+                      hello and heartbeat carry cursor (the connection's position per origin). \
                       Client messages: subscribe, unsubscribe, ticks, ping. A plain GET (no Upgrade header) answers 426.
                       """)
     }

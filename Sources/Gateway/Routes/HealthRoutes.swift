@@ -77,6 +77,12 @@ enum HealthRoutes {
                     w.string("state", peers.client.status.state.rawValue)
                     w.int("received", peers.received.load(ordering: .relaxed))
                     w.int("duplicates", peers.duplicates.load(ordering: .relaxed))
+                    // The other gateways' recent opportunities held for cursor resumes.
+                    w.bool("backfilled", peers.history.isBackfilled)
+                    w.int("held", peers.history.count)
+                    w.beginObject("origins")
+                    for (origin, seq) in peers.history.positions().sorted(by: { $0.key < $1.key }) { w.uint64(origin, seq) }
+                    w.endObject()
                     w.endObject()
                 }
                 if let source {

@@ -60,8 +60,9 @@ public final class GatewayServer: @unchecked Sendable {
         let files = try loadStaticFiles()
         let service = try SignalService(config: config, logger: logger)
         signals = service
+        service.worker.instance = instance
         let streaming = try makeStreaming(service)
-        redisSink = try makeRedisLinks(service, broadcasters: streaming.broadcasters)
+        redisSink = try makeRedisLinks(service, streaming: streaming)
         let telemetry = HTTPTelemetry(loops: group.loops.count)
         let router = makeRouter(service: service, streaming: streaming, telemetry: telemetry, files: files)
         routeTable = router.table
@@ -175,6 +176,10 @@ public final class GatewayServer: @unchecked Sendable {
         streamingSettings.messageTimeoutMs = Int64(ws.messageTimeoutSeconds * 1000)
         streamingSettings.ingestGuard = IngestGuard(key: config.api.ingestKey)
         streamingSettings.journal = service.journal
+        streamingSettings.instance = instance
+        if config.redis.url != nil && config.redis.peers {
+            streamingSettings.remote = RemoteHistory(capacity: config.pipeline.historyEvents)
+        }
         var broadcasters: [Broadcaster] = []
         for loop in group.loops {
             let ready = Box<Broadcaster>()
@@ -197,10 +202,18 @@ public final class GatewayServer: @unchecked Sendable {
         }
     }
 
+    /// This gateway's name when it shares a Redis with others (`redis.url`): `redis.consumer`,
+    /// else the host name and process id. It tags every sequenced event and names the
+    /// gateway's consumer in the tick group.
+    var instance: String? {
+        guard config.redis.url != nil else { return nil }
+        return config.redis.consumer ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
     /// The Redis links on loop 0: the sink fed by its own ring from the worker, and — when
     /// configured — the tick source and the peers' fan-out.
-    private func makeRedisLinks(_ service: SignalService, broadcasters: [Broadcaster]) throws(GatewayError) -> RedisSink? {
-        guard let url = config.redis.url else { return nil }
+    private func makeRedisLinks(_ service: SignalService, streaming: Streaming) throws(GatewayError) -> RedisSink? {
+        guard let url = config.redis.url, let instance else { return nil }
         var rest = Substring(url)
         if rest.hasPrefix("redis://") { rest = rest.dropFirst(8) }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
@@ -212,11 +225,11 @@ public final class GatewayServer: @unchecked Sendable {
         let ready = Box<RedisSink>()
         let wakeup = try wake(loop) { ready.value?.drain() }
         let output = service.worker.addOutput { wakeup.signal() }
-        let instance = config.redis.consumer ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let sink = RedisSink(host: String(parts[0]), port: port, loop: loop, output: output, journal: service.journal,
                              startSeq: service.journal?.lastSeq ?? 0, maxLength: config.redis.streamMaxLength, instance: instance)
-        if config.redis.peers {
-            redisPeers = RedisPeers(host: String(parts[0]), port: port, loop: loop, instance: instance, broadcasters: broadcasters)
+        if let history = streaming.settings.remote {
+            redisPeers = RedisPeers(host: String(parts[0]), port: port, loop: loop, instance: instance,
+                                    broadcasters: streaming.broadcasters, history: history)
         }
         ready.value = sink
         if config.redis.source {

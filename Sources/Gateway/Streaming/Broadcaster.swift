@@ -118,27 +118,27 @@ final class Broadcaster: @unchecked Sendable {
         }
     }
 
-    /// Another instance's opportunity (multi-instance, through Redis): its JSON as received,
-    /// to every session that wants it, outside this instance's seq bookkeeping.
-    func deliverRemote(_ event: PipelineEvent, json: [UInt8]) {
+    /// Another instance's opportunity (multi-instance, through Redis, already in the remote
+    /// history): its JSON as received, framed at most once per form, to every session that
+    /// has not had it.
+    func deliverRemote(_ event: PipelineEvent, origin: String, seq: UInt64, json: [UInt8]) {
         var plain: [UInt8]?
         var compressed: [UInt8]?
-        for session in sessions.values where session.wantsRemote(event) {
-            if session.compresses, let deflater {
-                if compressed == nil {
-                    var body: [UInt8] = []
-                    if (try? json.withUnsafeBytes { try deflater.compressMessage($0, into: &body) }) != nil {
-                        compressed = WSFrameWriter.frame(.text, body, compressed: true)
-                    } else {
-                        compressed = WSFrameWriter.frame(.text, json)
-                    }
-                }
-                session.deliverRemote(compressed!)
+        for session in sessions.values where session.wantsRemote(event, origin: origin, seq: seq) {
+            if session.compresses {
+                if compressed == nil { compressed = frame(json, compress: true) }
+                session.deliverRemote(compressed!, origin: origin, seq: seq)
             } else {
-                if plain == nil { plain = WSFrameWriter.frame(.text, json) }
-                session.deliverRemote(plain!)
+                if plain == nil { plain = frame(json, compress: false) }
+                session.deliverRemote(plain!, origin: origin, seq: seq)
             }
         }
+    }
+
+    /// The remote history's backfill is in: sessions that resumed with a cursor before it are
+    /// replayed what it brought (after their marks).
+    func remoteBackfilled() {
+        for session in sessions.values where session.awaitingBackfill { session.finishAwaitingBackfill() }
     }
 
     /// The WebSocket frame of the batch's event `i`: its JSON envelope, as the worker encoded
@@ -147,14 +147,16 @@ final class Broadcaster: @unchecked Sendable {
         envelopes[i].isEmpty ? frame(batch[i], compress: compress) : frame(envelopes[i], compress: compress)
     }
 
-    /// The WebSocket frame of an event's JSON envelope (a replay's events, read back).
+    /// The WebSocket frame of an event's JSON envelope (a replay's events, read back); a
+    /// sequenced one names this gateway in a multi-instance deployment, as the worker's do.
     func frame(_ event: PipelineEvent, compress: Bool) -> [UInt8] {
         json.reset()
-        event.envelope(&json)
+        event.envelope(&json, instance: event.seq == nil ? nil : settings.instance)
         return frame(json.bytes, compress: compress)
     }
 
-    private func frame(_ envelope: [UInt8], compress: Bool) -> [UInt8] {
+    /// The frame of an envelope as encoded, compressed when asked and the deflater can.
+    func frame(_ envelope: [UInt8], compress: Bool) -> [UInt8] {
         if compress, let deflater {
             var body: [UInt8] = []
             if (try? envelope.withUnsafeBytes { try deflater.compressMessage($0, into: &body) }) != nil {
@@ -183,6 +185,11 @@ public struct StreamingSettings: Sendable {
     var ingestGuard = IngestGuard(key: nil)
     /// Where `since_seq` reads what memory no longer holds (nil = no journal).
     var journal: Journal?
+    /// This gateway's name when it is one of several (`redis.url` set): sequenced frames carry
+    /// it, and clients resume with a cursor naming every origin. nil = a single gateway.
+    var instance: String?
+    /// The other gateways' recent opportunities (`redis.peers`), for cursor resumes.
+    var remote: RemoteHistory?
     /// Counters shared by every loop's broadcaster, read by /admin/health.
     var stats = StreamingStats()
     public init() {}

@@ -13,24 +13,29 @@ import Synchronization
 /// the stream still holds it. Delivery is at least once (a sink resends after its own link
 /// drops), so entries are de-duplicated by origin and seq: an origin's seqs only grow, and one
 /// at or below the highest already delivered for that origin is a repeat.
+///
+/// Each entry goes into the `RemoteHistory` before any loop is handed it, and the first
+/// connect backfills that history from the newest entries the stream holds: a client that
+/// resumes here with a cursor (or fails over from another gateway) is replayed the other
+/// origins' events it missed, then continues live.
 final class RedisPeers: @unchecked Sendable {
     let client: RedisClient
     let instance: String
     private let loop: EventLoop
     private let broadcasters: [Broadcaster]
+    let history: RemoteHistory
     let received = Atomic<Int>(0)
     let duplicates = Atomic<Int>(0)
     static let stream = "dfp:opportunities"
     /// The last entry read; nil until the first connect has asked the stream for its newest
     /// entry (from there on, nothing added later is missed, even before the first arrives).
     private var lastID: String?
-    /// The highest seq delivered per origin (loop thread only).
-    private var highest: [String: UInt64] = [:]
     /// One XREAD at a time; a reconnect starts a new chain.
     private var generation = 0
 
-    init(host: String, port: Int, loop: EventLoop, instance: String, broadcasters: [Broadcaster]) {
+    init(host: String, port: Int, loop: EventLoop, instance: String, broadcasters: [Broadcaster], history: RemoteHistory) {
         client = RedisClient(host: host, port: port, loop: loop)
+        self.history = history
         self.loop = loop
         self.instance = instance
         self.broadcasters = broadcasters
@@ -43,14 +48,27 @@ final class RedisPeers: @unchecked Sendable {
         generation += 1
         let chain = generation
         guard lastID == nil else { return read(chain) }
-        // From what arrives after this start: the newest entry now ("0-0" for an empty stream).
-        client.send(["XREVRANGE", Self.stream, "+", "-", "COUNT", "1"]) { [weak self] reply in
+        // The first connect: the history is backfilled from the newest entries (every origin's
+        // recent events, for clients that resume here), then reading goes on after the newest.
+        let count = backfillCount
+        client.send(["XREVRANGE", Self.stream, "+", "-", "COUNT", String(count)]) { [weak self] reply in
             guard let self else { return }
             if case .error = reply { return }  // link down: `connected` starts again
-            self.lastID = reply.array?.first?.array?.first?.string ?? "0-0"
+            let entries = reply.array ?? []
+            self.history.beginBackfill(wholeStream: entries.count < count)
+            for entry in entries.reversed() {
+                guard let pair = entry.array, pair.count == 2 else { continue }
+                self.take(pair[1].array ?? [], live: false)
+            }
+            self.lastID = entries.first?.array?.first?.string ?? "0-0"
+            self.history.endBackfill()
+            for broadcaster in self.broadcasters { broadcaster.loop.execute { broadcaster.remoteBackfilled() } }
             self.read(chain)
         }
     }
+
+    /// Entries read back at start: enough for every origin's history when a few share the stream.
+    private var backfillCount: Int { min(4 * history.capacity, 200_000) }
 
     private func read(_ chain: Int) {
         guard chain == generation, client.state == .connected, let lastID else { return }
@@ -66,15 +84,16 @@ final class RedisPeers: @unchecked Sendable {
             for entry in parts[1].array ?? [] {
                 guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { continue }
                 lastID = id
-                take(pair[1].array ?? [])
+                take(pair[1].array ?? [], live: true)
             }
         }
         read(chain)
     }
 
     /// One entry: `seq`, `instance` and `data` (the envelope). Entries without an origin (another
-    /// producer's) and this instance's own are skipped.
-    private func take(_ fields: [RESPValue]) {
+    /// producer's) and this instance's own are skipped; a live one goes to every loop once it is
+    /// in the history.
+    private func take(_ fields: [RESPValue], live: Bool) {
         var data: [UInt8]?
         var origin: String?
         var i = 0
@@ -89,15 +108,16 @@ final class RedisPeers: @unchecked Sendable {
         if origin == instance { return }  // own entries: not even decoded
         guard let data, let decoded = EventDecoder.decode(data), case .opportunity(let o) = decoded.event else { return }
         guard let origin = origin ?? decoded.instance, origin != instance else { return }
-        if let seen = highest[origin], o.seq <= seen {
+        let event = decoded.event
+        guard history.append(origin: origin, seq: o.seq, event: event, json: data) else {
             duplicates.wrappingAdd(1, ordering: .relaxed)
             return
         }
-        highest[origin] = o.seq
+        guard live else { return }
         received.wrappingAdd(1, ordering: .relaxed)
-        let event = decoded.event
+        let seq = o.seq
         for broadcaster in broadcasters {
-            broadcaster.loop.execute { broadcaster.deliverRemote(event, json: data) }
+            broadcaster.loop.execute { broadcaster.deliverRemote(event, origin: origin, seq: seq, json: data) }
         }
     }
 }

@@ -53,22 +53,28 @@ final class RedisSink: @unchecked Sendable {
     func drain() {
         var bytes: [UInt8] = []
         var replies: [(RESPValue) -> Void] = []
-        output.drain { event, _ in append(event, &bytes, &replies) }
+        output.drain { event, _, envelope in append(event, envelope: envelope, &bytes, &replies) }
         guard !replies.isEmpty else { return }
         client.send(encoded: bytes, replies: replies)
     }
 
-    private func append(_ event: PipelineEvent, _ bytes: inout [UInt8], _ replies: inout [(RESPValue) -> Void]) {
-        // Encoded once per event. Signals and opportunities name their origin (a field of the
-        // stream entry, and in the envelope): the other gateways read `dfp:opportunities`
-        // (RedisPeers) and tell origins apart by it. Alerts and features keep the seed's shape.
-        var w = JSONWriter(capacity: 512)
+    /// One event's commands. A sequenced event goes as the worker encoded it, naming this
+    /// instance (a field of the stream entry too): the other gateways read `dfp:opportunities`
+    /// (RedisPeers) and tell origins apart by it. Features are encoded here, in the seed's shape;
+    /// a journal record read back for a catch-up is encoded again with the instance.
+    private func append(_ event: PipelineEvent, envelope: [UInt8], _ bytes: inout [UInt8], _ replies: inout [(RESPValue) -> Void]) {
+        let json: [UInt8]
         switch event {
-        case .signal, .opportunity: event.envelope(&w, instance: instance)
-        case .alert, .features: event.envelope(&w)
         case .tick, .bar: return
+        case .signal, .opportunity, .alert, .features:
+            if !envelope.isEmpty {
+                json = envelope
+            } else {
+                var w = JSONWriter(capacity: 512)
+                event.envelope(&w, instance: event.seq == nil ? nil : instance)
+                json = w.bytes
+            }
         }
-        let json = w.bytes
         func xadd(_ stream: String, _ seq: UInt64) {
             RESPEncoder.command([Array("XADD".utf8), Array(stream.utf8), Array("MAXLEN".utf8), Array("~".utf8), Array(String(maxLength).utf8),
                                  Array("*".utf8), Array("seq".utf8), Array(String(seq).utf8),
@@ -124,7 +130,7 @@ final class RedisSink: @unchecked Sendable {
         var bytes: [UInt8] = []
         var replies: [(RESPValue) -> Void] = []
         for record in records {
-            if let event = EventDecoder.decode(record.payload)?.event { append(event, &bytes, &replies) }
+            if let event = EventDecoder.decode(record.payload)?.event { append(event, envelope: [], &bytes, &replies) }
         }
         if !replies.isEmpty { client.send(encoded: bytes, replies: replies) }
         if records.count == 10_000, let last = records.last?.seq {

@@ -44,12 +44,17 @@ public final class Streaming: @unchecked Sendable {
         }
         var subscription = Subscription()
         var since: UInt64?
+        var cursor: ResumeCursor?
         do {
             let q = try QueryParameters(parsing: request.query)
             let asked = try SubscriptionRequest(query: q["channels"], symbols: q["symbols"], minConfidence: q["min_confidence"],
-                                                sinceSeq: q["since_seq"], maxSymbols: settings.maxSymbols)
+                                                sinceSeq: q["since_seq"], cursor: q["cursor"], maxSymbols: settings.maxSymbols)
             subscription.apply(asked, defaultChannel: request.path == "/ws/opportunities" ? .opportunities : nil)
             since = asked.sinceSeq
+            cursor = asked.cursor
+            if cursor != nil && settings.instance == nil {
+                return .failure(.parameter("cursor", WebSocketSession.cursorNeedsInstances))
+            }
         } catch let e as StreamCommand.Failure {
             return .failure(APIError(status: 400, code: "invalid_parameter", message: e.message))
         } catch let e as HTTPQueryError {
@@ -60,7 +65,7 @@ public final class Streaming: @unchecked Sendable {
         let deflate = PerMessageDeflate.negotiate(request.headers[first: "Sec-WebSocket-Extensions"])
         let broadcaster = broadcasters[loopIndex % broadcasters.count]
         let session = WebSocketSession(broadcaster: broadcaster, deflate: deflate, subscription: subscription, sinceSeq: since,
-                                       ingestKey: request.headers[first: "X-API-Key"])
+                                       cursor: cursor, ingestKey: request.headers[first: "X-API-Key"])
         return .success((Self.switchingHead(key: key, deflate: deflate), session))
     }
 

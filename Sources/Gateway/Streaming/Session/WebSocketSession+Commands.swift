@@ -10,8 +10,15 @@ extension WebSocketSession {
             sendError(failure.code, failure.message)
         case .success(.subscribe(let request)):
             subscription.apply(request)
+            if request.cursor != nil && settings.instance == nil {
+                return sendError("invalid_subscription", Self.cursorNeedsInstances)
+            }
             acknowledge(subscription)
-            if let since = request.sinceSeq { replay(after: since) }
+            if let cursor = request.cursor {
+                resume(cursor)
+            } else if let since = request.sinceSeq {
+                replay(after: since)
+            }
         case .success(.unsubscribe(let channels)):
             subscription.channels.subtract(channels.isEmpty ? subscription.channels : channels)
             sendJSON { w in
@@ -32,6 +39,8 @@ extension WebSocketSession {
             ingest(batch)
         }
     }
+
+    static let cursorNeedsInstances = "cursor resumes across gateways sharing a Redis (redis.url); this gateway is alone: use since_seq"
 
     func acknowledge(_ s: Subscription) {
         sendJSON { w in

@@ -4,8 +4,61 @@ import Store
 
 /// `since_seq` resumes: every stored sequenced event after a seq that the subscription wants,
 /// in seq order, from memory or — older than memory — from the journal, then live without a
-/// repeat or a gap.
+/// repeat or a gap. A `cursor` resumes every origin: this gateway's as `since_seq` does, the
+/// others' from the remote history.
 extension WebSocketSession {
+    /// A cursor resume (multi-instance). The other origins first, from the remote history
+    /// (memory, at once); then this gateway's from its seq in the cursor — or, when the cursor
+    /// does not name this gateway, everything memory holds of it.
+    func resume(_ resume: ResumeCursor) {
+        var own: UInt64?
+        for (origin, seq) in resume.positions {
+            if origin == settings.instance { own = seq } else { marks[origin] = seq }
+        }
+        if let remote = settings.remote {
+            // Origins the cursor does not name: all that is held.
+            for origin in remote.positions().keys where resume.positions[origin] == nil { marks[origin] = 0 }
+            gapOrigins = Set(resume.positions.keys)
+            awaitingBackfill = !remote.isBackfilled
+            replayRemote()
+        }
+        let store = broadcaster.store
+        replay(after: own ?? (store.historyStartsAt ?? 1) - 1)
+    }
+
+    /// The history's backfill is in (see `Broadcaster.remoteBackfilled`): what it brought
+    /// after the marks, now or once a journal read is done.
+    func finishAwaitingBackfill() {
+        awaitingBackfill = false
+        if readingJournal {
+            remoteBehind = true
+        } else {
+            replayRemote()
+        }
+    }
+
+    /// Sends the other origins' held events after each one's mark that the subscription wants,
+    /// oldest first per origin; `history_gap` for an origin of the cursor whose events after
+    /// its mark are no longer all held.
+    func replayRemote() {
+        guard let remote = settings.remote, !closing else { return }
+        remoteBehind = false
+        for (origin, gapAfter, entries) in remote.entries(after: marks).sorted(by: { $0.origin < $1.origin }) {
+            if let gapAfter, gapOrigins.remove(origin) != nil {
+                sendError("history_gap", "events of \(origin) after seq \(marks[origin] ?? 0) are no longer all held here; complete after \(gapAfter)")
+            }
+            for entry in entries {
+                guard !closing, !overflowed else { return }
+                guard subscription.wants(entry.event) else {
+                    marks[origin] = entry.seq
+                    continue
+                }
+                if !deliverRemote(broadcaster.frame(entry.json, compress: compresses), origin: origin, seq: entry.seq) { return }
+            }
+        }
+        if !awaitingBackfill { gapOrigins.removeAll() }
+    }
+
     /// Sends every stored sequenced event after `since` that the subscription wants, in seq
     /// order, then continues live: events up to the store's seq at this moment count as covered,
     /// so the live stream neither repeats nor skips one.
@@ -74,6 +127,8 @@ extension WebSocketSession {
             deliver(event, frame: broadcaster.frame(event, compress: compresses))
         }
         coveredSeq = max(coveredSeq, upTo)
+        // Other gateways' events passed over while the journal was read.
+        if remoteBehind { replayRemote() }
     }
 }
 

@@ -33,26 +33,58 @@ extension WebSocketSession {
     func flush(_ frames: [UInt8]) {
         guard !closing else { return }
         if !frames.isEmpty { write(frames) }
-        if overflowed {
-            broadcaster.countSlowClose()
-            close(.tryAgainLater, "too slow: reconnect with since_seq=\(coveredSeq)")
+        if overflowed { closeTooSlow() }
+    }
+
+    /// 1013 naming where to resume: `since_seq` on a single gateway, the cursor (every origin)
+    /// when there are several — or, if it does not fit a close reason, the frames' own.
+    func closeTooSlow() {
+        broadcaster.countSlowClose()
+        var reason = "too slow: reconnect with since_seq=\(coveredSeq)"
+        if settings.instance != nil {
+            reason = "too slow: reconnect with cursor=\(cursor.text)"
+            if reason.utf8.count > 123 { reason = "too slow: reconnect with the cursor of the frames received" }
         }
+        close(.tryAgainLater, reason)
     }
 
-    /// Another instance's event: filtered like local ones, never part of the local seq.
-    func wantsRemote(_ event: PipelineEvent) -> Bool {
-        !closing && !readingJournal && !overflowed && subscription.wants(event)
+    /// Where this client stands per origin: this gateway's covered seq and the marks of the others.
+    var cursor: ResumeCursor {
+        var positions = marks
+        if let instance = settings.instance { positions[instance] = coveredSeq }
+        return ResumeCursor(positions)
     }
 
-    /// Over the cap a remote event is skipped and counted (it is not in this instance's seq,
-    /// so a resume could not bring it back; the origin's REST has it).
-    func deliverRemote(_ frame: [UInt8]) {
-        guard let transport, transport.isOpen else { return }
+    /// Another gateway's event, live: wanted unless it was sent already (at or below the
+    /// origin's mark, e.g. by a history replay). While the journal is read for a local resume
+    /// it waits in the history (`remoteBehind`).
+    func wantsRemote(_ event: PipelineEvent, origin: String, seq: UInt64) -> Bool {
+        guard !closing, !overflowed else { return false }
+        if readingJournal {
+            remoteBehind = true
+            return false
+        }
+        guard seq > marks[origin, default: 0] else { return false }
+        guard subscription.wants(event) else {
+            marks[origin] = seq  // passed over: this subscription does not take it
+            return false
+        }
+        return true
+    }
+
+    /// A remote sequenced event over the cap closes the stream with 1013 and the cursor, as a
+    /// local one does: the client resumes from its cursor on this or any gateway.
+    @discardableResult
+    func deliverRemote(_ frame: [UInt8], origin: String, seq: UInt64) -> Bool {
+        guard !closing, let transport, transport.isOpen, !overflowed else { return false }
         if transport.queuedBytes + frame.count > settings.outboundCapBytes {
-            broadcaster.countDrop()
-            return
+            overflowed = true
+            closeTooSlow()
+            return false
         }
         write(frame)
+        marks[origin] = seq
+        return true
     }
 
     /// One event's shared frame (replay path).

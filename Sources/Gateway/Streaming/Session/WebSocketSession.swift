@@ -17,8 +17,19 @@ final class WebSocketSession {
     /// The channels this session is counted under in `StreamingStats.subscribers`.
     private var countedChannels: Set<Channel> = []
     private var initialSince: UInt64?
+    private var initialCursor: ResumeCursor?
     /// Sequenced events up to here were sent or deliberately skipped (replay bookkeeping).
     var coveredSeq: UInt64 = 0
+    /// The same per other gateway (multi-instance): the highest seq of each origin sent or
+    /// passed over, so history replays and live remote events never repeat one.
+    var marks: [String: UInt64] = [:]
+    /// A live remote event was passed over while the journal was read: once the local replay
+    /// is done, the history brings it (and whatever else followed the marks).
+    var remoteBehind = false
+    /// Resumed with a cursor before the remote history was backfilled: replayed again once it is.
+    var awaitingBackfill = false
+    /// The cursor's origins not yet checked for a `history_gap`.
+    var gapOrigins: Set<String> = []
     private var lastReceivedMs: Int64 = 0
     /// When the next heartbeat is due, and since when a message has been arriving unfinished
     /// (nil: none): one connection deadline serves both.
@@ -41,7 +52,7 @@ final class WebSocketSession {
     var settings: StreamingSettings { broadcaster.settings }
 
     init(broadcaster: Broadcaster, deflate: PerMessageDeflate?, subscription: Subscription, sinceSeq: UInt64?,
-         ingestKey: String? = nil) {
+         cursor: ResumeCursor? = nil, ingestKey: String? = nil) {
         self.ingestKey = ingestKey
         self.broadcaster = broadcaster
         // Server messages are compressed with the loop's shared deflater (no context takeover,
@@ -53,6 +64,7 @@ final class WebSocketSession {
                                noContextTakeover: deflate?.clientNoContextTakeover ?? true)
         self.subscription = subscription
         initialSince = sinceSeq
+        initialCursor = cursor
     }
 
     /// Moves this session's entries in the subscribers-per-channel gauge to `channels`.
@@ -75,13 +87,22 @@ final class WebSocketSession {
         broadcaster.add(self)
         countChannels(subscription.channels)
         coveredSeq = broadcaster.store.lastSeq
+        if let remote = settings.remote { marks = remote.positions() }
         sendJSON { w in
             w.string("type", "hello")
             w.string("server", "dongfeng/\(DongfengVersion.current)")
             w.uint64("seq", coveredSeq)
+            if let instance = settings.instance {
+                w.string("instance", instance)
+                w.string("cursor", cursor.text)
+            }
         }
         if !subscription.channels.isEmpty { acknowledge(subscription) }
-        if let since = initialSince { replay(after: since) }
+        if let cursor = initialCursor {
+            resume(cursor)
+        } else if let since = initialSince {
+            replay(after: since)
+        }
         nextPingMs = transport.now + settings.pingIntervalMs
         armDeadline(transport)
     }
@@ -163,6 +184,7 @@ final class WebSocketSession {
             w.string("type", "heartbeat")
             w.int64("ts", WallClock.milliseconds())
             w.uint64("seq", broadcaster.store.lastSeq)
+            if settings.instance != nil { w.string("cursor", cursor.text) }
         }
         write(WSFrameWriter.frame(.ping, []))
         nextPingMs = now + settings.pingIntervalMs
