@@ -4,7 +4,7 @@
 # ASan build of `dongfeng` serves ROUNDS and 10 × ROUNDS rounds of connection churn
 # (Tests/e2e/churn.py: requests, keep-alive, WebSocket with deflate, malformed requests, dropped
 # handshakes) and exits; LeakSanitizer's report must not grow with the number of connections.
-# The tests that drive external programs at full speed (browser, kill -9 rounds, hostile
+# The tests that drive external programs at full speed (browser, kill -9 rounds, fail-over, hostile
 # clients, the operator CLI in tmux) run in the normal build only: under a sanitizer their
 # timing is what they would measure.
 # Usage: Tests/sanitizers.sh [address|thread|leaks ...] (all three by default)
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kinds=("$@")
 [ ${#kinds[@]} -gt 0 ] || kinds=(address thread leaks)
-skip='DashboardBrowserTests|CrashRecoveryTests|HostileClientTests|OperatorCLITests|ExternalWebSocketTests'
+skip='DashboardBrowserTests|CrashRecoveryTests|FailoverScriptTests|HostileClientTests|OperatorCLITests|ExternalWebSocketTests'
 status=0
 summary() {  # log → the XCTest closing line
   grep -E "Executed [0-9]+ tests?, with" "$1" | tail -1 | sed 's/^[[:space:]]*//'

@@ -108,6 +108,60 @@ final class RedisBridgeTests: XCTestCase {
         try eventually("health back to ok once every link is up") { try server.get("/admin/health").status == 200 }
     }
 
+    /// A gateway that died before its sink sent everything it journaled sends the rest when it
+    /// starts again, from the seq recorded in `dfp:sink:{instance}`, ahead of the events it
+    /// makes live meanwhile: the stream ends up with every event once, in seq order (what peers
+    /// rely on to tell a repeat from a new event).
+    func testARestartSendsWhatTheSinkLeftUnsentInSeqOrder() throws {
+        let redis = try RedisServer()
+        defer { redis.kill() }
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("dongfeng-sink-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        func gateway() throws -> TestServer {
+            try TestServer { $0.redis.url = "redis://127.0.0.1:\(redis.port)"; $0.redis.consumer = "A"; $0.dataDir = data }
+        }
+        let probe = try RedisProbe(port: redis.port)
+        var made: Set<Int> = []
+        do {
+            let first = try gateway()
+            defer { first.stop() }
+            XCTAssertEqual(try post(first, TestTicks.ndjson(count: 3000)).status, 202)
+            try eventually("every opportunity XADDed") {
+                made = Set(try opportunitySeqs(first))
+                let streamed = Set(try probe.streamSeqs("dfp:opportunities"))
+                return !made.isEmpty && streamed == made
+            }
+            let last = try XCTUnwrap((first.get("/admin/health").json?["pipeline"] as? [String: Any])?["last_seq"] as? Int)
+            try eventually("the sink records how far it got") { try probe.call(["GET", "dfp:sink:A"]).string == String(last) }
+        }
+        // What a crash leaves: the newest half of the events never reached Redis.
+        let cutoff = made.sorted()[made.count / 2]
+        for stream in ["dfp:opportunities", "dfp:strategy_signals"] {
+            for entry in try probe.call(["XRANGE", stream, "-", "+"]).array ?? [] {
+                let fields = entry.array?.last?.array ?? []
+                guard let i = fields.firstIndex(where: { $0.string == "seq" }), let seq = fields[i + 1].string.flatMap(Int.init),
+                      seq > cutoff, let id = entry.array?.first?.string else { continue }
+                _ = try probe.call(["XDEL", stream, id])
+            }
+        }
+        _ = try probe.call(["SET", "dfp:sink:A", String(cutoff)])
+        XCTAssertEqual(try probe.streamSeqs("dfp:opportunities").max(), cutoff)
+
+        let second = try gateway()
+        defer { second.stop() }
+        XCTAssertEqual(try post(second, TestTicks.ndjson(count: 2000, start: 3000)).status, 202)
+        try eventually("the unsent half and the new events reach the stream") {
+            let all = Set(try opportunitySeqs(second))
+            let streamed = Set(try probe.streamSeqs("dfp:opportunities"))
+            return all.count > made.count && streamed == all
+        }
+        for stream in ["dfp:opportunities", "dfp:strategy_signals"] {
+            let seqs = try probe.streamSeqs(stream)
+            XCTAssertEqual(seqs, seqs.sorted(), "\(stream) in seq order")
+            XCTAssertEqual(seqs.count, Set(seqs).count, "\(stream): each once")
+        }
+    }
+
     /// Ticks XADDed to dfp:clean_ticks come out as opportunities (REST and dfp:opportunities),
     /// every entry is acknowledged once processed, and the entries a dead consumer left pending
     /// are claimed and processed once.

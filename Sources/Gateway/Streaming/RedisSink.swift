@@ -10,9 +10,12 @@ import Synchronization
 /// and opportunities are XADDed to `dfp:strategy_signals` / `dfp:opportunities` (MAXLEN ~),
 /// opportunities and risk alerts are PUBLISHed to `dfp:opportunities:ws` / `dfp:risk_alerts`,
 /// features to `dfp:features`. It is one more consumer of the worker on loop 0, writing each
-/// batch as one pipelined burst. Sequenced events are delivered at least once: the sink
-/// remembers the last seq Redis acknowledged, and after the link comes back it reads what it
-/// missed from the journal (entries carry `seq`, so readers drop repeats).
+/// batch as one pipelined burst. Sequenced events are delivered at least once and in seq order:
+/// the sink records the last seq it sent in `dfp:sink:{instance}` (a SET after each burst, so
+/// Redis holds every XADD before it), and whenever the link (re)connects — a restart after a
+/// crash included — it sends what the journal holds after that from the journal, holding live
+/// events back meanwhile (they are journaled before the sink sees them, so the journal brings
+/// them in order). Entries carry `seq`, so readers drop the repeats a link drop can make.
 final class RedisSink: @unchecked Sendable {
     let client: RedisClient
     let output: EventOutput
@@ -21,7 +24,16 @@ final class RedisSink: @unchecked Sendable {
     private let loop: EventLoop
     /// Highest seq whose XADD/PUBLISH Redis answered.
     private(set) var ackedSeq: UInt64 = 0 { didSet { stats.ackedSeq.store(ackedSeq, ordering: .relaxed) } }
+    /// Highest seq handed to the link since it connected (what follows must be above it).
+    private var sentSeq: UInt64 = 0
+    /// Reading the journal after a (re)connect: live sequenced events wait in the journal.
     private var catchingUp = false
+    /// The highest live seq held back while catching up: the catch-up reads on until it.
+    private var heldBackSeq: UInt64 = 0
+    /// Whether the progress key was read (once, at the first connect).
+    private var progressRead = false
+    /// One catch-up at a time: a reconnect starts a new chain and the old one stops.
+    private var chain = 0
     /// For health, from any thread.
     let stats = Stats()
 
@@ -44,18 +56,43 @@ final class RedisSink: @unchecked Sendable {
         self.maxLength = maxLength
         ackedSeq = startSeq
         stats.ackedSeq.store(startSeq, ordering: .relaxed)
-        client.onConnected = { [weak self] in self?.catchUp() }
+        progressKey = "dfp:sink:\(instance)"
+        client.onConnected = { [weak self] in self?.connected() }
     }
+
+    /// Where the last seq sent is recorded in Redis.
+    let progressKey: String
 
     func start() { loop.execute { self.client.start() } }
 
-    /// On the loop when the worker rang: one pipelined burst for the batch.
+    /// On the loop when the worker rang: one pipelined burst for the batch. With a journal,
+    /// sequenced events go live only while the link is up and caught up; otherwise they wait
+    /// in the journal for the catch-up.
     func drain() {
         var bytes: [UInt8] = []
         var replies: [(RESPValue) -> Void] = []
-        output.drain { event, _, envelope in append(event, envelope: envelope, &bytes, &replies) }
+        let live = journal == nil || (client.state == .connected && !catchingUp)
+        output.drain { event, _, envelope in
+            if let seq = event.seq, journal != nil {
+                guard live else {
+                    heldBackSeq = max(heldBackSeq, seq)
+                    return
+                }
+                guard seq > sentSeq else { return }
+                sentSeq = seq
+            }
+            append(event, envelope: envelope, &bytes, &replies)
+        }
         guard !replies.isEmpty else { return }
+        recordProgress(&bytes, &replies)
         client.send(encoded: bytes, replies: replies)
+    }
+
+    /// After a burst's commands: the last seq sent, for a restart's catch-up.
+    private func recordProgress(_ bytes: inout [UInt8], _ replies: inout [(RESPValue) -> Void]) {
+        guard journal != nil, sentSeq > 0 else { return }
+        RESPEncoder.command(["SET", progressKey, String(sentSeq)], into: &bytes)
+        replies.append { _ in }
     }
 
     /// One event's commands. A sequenced event goes as the worker encoded it, naming this
@@ -109,32 +146,59 @@ final class RedisSink: @unchecked Sendable {
         ackedSeq = max(ackedSeq, seq)
     }
 
-    /// After (re)connecting: sends what the journal holds after the last acknowledged seq, in
-    /// chunks read off the loop, while live batches keep flowing (a few events may reach Redis
-    /// twice: at-least-once, each entry carrying its `seq`).
-    private func catchUp() {
-        guard let journal, !catchingUp, journal.stats.lastSeq.load(ordering: .relaxed) > ackedSeq else { return }
+    /// After (re)connecting: sends what the journal holds after the last acknowledged seq — at
+    /// the first connect, after the seq recorded in Redis when it is lower (a crash lost the
+    /// rest) — in chunks read off the loop, then goes live.
+    private func connected() {
+        guard let journal else { return }
         catchingUp = true
-        readChunk(journal, after: ackedSeq)
+        chain += 1
+        let chain = chain
+        guard progressRead else {
+            client.send(["GET", progressKey]) { [weak self] reply in
+                guard let self else { return }
+                if case .error = reply { return }  // link down: `connected` comes again
+                self.progressRead = true
+                if let text = reply.string, let recorded = UInt64(text) { self.ackedSeq = min(self.ackedSeq, recorded) }
+                self.sentSeq = self.ackedSeq
+                self.readChunk(journal, after: self.sentSeq, chain)
+            }
+            return
+        }
+        sentSeq = ackedSeq
+        readChunk(journal, after: sentSeq, chain)
     }
 
-    private func readChunk(_ journal: Journal, after from: UInt64) {
+    private func readChunk(_ journal: Journal, after from: UInt64, _ chain: Int) {
         let sink = self
         DispatchQueue.global().async {
-            let (records, _) = journal.read(after: from, limit: 10_000)
-            sink.loop.execute { sink.sendChunk(journal, records) }
+            let (records, _) = journal.read(after: from, limit: Self.chunk)
+            sink.loop.execute { sink.sendChunk(journal, records, chain) }
         }
     }
 
-    private func sendChunk(_ journal: Journal, _ records: [(seq: UInt64, payload: [UInt8])]) {
+    static let chunk = 10_000
+
+    private func sendChunk(_ journal: Journal, _ records: [(seq: UInt64, payload: [UInt8])], _ chain: Int) {
+        guard chain == self.chain, client.state == .connected else { return }  // `connected` starts again
         var bytes: [UInt8] = []
         var replies: [(RESPValue) -> Void] = []
-        for record in records {
+        for record in records where record.seq > sentSeq {
+            sentSeq = record.seq
             if let event = EventDecoder.decode(record.payload)?.event { append(event, envelope: [], &bytes, &replies) }
         }
-        if !replies.isEmpty { client.send(encoded: bytes, replies: replies) }
-        if records.count == 10_000, let last = records.last?.seq {
-            readChunk(journal, after: last)
+        if !replies.isEmpty {
+            recordProgress(&bytes, &replies)
+            client.send(encoded: bytes, replies: replies)
+        }
+        if records.count == Self.chunk {
+            readChunk(journal, after: sentSeq, chain)
+        } else if heldBackSeq > sentSeq {
+            // Held back live, journaled before it reached the sink: read again, unhurried.
+            loop.schedule(afterMs: records.isEmpty ? 20 : 0) { [weak self] in
+                guard let self, chain == self.chain else { return }
+                self.readChunk(journal, after: self.sentSeq, chain)
+            }
         } else {
             catchingUp = false
         }
