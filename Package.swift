@@ -75,7 +75,7 @@ let package = Package(
         // Market data sources feeding the pipeline (the live simulator; Redis later).
         .target(name: "Feeds", dependencies: ["Pipeline", "Contracts", "Markets", "CLinux"]),
         // Redis: a pure RESP codec and a pipelined client on the reactor.
-        .target(name: "Redis", dependencies: ["Reactor", "Locks"]),
+        .target(name: "Redis", dependencies: ["Reactor", "Locks", "CLinux"]),
         // The event journal: append-only segments, group commit, crash recovery.
         .target(name: "Store", dependencies: ["CZlib", "CLinux", "Contracts", "Pipeline", "Locks"]),
         // Wires HTTP onto the reactor: routes, static files, health, config.

@@ -14,6 +14,6 @@ final class FailoverScriptTests: XCTestCase {
                                                       try ExternalScripts.binary()])
         print(result.output)
         XCTAssertEqual(result.status, 0, result.output)
-        XCTAssertTrue(result.output.contains("failover_test: 8 passed, 0 failed"), result.output)
+        XCTAssertTrue(result.output.contains("failover_test: 12 passed, 0 failed"), result.output)
     }
 }

@@ -32,7 +32,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || true
   # The packages start their daemons: these checks need only the tools.
   for svc in prometheus prometheus-alertmanager; do
-    pid=$(cat "/run/$svc.pid" 2>/dev/null || pgrep -x "$svc" || true)
+    pid=$(cat "/run/$svc.pid" 2>/dev/null || pgrep -f "^/usr/bin/$svc( |$)" || true)
     [ -n "$pid" ] && [ "$(ps -o ppid= -p "$pid" | tr -d ' ')" = 1 ] && kill "$pid" 2>/dev/null || true
   done
 fi

@@ -6,6 +6,9 @@ with the cursor it kept from the frames (`instance` + `seq`) and reads on. Check
 - every frame names its origin and an origin's seqs only grow for the client;
 - after the move, every opportunity of A that reached the `dfp:opportunities` stream and every
   opportunity of B since the client connected arrived, none twice;
+- a producer XADDs ticks to both tick partitions all along (`redis.partition_count` = 2, A
+  configured for 0, B for 1): once A's lease lapses B holds both and takes A's pending ticks;
+  when A is back it takes partition 0 again; in the end no tick is left pending or unread;
 - A restarts on its data directory: its sink sends what the kill left unsent (from the journal,
   after the seq recorded in Redis), B delivers it; once both feeds are paused, what the client
   received is exactly every opportunity of A and of B made since it connected (REST of each).
@@ -17,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -81,10 +85,33 @@ class Redis:
             self.process.wait(10)
 
 
+class Producer(threading.Thread):
+    """XADDs a tick to each partition every 10 ms (symbols the simulators do not trade)."""
+
+    def __init__(self, redis):
+        super().__init__(daemon=True)
+        self.redis, self.running, self.added = redis, True, 0
+
+    def run(self):
+        with socket.create_connection(("127.0.0.1", self.redis.port), timeout=10) as s:
+            reader = s.makefile("rb")
+            price = [10.0, 20.0]
+            while self.running:
+                for p, symbol in ((0, "601988.SH"), (1, "000333.SZ")):
+                    price[p] *= 1.0005 if (self.added // 200) % 2 == 0 else 0.9995
+                    tick = json.dumps({"symbol": symbol, "ts": int(time.time() * 1000), "price": round(price[p], 2), "volume": 100})
+                    args = ["XADD", f"dfp:clean_ticks:{p}", "*", "data", tick]
+                    s.sendall(b"".join([f"*{len(args)}\r\n".encode()] + [f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args]))
+                    self.redis._read(reader)
+                    self.added += 1
+                time.sleep(0.01)
+
+
 class Gateway(ws_e2e.Server):
-    def __init__(self, binary, workdir, name, redis, seed):
+    def __init__(self, binary, workdir, name, redis, seed, partition):
         super().__init__(binary, workdir, feed="simulator", extra_env={
             "DFP_REDIS_URL": f"redis://127.0.0.1:{redis.port}", "DFP_REDIS_CONSUMER": name,
+            "DFP_REDIS_PARTITION_COUNT": "2", "DFP_REDIS_PARTITIONS": str(partition), "DFP_REDIS_LEASE_MS": "1000",
             "DFP_SIMULATOR_SEED": str(seed), "DFP_SIMULATOR_TICKS_PER_SECOND": "3000", "DFP_PIPELINE_INTERVAL": "100ms",
             "DFP_WEBSOCKET_OUTBOUND_CAP_BYTES": str(8 << 20)})
         self.name = name
@@ -102,6 +129,19 @@ def wait_backfilled(client):
             return
         time.sleep(0.05)
     raise CheckFailed(f"gateway on {client.port}: the peers link is not up and backfilled")
+
+
+def held(client):
+    return client.get("/admin/health")["redis"]["source"]["partitions"]
+
+
+def eventually(what, condition, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
 
 
 def opportunity_seqs(client, after):
@@ -168,19 +208,23 @@ def main():
             print(f"FAIL: {name} {detail}")
 
     redis = Redis()
+    producer = Producer(redis)
     gateways = []
     try:
         with tempfile.TemporaryDirectory(prefix="dongfeng-failover-") as work:
             dir_a, dir_b = os.path.join(work, "a"), os.path.join(work, "b")
             os.makedirs(dir_a)
             os.makedirs(dir_b)
-            a = Gateway(binary, dir_a, "gw-a", redis, 11)
+            a = Gateway(binary, dir_a, "gw-a", redis, 11, 0)
             gateways.append(a)
-            b = Gateway(binary, dir_b, "gw-b", redis, 22)
+            b = Gateway(binary, dir_b, "gw-b", redis, 22, 1)
             gateways.append(b)
             ca, cb = Client(a), Client(b)
             wait_backfilled(ca)
             wait_backfilled(cb)
+            producer.start()
+            check("each gateway holds its partition", eventually("", lambda: held(ca) == [0] and held(cb) == [1]),
+                  f"A {held(ca)}, B {held(cb)}")
             reader = Reader()
             ws = ca.ws("/ws/opportunities").__enter__()
             hello = json.loads(ws.recv(timeout=10))
@@ -200,6 +244,7 @@ def main():
             ws = cb.ws(f"/ws/opportunities?cursor={reader.text()}").__enter__()
             hello_b = json.loads(ws.recv(timeout=10))
             check("B greets with its own name", hello_b.get("instance") == "gw-b", str(hello_b))
+            check("B takes A's partition once A's lease lapses", eventually("", lambda: held(cb) == [0, 1]), f"B {held(cb)}")
             before = len(reader.of("gw-a"))
             reader.read(ws, 4)
             streamed_a = {s for s in redis.streamed("gw-a") if s > start.get("gw-a", 0)}
@@ -209,10 +254,21 @@ def main():
             check("the move replayed what A sent but the client never read", len(reader.of("gw-a")) > before,
                   f"{before} before the move, {len(reader.of('gw-a'))} after")
             # A comes back on its data: what the kill left unsent reaches the stream, then the client.
-            a = Gateway(binary, dir_a, "gw-a", redis, 11)
+            a = Gateway(binary, dir_a, "gw-a", redis, 11, 0)
             gateways.append(a)
             ca = Client(a)
             reader.read(ws, 3)
+            check("A takes its partition back", eventually("", lambda: held(ca) == [0] and held(cb) == [1]),
+                  f"A {held(ca)}, B {held(cb)}")
+            producer.running = False
+            producer.join()
+
+            def settled():
+                groups = [dict(zip(g[::2], g[1::2])) for p in (0, 1) for g in redis.call("XINFO", "GROUPS", f"dfp:clean_ticks:{p}")]
+                return all(g["pending"] == 0 and g["lag"] == 0 for g in groups)
+            check("no tick is left pending or unread", eventually("", settled),
+                  str([redis.call("XINFO", "GROUPS", f"dfp:clean_ticks:{p}") for p in (0, 1)]))
+            print(f"produced {producer.added} ticks; B took over {cb.get('/admin/health')['redis']['source']['claimed']} pending")
             for c in (ca, cb):
                 admin_post(c, "/admin/feed/pause")
             time.sleep(1.5)  # the last bars close by the wall clock
@@ -230,6 +286,7 @@ def main():
         failed += 1
         print(f"FAIL: {e}")
     finally:
+        producer.running = False
         for g in gateways:
             g.stop()
         redis.stop()

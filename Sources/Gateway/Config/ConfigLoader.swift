@@ -230,6 +230,18 @@ public enum ConfigLoader {
             throw ConfigError(key: "pipeline.interval", message: "must be a number and a unit ms, s, m, h or d, like 1s or 1m"
                               + " (got \(c.pipeline.interval.debugDescription) from \(state.source("pipeline.interval")))")
         }
+        if c.redis.partitionCount > 0 {
+            let list = (c.redis.partitions ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if let bad = list.first(where: { Int($0).map { !(0..<c.redis.partitionCount).contains($0) } ?? true }) {
+                throw ConfigError(key: "redis.partitions", message: "must list partition numbers from 0 to \(c.redis.partitionCount - 1)"
+                                  + " while redis.partition_count is \(c.redis.partitionCount) (\(from("redis.partition_count")));"
+                                  + " got \(bad.debugDescription) from \(state.source("redis.partitions"))")
+            }
+            if !c.redis.source {
+                throw ConfigError(key: "redis.partition_count", message: "leases partitions to read ticks from, so it needs"
+                                  + " redis.source = true (\(from("redis.partition_count")); redis.source = false from \(state.source("redis.source")))")
+            }
+        }
         if let name = c.redis.consumer, let problem = ResumeCursor.nameProblem(name) {
             throw ConfigError(key: "redis.consumer", message: "names this gateway in resume cursors, and \(problem)"
                               + " (got \(name.debugDescription) from \(state.source("redis.consumer")))")

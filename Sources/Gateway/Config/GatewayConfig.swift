@@ -263,6 +263,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var partitions: String? = nil
         /// Entries another consumer left pending this long are taken over (`redis.claim_idle_ms`).
         public var claimIdleMs = 30_000
+        /// Partitions in all, leased between gateways for fail-over; 0 = fixed partitions (`redis.partition_count`).
+        public var partitionCount = 0
+        /// A partition lease's time to live, renewed every third of it (`redis.lease_ms`).
+        public var leaseMs = 3_000
         /// Read other gateways' opportunities (dfp:opportunities) for this one's WebSocket clients (`redis.peers`).
         public var peers = true
         /// The defaults.

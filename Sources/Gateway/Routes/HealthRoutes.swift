@@ -10,7 +10,8 @@ import Store
 enum HealthRoutes {
     static func register(into router: inout Router<RouteHandler>, group: EventLoopGroup, startedAtMs: Int64,
                          admin: AdminGuard, signals: SignalService, streaming: StreamingStats? = nil,
-                         redis: RedisSink? = nil, source: RedisSource? = nil, peers: RedisPeers? = nil) {
+                         redis: RedisSink? = nil, source: RedisSource? = nil, peers: RedisPeers? = nil,
+                         leases: PartitionLeases? = nil) {
         let simple: RouteHandler = { _ in
             json(summary(group: group, startedAtMs: startedAtMs, detailed: false))
         }
@@ -92,6 +93,16 @@ enum HealthRoutes {
                     w.int("acked", source.stats.acked.load(ordering: .relaxed))
                     w.int("rejected", source.stats.rejected.load(ordering: .relaxed))
                     w.int("claimed", source.stats.claimed.load(ordering: .relaxed))
+                    if let leases {
+                        w.string("lease_state", leases.client.status.state.rawValue)
+                        w.beginArray("partitions")
+                        for p in leases.owned.withLock({ $0 }).sorted() { w.int(nil, p) }
+                        w.endArray()
+                        w.beginArray("preferred")
+                        for p in leases.preferred.sorted() { w.int(nil, p) }
+                        w.endArray()
+                        w.int("takeovers", leases.takeovers.load(ordering: .relaxed))
+                    }
                     w.endObject()
                 }
                 w.endObject()

@@ -14,7 +14,7 @@ import Telemetry
 enum MetricsRoutes {
     static func register(into router: inout Router<RouteHandler>, admin: AdminGuard, group: EventLoopGroup,
                          signals: SignalService, streaming: StreamingStats, broadcasters: [Broadcaster], http: HTTPTelemetry,
-                         redis: RedisSink?, source: RedisSource?, startedAtMs: Int64) {
+                         redis: RedisSink?, source: RedisSource?, leases: PartitionLeases? = nil, startedAtMs: Int64) {
         // Built off the reactor (a background queue): a scrape never delays a loop's I/O.
         router.add(.get, "/admin/metrics", admin.protect { _ in .later {
             var m = PrometheusText()
@@ -98,6 +98,13 @@ enum MetricsRoutes {
             if let source {
                 m.counter("dongfeng_redis_ticks_read_total", "Entries read from the tick streams", source.stats.read.load(ordering: .relaxed))
                 m.counter("dongfeng_redis_ticks_acked_total", "Entries acknowledged (XACK)", source.stats.acked.load(ordering: .relaxed))
+                m.counter("dongfeng_redis_ticks_claimed_total", "Entries taken over from other consumers (XAUTOCLAIM)", source.stats.claimed.load(ordering: .relaxed))
+            }
+            if let leases {
+                m.gauge("dongfeng_redis_partitions", "Tick partitions there are in all (redis.partition_count)", leases.count)
+                m.gauge("dongfeng_redis_partitions_held", "Tick partitions whose lease this gateway holds", leases.owned.withLock { $0.count })
+                m.counter("dongfeng_redis_partition_takeovers_total", "Partitions taken over after their gateway's lease lapsed",
+                          leases.takeovers.load(ordering: .relaxed))
             }
             m.header("dongfeng_http_requests_total", "HTTP requests answered, by route and status", "counter")
             for (key, n) in http.requests.snapshot.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {

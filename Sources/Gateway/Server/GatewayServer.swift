@@ -28,6 +28,8 @@ public final class GatewayServer: @unchecked Sendable {
     private(set) var redisSource: RedisSource?
     /// Other instances' opportunities for this instance's WebSocket clients (`redis.peers`).
     private(set) var redisPeers: RedisPeers?
+    /// Partition leases for fail-over (`redis.partition_count` > 0).
+    private(set) var partitionLeases: PartitionLeases?
     /// Every HTTP route as (method, pattern), for /openapi.json's completeness test.
     public private(set) var routeTable: [(method: HTTPMethod, pattern: String)] = []
 
@@ -80,6 +82,7 @@ public final class GatewayServer: @unchecked Sendable {
         redisSink?.start()
         redisSource?.start()
         redisPeers?.start()
+        partitionLeases?.start()
         logStarted()
         return httpsPort
     }
@@ -107,12 +110,14 @@ public final class GatewayServer: @unchecked Sendable {
         let admin = AdminGuard(token: config.admin.token)
         var router = Router<RouteHandler>()
         HealthRoutes.register(into: &router, group: group, startedAtMs: startedAtMs, admin: admin, signals: service,
-                              streaming: streaming.settings.stats, redis: redisSink, source: redisSource, peers: redisPeers)
+                              streaming: streaming.settings.stats, redis: redisSink, source: redisSource, peers: redisPeers,
+                              leases: partitionLeases)
         APIRoutes.register(into: &router, service: service, inputs: service.ingest, admin: admin,
                            ingestGuard: IngestGuard(key: config.api.ingestKey))
         MetricsRoutes.register(into: &router, admin: admin, group: group, signals: service,
                                streaming: streaming.settings.stats, broadcasters: streaming.broadcasters,
-                               http: telemetry, redis: redisSink, source: redisSource, startedAtMs: startedAtMs)
+                               http: telemetry, redis: redisSink, source: redisSource, leases: partitionLeases,
+                               startedAtMs: startedAtMs)
         AdminRoutes.register(into: &router, admin: admin, signals: service, logControl: logControl, logger: logger)
         OpenAPIDocument.register(into: &router)
         Streaming.registerPlainGets(into: &router)
@@ -234,12 +239,31 @@ public final class GatewayServer: @unchecked Sendable {
         ready.value = sink
         if config.redis.source {
             let partitions = (config.redis.partitions ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let streams = partitions.isEmpty ? ["dfp:clean_ticks"] : partitions.map { "dfp:clean_ticks:\($0)" }
             let consumer = instance
             let input = service.worker.makeInput(name: "redis", capacity: 1 << 15, policy: .reject)
-            redisSource = RedisSource(host: String(parts[0]), port: port, loop: loop, input: input, streams: streams,
-                                      group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs)
-            logger.info("redis: reading \(streams.joined(separator: ", ")) as \(config.redis.group)/\(consumer)")
+            if config.redis.partitionCount > 0 {
+                // Fail-over: the partitions read are those whose lease this gateway holds.
+                let leases = PartitionLeases(host: String(parts[0]), port: port, loop: loop, instance: instance,
+                                             count: config.redis.partitionCount, preferred: Set(partitions.compactMap { Int($0) }),
+                                             leaseMs: config.redis.leaseMs)
+                let source = RedisSource(host: String(parts[0]), port: port, loop: loop, input: input, streams: [],
+                                         group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs)
+                source.leaseMs = config.redis.leaseMs
+                let log = logger
+                leases.onChange = { [weak source] held, taken in
+                    source?.setStreams(held.sorted().map(PartitionLeases.stream), taken: taken.sorted().map(PartitionLeases.stream))
+                    let took = taken.isEmpty ? "" : " (took \(taken.sorted().map(String.init).joined(separator: ",")))"
+                    log.info("redis: holding partitions [\(held.sorted().map(String.init).joined(separator: ","))]\(took)")
+                }
+                redisSource = source
+                partitionLeases = leases
+                logger.info("redis: leasing \(config.redis.partitionCount) partitions as \(config.redis.group)/\(consumer), preferring \(partitions.joined(separator: ","))")
+            } else {
+                let streams = partitions.isEmpty ? ["dfp:clean_ticks"] : partitions.map { "dfp:clean_ticks:\($0)" }
+                redisSource = RedisSource(host: String(parts[0]), port: port, loop: loop, input: input, streams: streams,
+                                          group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs)
+                logger.info("redis: reading \(streams.joined(separator: ", ")) as \(config.redis.group)/\(consumer)")
+            }
         }
         logger.info("redis: streams bridge to \(parts[0]):\(port)")
         return sink
@@ -298,6 +322,10 @@ public final class GatewayServer: @unchecked Sendable {
     public func wait() {
         group.waitUntilStopped()
         signals?.stop()
+        // The loops and the worker are stopped: acknowledge what was processed, then hand the
+        // partitions back at once rather than let them lapse.
+        redisSource?.acknowledgeCommittedAtShutdown()
+        partitionLeases?.release()
         logger.info("stopped")
     }
 }

@@ -14,17 +14,20 @@ import Synchronization
 final class RedisSource: @unchecked Sendable {
     let client: RedisClient
     let input: TickInput
-    let streams: [String]
+    /// The streams read now: fixed, or the partitions held (`PartitionLeases`).
+    private(set) var streams: [String]
     let group: String
     let consumer: String
     let claimIdleMs: Int
-    private let loop: EventLoop
+    let loop: EventLoop
     /// Ticks handed to the pipeline so far, and the entries to acknowledge once that many are committed.
     private var submitted = 0
     private var unacked: [(stream: String, id: String, upTo: Int)] = []
     /// Decoded ticks waiting for room in the ring (the reactor never waits for it).
     private var held: [(stream: String, id: String, tick: Tick?)] = []
     private var readingPending = true
+    /// An XREADGROUP is out (one at a time; a change of streams applies to the next).
+    private var reading = false
     /// Entries taken and not yet acknowledged: XAUTOCLAIM also returns this consumer's own
     /// entries once they are idle long enough, and those must not be processed twice.
     private var inFlight: Set<String> = []
@@ -35,6 +38,15 @@ final class RedisSource: @unchecked Sendable {
     private var claimsOutstanding = 0
     private var ackedDuringClaims: Set<String> = []
     private var lastClaimMs: Int64 = 0
+    private var submittedSinceWait = false
+    /// XACKs sent and not yet confirmed, and those a dropped link lost (sent again).
+    private var acking: [Int: (stream: String, ids: [String])] = [:]
+    private var ackToken = 0
+    private var failedAcks: [(stream: String, ids: [String])] = []
+    /// Acknowledgements and claims go on their own link: on the reading one they would wait
+    /// behind a blocking XREADGROUP (up to 500 ms), widening the window in which a crash leaves
+    /// processed ticks unacknowledged for a gateway taking over to process again.
+    let ackClient: RedisClient
     let stats = Stats()
 
     final class Stats: Sendable {
@@ -53,23 +65,55 @@ final class RedisSource: @unchecked Sendable {
         self.group = group
         self.consumer = consumer
         self.claimIdleMs = claimIdleMs
+        ackClient = RedisClient(host: host, port: port, loop: loop)
         client.onConnected = { [weak self] in self?.connected() }
     }
 
-    func start() { loop.execute { self.client.start(); self.tickTimer() } }
+    func start() {
+        loop.execute {
+            self.client.start()
+            self.ackClient.start()
+            self.tickTimer()
+        }
+    }
 
     private func connected() {
-        for stream in streams {
-            // From the start of the stream for a new group: ticks added before it must not be lost.
-            client.send(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])  // BUSYGROUP when it exists: fine
-        }
+        reading = false
+        for stream in streams { createGroup(stream) }
         readingPending = true
         read()
     }
 
+    /// From the start of the stream for a new group: ticks added before it must not be lost.
+    private func createGroup(_ stream: String) {
+        client.send(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])  // BUSYGROUP when it exists: fine
+    }
+
+    /// The partitions held changed (fail-over, `leaseMs` set). Ticks of a partition no longer
+    /// held that wait here unsubmitted are let go (left pending for the new holder), and so is
+    /// what a read still outstanding brings from it. A partition taken comes with the pending
+    /// entries its previous holder left: while a partition is held, entries of other consumers
+    /// idle for half a lease are claimed, now and every half lease — long after a gateway that
+    /// handed the partition over has finished what it had submitted.
+    func setStreams(_ streams: [String], taken: [String]) {
+        self.streams = streams
+        let kept = Set(streams)
+        for entry in held where !kept.contains(entry.stream) { inFlight.remove(entry.stream + " " + entry.id) }
+        held.removeAll { !kept.contains($0.stream) }
+        guard client.state == .connected else { return }  // `connected` creates the groups
+        for stream in taken { createGroup(stream) }
+        if let leaseMs, !taken.isEmpty { claim(taken, minIdleMs: leaseMs / 2) }
+        read()
+    }
+
+    /// Lease mode (`PartitionLeases`): the streams read are the partitions held.
+    var leaseMs: Int?
+    private var lastLeaseClaimMs: Int64 = 0
+
     /// One XREADGROUP at a time: this consumer's own pending entries first ("0"), then new ones (">").
     private func read() {
-        guard client.state == .connected, held.isEmpty else { return }
+        guard client.state == .connected, held.isEmpty, !reading, !streams.isEmpty else { return }
+        reading = true
         let id = readingPending ? "0" : ">"
         var command = ["XREADGROUP", "GROUP", group, consumer, "COUNT", "512"]
         if !readingPending { command += ["BLOCK", "500"] }
@@ -78,6 +122,7 @@ final class RedisSource: @unchecked Sendable {
     }
 
     private func received(_ reply: RESPValue) {
+        reading = false
         if case .error = reply { return }  // link down: `connected` starts again
         var count = 0
         for streamReply in reply.array ?? [] {
@@ -95,6 +140,7 @@ final class RedisSource: @unchecked Sendable {
 
     private func take(_ stream: String, _ entry: RESPValue) {
         guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { return }
+        guard leaseMs == nil || streams.contains(stream) else { return }  // handed over meanwhile: left pending
         guard inFlight.insert(stream + " " + id).inserted else { return }
         stats.read.wrappingAdd(1, ordering: .relaxed)
         switch Self.tick(pair[1].array ?? []).flatMap({ tick in input.markets.violation(tick).map { .failure($0) } ?? .success(tick) }) {
@@ -113,6 +159,7 @@ final class RedisSource: @unchecked Sendable {
             if let tick = entry.tick {
                 guard input.freeCapacity > 0, input.submit(tick) else { break }
                 submitted += 1
+                submittedSinceWait = true
                 unacked.append((entry.stream, entry.id, submitted))
             } else {
                 stats.rejected.wrappingAdd(1, ordering: .relaxed)
@@ -121,26 +168,61 @@ final class RedisSource: @unchecked Sendable {
             i += 1
         }
         held.removeFirst(i)
+        // Acknowledged as soon as the worker commits them (not at the next timer tick): the
+        // shorter that window, the fewer ticks a gateway taking over after a crash sees again.
+        if submittedSinceWait {
+            submittedSinceWait = false
+            let source = SourceBox(self)
+            input.whenCommitted { _ in source.loop.execute { source.value?.ackDue() } }
+        }
     }
 
-    /// XACKs every entry whose tick the worker has committed, one command per stream.
+    /// At shutdown, once the loops and the worker have stopped: acknowledges what the worker
+    /// committed and Redis has not confirmed (a blocking connection), so a gateway taking the
+    /// partition over does not process those ticks again. What was read and not processed
+    /// stays pending for it.
+    func acknowledgeCommittedAtShutdown() {
+        let done = input.committed.load(ordering: .relaxed)
+        var byStream: [String: [String]] = [:]
+        for entry in unacked where entry.upTo <= done { byStream[entry.stream, default: []].append(entry.id) }
+        for batch in Array(acking.values) + failedAcks { byStream[batch.stream, default: []] += batch.ids }
+        let commands = byStream.sorted { $0.key < $1.key }.map { ["XACK", $0.key, group] + $0.value }
+        if RedisBlockingCall.send(commands, host: client.host, port: client.port) != nil {
+            unacked.removeAll { $0.upTo <= done }
+            acking.removeAll()
+            failedAcks.removeAll()
+        }
+    }
+
+    /// XACKs every entry whose tick the worker has committed, one command per stream, on the
+    /// acknowledgement link (never behind a blocking read); an entry leaves `inFlight` once
+    /// Redis confirms, and a batch the link lost is sent again.
     private func ackDue() {
+        guard ackClient.state == .connected else { return }
         let done = input.committed.load(ordering: .relaxed)
         var n = 0
         while n < unacked.count && unacked[n].upTo <= done { n += 1 }
-        guard n > 0, client.state == .connected else { return }
+        guard n > 0 || !failedAcks.isEmpty else { return }
         var byStream: [String: [String]] = [:]
+        for batch in failedAcks { byStream[batch.stream, default: []] += batch.ids }
+        failedAcks.removeAll()
         for entry in unacked[0..<n] {
             byStream[entry.stream, default: []].append(entry.id)
-            let key = entry.stream + " " + entry.id
-            inFlight.remove(key)
-            if claimsOutstanding > 0 { ackedDuringClaims.insert(key) }
+            if claimsOutstanding > 0 { ackedDuringClaims.insert(entry.stream + " " + entry.id) }
         }
         unacked.removeFirst(n)
         for (stream, ids) in byStream {
-            let count = ids.count
-            client.send(["XACK", stream, group] + ids) { [weak self] reply in
-                if case .integer = reply { self?.stats.acked.wrappingAdd(count, ordering: .relaxed) }
+            ackToken += 1
+            let token = ackToken
+            acking[token] = (stream, ids)
+            ackClient.send(["XACK", stream, group] + ids) { [weak self] reply in
+                guard let self, let batch = self.acking.removeValue(forKey: token) else { return }
+                guard case .integer = reply else {
+                    self.failedAcks.append(batch)
+                    return
+                }
+                self.stats.acked.wrappingAdd(batch.ids.count, ordering: .relaxed)
+                for id in batch.ids { self.inFlight.remove(batch.stream + " " + id) }
             }
         }
     }
@@ -154,18 +236,24 @@ final class RedisSource: @unchecked Sendable {
             self.submitHeld()
             self.ackDue()
             if wasHolding && self.held.isEmpty { self.read() }
-            if self.client.state == .connected && self.loop.now - self.lastClaimMs >= Int64(max(1_000, self.claimIdleMs / 2)) {
+            if self.ackClient.state == .connected && self.loop.now - self.lastClaimMs >= Int64(max(1_000, self.claimIdleMs / 2)) {
                 self.lastClaimMs = self.loop.now
-                self.claim()
+                self.claim(self.streams, minIdleMs: self.claimIdleMs)
+            }
+            if let leaseMs = self.leaseMs, self.ackClient.state == .connected, self.loop.now - self.lastLeaseClaimMs >= Int64(leaseMs / 2) {
+                self.lastLeaseClaimMs = self.loop.now
+                self.claim(self.streams, minIdleMs: leaseMs / 2)
             }
             self.tickTimer()
         }
     }
 
-    private func claim() {
+    /// XAUTOCLAIM over each stream's pending entries idle at least `minIdleMs`, following the
+    /// cursor through the whole list.
+    private func claim(_ streams: [String], minIdleMs: Int, from start: String = "0-0") {
         for stream in streams {
             claimsOutstanding += 1
-            client.send(["XAUTOCLAIM", stream, group, consumer, String(claimIdleMs), "0-0", "COUNT", "512"]) { [weak self] reply in
+            ackClient.send(["XAUTOCLAIM", stream, group, consumer, String(minIdleMs), start, "COUNT", "512"]) { [weak self] reply in
                 guard let self else { return }
                 self.claimsOutstanding -= 1
                 defer { if self.claimsOutstanding == 0 { self.ackedDuringClaims.removeAll() } }
@@ -178,6 +266,7 @@ final class RedisSource: @unchecked Sendable {
                 }
                 self.stats.claimed.wrappingAdd(self.held.count - before, ordering: .relaxed)
                 self.submitHeld()
+                if let next = parts[0].string, next != "0-0" { self.claim([stream], minIdleMs: minIdleMs, from: next) }
             }
         }
     }
@@ -197,5 +286,15 @@ final class RedisSource: @unchecked Sendable {
             }
         }
         return TickFields.tick(text: pairs)
+    }
+}
+
+/// The source handed to the worker's commit callback (weak: it may be gone at shutdown).
+private final class SourceBox: @unchecked Sendable {
+    weak var value: RedisSource?
+    let loop: EventLoop
+    init(_ source: RedisSource) {
+        value = source
+        loop = source.loop
     }
 }
