@@ -6,6 +6,38 @@ import Glibc
 /// back). Waits at most `timeoutSeconds` for each read; nil when Redis cannot be reached or
 /// answers short.
 public enum RedisBlockingCall {
+    /// `followingRedirects` (Redis Cluster): each command alone, sent again to the node a
+    /// `-MOVED` or `-ASK` names (three hops at most).
+    public static func send(_ commands: [[String]], host: String, port: Int, timeoutSeconds: Int = 1,
+                            followingRedirects: Bool) -> [RESPValue]? {
+        guard followingRedirects else { return send(commands, host: host, port: port, timeoutSeconds: timeoutSeconds) }
+        var replies: [RESPValue] = []
+        for command in commands {
+            var (h, p) = (host, port)
+            var asking = false
+            var hops = 0
+            while true {
+                guard let reply = send(asking ? [["ASKING"], command] : [command], host: h, port: p, timeoutSeconds: timeoutSeconds)?.last else {
+                    return nil
+                }
+                guard case .error(let message) = reply, hops < 3 else {
+                    replies.append(reply)
+                    break
+                }
+                let words = message.split(separator: " ")
+                guard words.count == 3, words[0] == "MOVED" || words[0] == "ASK", let colon = words[2].lastIndex(of: ":"),
+                      let next = Int(words[2][words[2].index(after: colon)...]) else {
+                    replies.append(reply)
+                    break
+                }
+                (h, p) = (String(words[2][..<colon]), next)
+                asking = words[0] == "ASK"
+                hops += 1
+            }
+        }
+        return replies
+    }
+
     public static func send(_ commands: [[String]], host: String, port: Int, timeoutSeconds: Int = 1) -> [RESPValue]? {
         guard !commands.isEmpty else { return [] }
         let fd = dfl_connect_tcp(host, Int32(port))

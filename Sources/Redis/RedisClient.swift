@@ -6,6 +6,8 @@ import Synchronization
 public final class RedisLinkStatus: Sendable {
     let stateCode = Atomic<Int>(2)
     public let reconnects = Atomic<Int>(0)
+    /// Redis Cluster: commands sent again after a MOVED, ASK or a node that could not serve them.
+    public let redirects = Atomic<Int>(0)
     let error = PThreadLocked<String>("")
     public var state: RedisClient.State { [.connecting, .connected, .down][stateCode.load(ordering: .relaxed)] }
     public var lastError: String { error.withLock { $0 } }
@@ -19,17 +21,22 @@ public final class RedisClient: ConnectionHandler {
 
     public let host: String
     public let port: Int
-    public private(set) var state: State = .down {
+    public internal(set) var state: State = .down {
         didSet { status.stateCode.store(state == .connecting ? 0 : state == .connected ? 1 : 2, ordering: .relaxed) }
     }
-    public private(set) var reconnects = 0 { didSet { status.reconnects.store(reconnects, ordering: .relaxed) } }
-    public private(set) var lastError = "" { didSet { let e = lastError; status.error.withLock { $0 = e } } }
+    public internal(set) var reconnects = 0 { didSet { status.reconnects.store(reconnects, ordering: .relaxed) } }
+    public internal(set) var lastError = "" { didSet { let e = lastError; status.error.withLock { $0 = e } } }
     /// The same, readable from any thread.
     public let status = RedisLinkStatus()
     /// Called on the loop each time the link comes up (to re-create groups, resume a sink...).
     public var onConnected: (() -> Void)?
     /// Values no command waits for: pub/sub messages after SUBSCRIBE.
     public var onPush: ((RESPValue) -> Void)?
+    /// Called on the loop when an established link drops (its pending commands have failed).
+    var onDisconnected: (() -> Void)?
+    /// Redis Cluster: the commands are routed to the node serving each key's slot.
+    private var router: ClusterRouter?
+    public var isCluster: Bool { router != nil }
 
     private let loop: EventLoop
     private var connection: Connection?
@@ -41,19 +48,24 @@ public final class RedisClient: ConnectionHandler {
     /// Commands queued while down, at most this many bytes (older ones fail at once beyond it).
     public var maxQueuedBytes = 8 << 20
 
-    public init(host: String, port: Int, loop: EventLoop) {
+    /// `cluster`: `host:port` is one node of a Redis Cluster; the client learns the slot map from
+    /// it, keeps a link per master and routes each command by its key (`ClusterRouter`).
+    public init(host: String, port: Int, loop: EventLoop, cluster: Bool = false) {
         self.host = host
         self.port = port
         self.loop = loop
+        if cluster { router = ClusterRouter(owner: self, loop: loop) }
     }
 
     public func start() {
         stopped = false
+        if let router { return router.start() }
         connect()
     }
 
     public func stop() {
         stopped = true
+        if let router { return router.stop() }
         connection?.close()
     }
 
@@ -67,6 +79,7 @@ public final class RedisClient: ConnectionHandler {
 
     /// Several already-encoded commands at once (one write), one reply callback each.
     public func send(encoded bytes: [UInt8], replies callbacks: [(RESPValue) -> Void]) {
+        if let router { return router.send(encoded: bytes, replies: callbacks) }
         guard state == .connected, let connection else {
             guard unsent.count + bytes.count <= maxQueuedBytes else {
                 for r in callbacks { r(.error("ERR link down and the queue is full")) }
@@ -145,7 +158,9 @@ public final class RedisClient: ConnectionHandler {
         let pending = replies
         replies = []
         unsent = []
+        let wasUp = state == .connected
         for r in pending { r(.error("ERR link down (\(reason))")) }
         scheduleReconnect()
+        if wasUp { onDisconnected?() }
     }
 }

@@ -97,7 +97,7 @@ final class ConfigFilesTests: ConfigTestCase {
             websocket.idle_timeout_s websocket.message_timeout_s websocket.allowed_origins shutdown.grace_s log.level log.access_log log.format pipeline.interval pipeline.bar_grace_ms pipeline.strategies_file \
             pipeline.opportunity_ttl_s pipeline.cooldown_s pipeline.history_events pipeline.score_horizons pipeline.score_window markets.enabled markets.file simulator.ticks_per_second simulator.seed simulator.speed simulator.symbols journal.enabled journal.fsync \
             journal.fsync_interval_ms journal.segment_mb journal.retention_mb journal.retention_hours journal.inputs journal.checkpoint_interval_s redis.url \
-            redis.stream_maxlen redis.source redis.group redis.consumer redis.partitions redis.peers redis.claim_idle_ms redis.partition_count redis.lease_ms testing.websocket_echo feed replay.speed replay.loop data_dir
+            redis.stream_maxlen redis.source redis.group redis.consumer redis.partitions redis.peers redis.claim_idle_ms redis.partition_count redis.cluster redis.lease_ms testing.websocket_echo feed replay.speed replay.loop data_dir
             """
         XCTAssertEqual(ConfigLoader.keys.map(\.key), expected.split(separator: " ").map(String.init))
     }

@@ -92,6 +92,7 @@ enum ConfigKeys {
         bool("redis.peers", \.redis.peers, "Multi-instance: read the other gateways' opportunities from the dfp:opportunities stream, keep their recent ones for cursor resumes, and deliver them to this gateway's WebSocket clients."),
         int("redis.claim_idle_ms", \.redis.claimIdleMs, 100...86_400_000, "Entries another consumer left unacknowledged this long are taken over (XAUTOCLAIM)."),
         int("redis.partition_count", \.redis.partitionCount, 0...4096, "Fail-over: the tick partitions there are in all (dfp:clean_ticks:0 … :N-1), leased between gateways in Redis (dfp:lease:{p}). A gateway holds the partitions in redis.partitions and any other whose lease lapsed (its gateway died), taking over that gateway's pending ticks, and hands those back when their gateway returns. 0 = read redis.partitions only, no fail-over."),
+        bool("redis.cluster", \.redis.cluster, "redis.url is one node of a Redis Cluster: the slot map is read from it (CLUSTER SLOTS), each command goes to the master of its key's slot (MOVED and ASK followed), and after a failover the links follow the promoted replica."),
         int("redis.lease_ms", \.redis.leaseMs, 300...600_000, "Fail-over: a partition lease's time to live, renewed every third of it; a gateway silent this long loses its partitions to the others."),
 
         bool("testing.websocket_echo", \.testing.websocketEcho, "Test-only: WebSocket upgrades on / echo every message (for the Autobahn conformance run). Keep off in production."),

@@ -267,6 +267,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var partitionCount = 0
         /// A partition lease's time to live, renewed every third of it (`redis.lease_ms`).
         public var leaseMs = 3_000
+        /// redis.url names one node of a Redis Cluster (`redis.cluster`).
+        public var cluster = false
         /// Read other gateways' opportunities (dfp:opportunities) for this one's WebSocket clients (`redis.peers`).
         public var peers = true
         /// The defaults.

@@ -68,6 +68,7 @@ enum HealthRoutes {
                 let link = redis.client.status
                 w.string("state", link.state.rawValue)
                 w.int("reconnects", link.reconnects.load(ordering: .relaxed))
+                if redis.client.isCluster { w.int("redirects", link.redirects.load(ordering: .relaxed)) }
                 w.string("last_error", link.lastError)
                 w.uint64("acked_seq", redis.stats.ackedSeq.load(ordering: .relaxed))
                 w.int("sent", redis.stats.sent.load(ordering: .relaxed))

@@ -231,10 +231,11 @@ public final class GatewayServer: @unchecked Sendable {
         let wakeup = try wake(loop) { ready.value?.drain() }
         let output = service.worker.addOutput { wakeup.signal() }
         let sink = RedisSink(host: String(parts[0]), port: port, loop: loop, output: output, journal: service.journal,
-                             startSeq: service.journal?.lastSeq ?? 0, maxLength: config.redis.streamMaxLength, instance: instance)
+                             startSeq: service.journal?.lastSeq ?? 0, maxLength: config.redis.streamMaxLength, instance: instance,
+                             cluster: config.redis.cluster)
         if let history = streaming.settings.remote {
             redisPeers = RedisPeers(host: String(parts[0]), port: port, loop: loop, instance: instance,
-                                    broadcasters: streaming.broadcasters, history: history)
+                                    broadcasters: streaming.broadcasters, history: history, cluster: config.redis.cluster)
         }
         ready.value = sink
         if config.redis.source {
@@ -245,9 +246,10 @@ public final class GatewayServer: @unchecked Sendable {
                 // Fail-over: the partitions read are those whose lease this gateway holds.
                 let leases = PartitionLeases(host: String(parts[0]), port: port, loop: loop, instance: instance,
                                              count: config.redis.partitionCount, preferred: Set(partitions.compactMap { Int($0) }),
-                                             leaseMs: config.redis.leaseMs)
+                                             leaseMs: config.redis.leaseMs, cluster: config.redis.cluster)
                 let source = RedisSource(host: String(parts[0]), port: port, loop: loop, input: input, streams: [],
-                                         group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs)
+                                         group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs,
+                                         cluster: config.redis.cluster)
                 source.leaseMs = config.redis.leaseMs
                 let log = logger
                 leases.onChange = { [weak source] held, taken in
@@ -261,7 +263,8 @@ public final class GatewayServer: @unchecked Sendable {
             } else {
                 let streams = partitions.isEmpty ? ["dfp:clean_ticks"] : partitions.map { "dfp:clean_ticks:\($0)" }
                 redisSource = RedisSource(host: String(parts[0]), port: port, loop: loop, input: input, streams: streams,
-                                          group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs)
+                                          group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs,
+                                          cluster: config.redis.cluster)
                 logger.info("redis: reading \(streams.joined(separator: ", ")) as \(config.redis.group)/\(consumer)")
             }
         }

@@ -30,8 +30,12 @@ final class PartitionLeases: @unchecked Sendable {
     /// Called on the loop with the partitions held now and those newly taken.
     var onChange: ((_ held: Set<Int>, _ taken: Set<Int>) -> Void)?
 
-    init(host: String, port: Int, loop: EventLoop, instance: String, count: Int, preferred: Set<Int>, leaseMs: Int) {
-        client = RedisClient(host: host, port: port, loop: loop)
+    private let cluster: Bool
+
+    init(host: String, port: Int, loop: EventLoop, instance: String, count: Int, preferred: Set<Int>, leaseMs: Int,
+         cluster: Bool = false) {
+        client = RedisClient(host: host, port: port, loop: loop, cluster: cluster)
+        self.cluster = cluster
         self.host = host
         self.port = port
         self.loop = loop
@@ -124,6 +128,6 @@ final class PartitionLeases: @unchecked Sendable {
     func release() {
         let partitions = owned.withLock { $0 }.union(preferred)
         let commands = partitions.sorted().map { ["EVAL", Self.releaseScript, "2", Self.lease($0), Self.want($0), instance] }
-        if RedisBlockingCall.send(commands, host: host, port: port) != nil { owned.withLock { $0 = [] } }
+        if RedisBlockingCall.send(commands, host: host, port: port, followingRedirects: cluster) != nil { owned.withLock { $0 = [] } }
     }
 }

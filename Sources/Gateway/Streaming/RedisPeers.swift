@@ -33,8 +33,9 @@ final class RedisPeers: @unchecked Sendable {
     /// One XREAD at a time; a reconnect starts a new chain.
     private var generation = 0
 
-    init(host: String, port: Int, loop: EventLoop, instance: String, broadcasters: [Broadcaster], history: RemoteHistory) {
-        client = RedisClient(host: host, port: port, loop: loop)
+    init(host: String, port: Int, loop: EventLoop, instance: String, broadcasters: [Broadcaster], history: RemoteHistory,
+         cluster: Bool = false) {
+        client = RedisClient(host: host, port: port, loop: loop, cluster: cluster)
         self.history = history
         self.loop = loop
         self.instance = instance

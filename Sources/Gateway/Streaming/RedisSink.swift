@@ -47,9 +47,9 @@ final class RedisSink: @unchecked Sendable {
     let instance: String
 
     init(host: String, port: Int, loop: EventLoop, output: EventOutput, journal: Journal?, startSeq: UInt64, maxLength: Int,
-         instance: String) {
+         instance: String, cluster: Bool = false) {
         self.instance = instance
-        client = RedisClient(host: host, port: port, loop: loop)
+        client = RedisClient(host: host, port: port, loop: loop, cluster: cluster)
         self.output = output
         self.journal = journal
         self.loop = loop

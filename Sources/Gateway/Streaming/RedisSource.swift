@@ -25,9 +25,11 @@ final class RedisSource: @unchecked Sendable {
     private var unacked: [(stream: String, id: String, upTo: Int)] = []
     /// Decoded ticks waiting for room in the ring (the reactor never waits for it).
     private var held: [(stream: String, id: String, tick: Tick?)] = []
-    private var readingPending = true
-    /// An XREADGROUP is out (one at a time; a change of streams applies to the next).
-    private var reading = false
+    /// The read links: one for every stream on a single Redis; one per stream on a cluster,
+    /// where an XREADGROUP may name streams of one hash slot only (and a blocking read holds
+    /// its connection).
+    private var chains: [ReadChain] = []
+    let cluster: Bool
     /// Entries taken and not yet acknowledged: XAUTOCLAIM also returns this consumer's own
     /// entries once they are idle long enough, and those must not be processed twice.
     private var inFlight: Set<String> = []
@@ -56,37 +58,70 @@ final class RedisSource: @unchecked Sendable {
         let claimed = Atomic<Int>(0)
     }
 
+    /// One XREADGROUP chain: its link, its streams, whether a read is out (one at a time; a
+    /// change of streams applies to the next) and whether it still reads its own pending entries.
+    final class ReadChain {
+        let client: RedisClient
+        var streams: [String]
+        var reading = false
+        var readingPending = true
+        init(client: RedisClient, streams: [String]) {
+            self.client = client
+            self.streams = streams
+        }
+    }
+
     init(host: String, port: Int, loop: EventLoop, input: TickInput, streams: [String], group: String, consumer: String,
-         claimIdleMs: Int) {
-        client = RedisClient(host: host, port: port, loop: loop)
+         claimIdleMs: Int, cluster: Bool = false) {
+        self.host = host
+        self.port = port
+        self.cluster = cluster
+        client = RedisClient(host: host, port: port, loop: loop, cluster: cluster)
         self.loop = loop
         self.input = input
         self.streams = streams
         self.group = group
         self.consumer = consumer
         self.claimIdleMs = claimIdleMs
-        ackClient = RedisClient(host: host, port: port, loop: loop)
-        client.onConnected = { [weak self] in self?.connected() }
+        ackClient = RedisClient(host: host, port: port, loop: loop, cluster: cluster)
+        if cluster {
+            for stream in streams { chains.append(makeChain([stream])) }
+        } else {
+            let chain = ReadChain(client: client, streams: streams)
+            client.onConnected = { [weak self, unowned chain] in self?.connected(chain) }
+            chains = [chain]
+        }
+    }
+
+    private let host: String
+    private let port: Int
+
+    /// A cluster chain: a link of its own (started when the source is).
+    private func makeChain(_ streams: [String]) -> ReadChain {
+        let chain = ReadChain(client: RedisClient(host: host, port: port, loop: loop, cluster: true), streams: streams)
+        chain.client.onConnected = { [weak self, unowned chain] in self?.connected(chain) }
+        return chain
     }
 
     func start() {
         loop.execute {
             self.client.start()
             self.ackClient.start()
+            if self.cluster { for chain in self.chains { chain.client.start() } }
             self.tickTimer()
         }
     }
 
-    private func connected() {
-        reading = false
-        for stream in streams { createGroup(stream) }
-        readingPending = true
-        read()
+    private func connected(_ chain: ReadChain) {
+        chain.reading = false
+        for stream in chain.streams { createGroup(stream, on: chain.client) }
+        chain.readingPending = true
+        read(chain)
     }
 
     /// From the start of the stream for a new group: ticks added before it must not be lost.
-    private func createGroup(_ stream: String) {
-        client.send(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])  // BUSYGROUP when it exists: fine
+    private func createGroup(_ stream: String, on link: RedisClient) {
+        link.send(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])  // BUSYGROUP when it exists: fine
     }
 
     /// The partitions held changed (fail-over, `leaseMs` set). Ticks of a partition no longer
@@ -100,30 +135,57 @@ final class RedisSource: @unchecked Sendable {
         let kept = Set(streams)
         for entry in held where !kept.contains(entry.stream) { inFlight.remove(entry.stream + " " + entry.id) }
         held.removeAll { !kept.contains($0.stream) }
-        guard client.state == .connected else { return }  // `connected` creates the groups
-        for stream in taken { createGroup(stream) }
+        if cluster {
+            // A chain per stream held: new ones start (creating their group when connected).
+            for chain in chains where !kept.contains(chain.streams[0]) { chain.client.stop() }
+            chains.removeAll { !kept.contains($0.streams[0]) }
+            for stream in streams where !chains.contains(where: { $0.streams[0] == stream }) {
+                let chain = makeChain([stream])
+                chains.append(chain)
+                chain.client.start()
+            }
+        } else {
+            chains[0].streams = streams
+            if client.state == .connected { for stream in taken { createGroup(stream, on: client) } }  // else `connected` does
+        }
         if let leaseMs, !taken.isEmpty { claim(taken, minIdleMs: leaseMs / 2) }
-        read()
+        readAll()
     }
+
+    private func readAll() { for chain in chains { read(chain) } }
 
     /// Lease mode (`PartitionLeases`): the streams read are the partitions held.
     var leaseMs: Int?
     private var lastLeaseClaimMs: Int64 = 0
 
-    /// One XREADGROUP at a time: this consumer's own pending entries first ("0"), then new ones (">").
-    private func read() {
-        guard client.state == .connected, held.isEmpty, !reading, !streams.isEmpty else { return }
-        reading = true
-        let id = readingPending ? "0" : ">"
+    /// One XREADGROUP at a time per chain: this consumer's own pending entries first ("0"),
+    /// then new ones (">").
+    private func read(_ chain: ReadChain) {
+        guard chain.client.state == .connected, held.isEmpty, !chain.reading, !chain.streams.isEmpty else { return }
+        chain.reading = true
+        let id = chain.readingPending ? "0" : ">"
         var command = ["XREADGROUP", "GROUP", group, consumer, "COUNT", "512"]
-        if !readingPending { command += ["BLOCK", "500"] }
-        command += ["STREAMS"] + streams + Array(repeating: id, count: streams.count)
-        client.send(command) { [weak self] reply in self?.received(reply) }
+        if !chain.readingPending { command += ["BLOCK", "500"] }
+        command += ["STREAMS"] + chain.streams + Array(repeating: id, count: chain.streams.count)
+        chain.client.send(command) { [weak self, weak chain] reply in
+            guard let chain else { return }
+            self?.received(reply, chain)
+        }
     }
 
-    private func received(_ reply: RESPValue) {
-        reading = false
-        if case .error = reply { return }  // link down: `connected` starts again
+    private func received(_ reply: RESPValue, _ chain: ReadChain) {
+        chain.reading = false
+        if case .error(let message) = reply {
+            // Link down: `connected` starts again. Anything else (the group deleted, a stream of
+            // another slot): the group is made again and the read retried in a second.
+            guard !message.hasPrefix("ERR link down") else { return }
+            loop.schedule(afterMs: 1_000) { [weak self, weak chain] in
+                guard let self, let chain, chain.client.state == .connected else { return }
+                for stream in chain.streams { self.createGroup(stream, on: chain.client) }
+                self.read(chain)
+            }
+            return
+        }
         var count = 0
         for streamReply in reply.array ?? [] {
             guard let parts = streamReply.array, parts.count == 2, let stream = parts[0].string else { continue }
@@ -132,10 +194,10 @@ final class RedisSource: @unchecked Sendable {
                 count += 1
             }
         }
-        if readingPending && count == 0 { readingPending = false }
+        if chain.readingPending && count == 0 { chain.readingPending = false }
         submitHeld()
         ackDue()
-        read()
+        readAll()
     }
 
     private func take(_ stream: String, _ entry: RESPValue) {
@@ -187,7 +249,7 @@ final class RedisSource: @unchecked Sendable {
         for entry in unacked where entry.upTo <= done { byStream[entry.stream, default: []].append(entry.id) }
         for batch in Array(acking.values) + failedAcks { byStream[batch.stream, default: []] += batch.ids }
         let commands = byStream.sorted { $0.key < $1.key }.map { ["XACK", $0.key, group] + $0.value }
-        if RedisBlockingCall.send(commands, host: client.host, port: client.port) != nil {
+        if RedisBlockingCall.send(commands, host: client.host, port: client.port, followingRedirects: cluster) != nil {
             unacked.removeAll { $0.upTo <= done }
             acking.removeAll()
             failedAcks.removeAll()
@@ -235,7 +297,7 @@ final class RedisSource: @unchecked Sendable {
             let wasHolding = !self.held.isEmpty
             self.submitHeld()
             self.ackDue()
-            if wasHolding && self.held.isEmpty { self.read() }
+            if wasHolding && self.held.isEmpty { self.readAll() }
             if self.ackClient.state == .connected && self.loop.now - self.lastClaimMs >= Int64(max(1_000, self.claimIdleMs / 2)) {
                 self.lastClaimMs = self.loop.now
                 self.claim(self.streams, minIdleMs: self.claimIdleMs)
