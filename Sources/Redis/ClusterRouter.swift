@@ -253,7 +253,14 @@ final class ClusterRouter {
     private func checkReady() {
         let whole = !slotOwner.contains { $0 == nil } && masters.allSatisfy { links[$0]?.state == .connected }
         guard whole, !ready else {
-            if !whole && ready { ready = false; owner.state = .connecting }
+            if !whole && ready {
+                // Commands wait until it is whole again. The client still counts as connected
+                // when no command was lost (a link merely added for a promoted replica): the
+                // components keep sending, in order, rather than hold back for an
+                // `onConnected` that will not come.
+                ready = false
+                if lostCommands { owner.state = .connecting }
+            }
             return
         }
         ready = true

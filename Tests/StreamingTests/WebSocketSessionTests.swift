@@ -316,6 +316,7 @@ final class WebSocketSessionTests: XCTestCase {
         let error = try XCTUnwrap(t.messages().first)
         XCTAssertEqual(error["code"] as? String, "invalid_subscription")
         XCTAssertEqual(error["message"] as? String, WebSocketSession.cursorNeedsInstances)
+        XCTAssertEqual(s.subscription.channels, [], "a refused subscribe changes nothing")
     }
 
     func testHeartbeatsIdleCloseAndUnfinishedMessages() throws {

@@ -79,17 +79,23 @@ final class PartitionLeases: @unchecked Sendable {
 
     func start() {
         loop.execute {
+            self.startedMs = self.loop.now
             self.client.start()
             self.tick()
         }
     }
+
+    /// For one lease after start a gateway takes only its own partitions: gateways started
+    /// together each get theirs at once, instead of the first taking all and handing them back.
+    private var startedMs: Int64 = 0
 
     /// Every third of a lease: renew or take each partition, and drop what could not be
     /// confirmed for a whole lease.
     private func tick() {
         let now = loop.now
         if client.state == .connected {
-            for p in 0..<count {
+            let settling = now - startedMs < Int64(leaseMs)
+            for p in 0..<count where !(settling && held[p] == nil && !preferred.contains(p)) {
                 let args = ["EVAL", Self.script, "2", Self.lease(p), Self.want(p), instance, String(leaseMs), preferred.contains(p) ? "1" : "0"]
                 client.send(args) { [weak self] reply in self?.answered(p, reply, sentAt: now) }
             }

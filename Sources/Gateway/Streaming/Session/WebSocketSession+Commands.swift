@@ -9,10 +9,10 @@ extension WebSocketSession {
         case .failure(let failure):
             sendError(failure.code, failure.message)
         case .success(.subscribe(let request)):
-            subscription.apply(request)
             if request.cursor != nil && settings.instance == nil {
-                return sendError("invalid_subscription", Self.cursorNeedsInstances)
+                return sendError("invalid_subscription", Self.cursorNeedsInstances)  // the subscription stays as it was
             }
+            subscription.apply(request)
             acknowledge(subscription)
             if let cursor = request.cursor {
                 resume(cursor)
