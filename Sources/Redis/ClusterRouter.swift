@@ -154,10 +154,24 @@ final class ClusterRouter {
 
     private func release() {
         guard holding, inFlight == 0 else { return }
+        // Every redirected command's node must be reachable first: one that could not be sent
+        // would queue behind newer commands and lose its place (and an ASK its target). The
+        // link coming up, or the map read again, releases.
+        for r in redirected {
+            let ask = r.ask.flatMap { links[$0] != nil ? $0 : nil }
+            let target = ask ?? Self.firstKey(r.args).flatMap { slotOwner[Int(Self.slot($0))] }
+            if let target, links[target]?.state != .connected {
+                _ = link(target)
+                return scheduleRefresh()
+            }
+        }
         holding = false
         let again = redirected.sorted { $0.order < $1.order }
         redirected = []
-        for r in again { route(r.args, r.reply, attempt: r.attempt, to: r.ask, asking: r.ask != nil) }
+        for r in again {
+            let ask = r.ask.flatMap { links[$0] != nil ? $0 : nil }
+            route(r.args, r.reply, attempt: r.attempt, to: ask, asking: ask != nil)
+        }
         flush()
     }
 
@@ -178,6 +192,7 @@ final class ClusterRouter {
     private func linkUp() {
         if !refreshing && slotOwner.contains(where: { $0 == nil }) { refresh() }
         checkReady()
+        if holding { releaseIfIdle() }  // redirected commands waiting for this link
         if ready && !holding { flush() }  // commands that waited for this link (a MOVED to a new node)
     }
 
@@ -246,6 +261,7 @@ final class ClusterRouter {
         // their pending commands come back redirected, and a node may serve again later.
         if map.contains(where: { $0 == nil }) { scheduleRefresh() }
         checkReady()
+        if holding { releaseIfIdle() }
     }
 
     /// Connected when every slot has a master whose link is up: the commands that waited go

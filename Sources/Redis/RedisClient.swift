@@ -159,8 +159,10 @@ public final class RedisClient: ConnectionHandler {
         replies = []
         unsent = []
         let wasUp = state == .connected
-        for r in pending { r(.error("ERR link down (\(reason))")) }
+        // Down before the callbacks run: a callback that sends again must not find the link
+        // looking up (its command would wait in `unsent` for a node that may never return).
         scheduleReconnect()
+        for r in pending { r(.error("ERR link down (\(reason))")) }
         if wasUp { onDisconnected?() }
     }
 }

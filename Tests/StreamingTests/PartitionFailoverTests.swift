@@ -79,7 +79,7 @@ final class PartitionFailoverTests: XCTestCase {
 
         // A stops: it hands partition 0 back at once, without waiting for its lease to lapse.
         a.stop()
-        XCTAssertNil(try probe.call(["GET", "dfp:lease:{0}"]).string, "released at shutdown")
+        XCTAssertNotEqual(try probe.call(["GET", "dfp:lease:{0}"]).string, "A", "released at shutdown (B may hold it already)")
         try eventually("B takes partition 0 again", timeout: 5) { try source(b)["partitions"] as? [Int] == [0, 1] }
         try add(probe, partition: 0, count: 100, start: 500)
         try eventually("B processes what follows") { try ticks(b) == 400 }

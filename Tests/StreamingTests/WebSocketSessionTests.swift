@@ -308,6 +308,32 @@ final class WebSocketSessionTests: XCTestCase {
         XCTAssertEqual(origins(try t.messages()), ["B:9"], "nothing twice")
     }
 
+    /// The history stays bounded when gateways come and go (the longest-silent origin goes),
+    /// and entries lost while the reader was away (the stream trimmed past what it had read)
+    /// make a cursor from before them a gap.
+    func testRemoteHistoryBoundsOriginsAndMarksLostEntries() throws {
+        let history = RemoteHistory(capacity: 10)
+        history.beginBackfill(wholeStream: true)
+        let event = PipelineEvent.opportunity(opportunity(1, "X"))
+        for i in 0...RemoteHistory.maxOrigins {
+            XCTAssertTrue(history.append(origin: "g\(i)", seq: 1, event: event, json: []))
+        }
+        XCTAssertTrue(history.append(origin: "g1", seq: 2, event: event, json: []))
+        XCTAssertTrue(history.append(origin: "g\(RemoteHistory.maxOrigins + 1)", seq: 1, event: event, json: []))
+        let positions = history.positions()
+        XCTAssertEqual(positions.count, RemoteHistory.maxOrigins)
+        XCTAssertNil(positions["g0"], "the longest silent went first")
+        XCTAssertNil(positions["g2"])
+        XCTAssertEqual(positions["g1"], 2, "an origin heard from lately stays")
+        XCTAssertNil(history.entries(after: ["g1": 0]).first { $0.origin == "g1" }?.gapAfter)
+        history.lostBeforeNewest()
+        XCTAssertEqual(history.entries(after: ["g1": 1]).first { $0.origin == "g1" }?.gapAfter, 2)
+        XCTAssertTrue(RedisPeers.id("1700000000001-0", isAfter: "1700000000000-5"))
+        XCTAssertTrue(RedisPeers.id("1700000000000-6", isAfter: "1700000000000-5"))
+        XCTAssertFalse(RedisPeers.id("1700000000000-5", isAfter: "1700000000000-5"))
+        XCTAssertFalse(RedisPeers.id("0-0", isAfter: "1700000000000-5"))
+    }
+
     /// On a single gateway a cursor is refused with the way to resume there.
     func testCursorNeedsSeveralGateways() throws {
         let (s, t) = session()

@@ -110,6 +110,9 @@ final class PartitionLeases: @unchecked Sendable {
 
     private func answered(_ p: Int, _ reply: RESPValue, sentAt: Int64) {
         guard case .integer(let result) = reply else { return }  // link down or script error: retried next tick
+        // An answer later than a lease proves nothing: the lease may have lapsed and been taken
+        // meanwhile (and `tick` may have let the partition go already).
+        guard loop.now - sentAt < Int64(leaseMs) else { return }
         switch result {
         case 1, 2:
             let isNew = held[p] == nil

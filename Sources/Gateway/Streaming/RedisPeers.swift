@@ -48,7 +48,26 @@ final class RedisPeers: @unchecked Sendable {
     private func connected() {
         generation += 1
         let chain = generation
-        guard lastID == nil else { return read(chain) }
+        if let lastID {
+            // Back after a drop: if the stream was trimmed past the last entry read, what was
+            // trimmed is lost here, and a cursor from before it must get a gap.
+            // (Redis 7 reports the newest entry it deleted or trimmed.)
+            client.send(["XINFO", "STREAM", Self.stream]) { [weak self] reply in
+                guard let self else { return }
+                if case .error(let message) = reply, message.hasPrefix("ERR link down") { return }
+                let fields = reply.array ?? []
+                var i = 0
+                while i + 1 < fields.count {
+                    if fields[i].string == "max-deleted-entry-id", let deleted = fields[i + 1].string,
+                       Self.id(deleted, isAfter: lastID) {
+                        self.history.lostBeforeNewest()
+                    }
+                    i += 2
+                }
+                self.read(chain)
+            }
+            return
+        }
         // The first connect: the history is backfilled from the newest entries (every origin's
         // recent events, for clients that resume here), then reading goes on after the newest.
         let count = backfillCount
@@ -66,6 +85,17 @@ final class RedisPeers: @unchecked Sendable {
             for broadcaster in self.broadcasters { broadcaster.loop.execute { broadcaster.remoteBackfilled() } }
             self.read(chain)
         }
+    }
+
+    /// Whether stream id `a` (`ms-seq`) comes after `b`.
+    static func id(_ a: String, isAfter b: String) -> Bool {
+        func parts(_ id: String) -> (UInt64, UInt64)? {
+            let p = id.split(separator: "-")
+            guard p.count == 2, let ms = UInt64(p[0]), let seq = UInt64(p[1]) else { return nil }
+            return (ms, seq)
+        }
+        guard let x = parts(a), let y = parts(b) else { return false }
+        return x > y
     }
 
     /// Entries read back at start: enough for every origin's history when a few share the stream.
@@ -107,6 +137,7 @@ final class RedisPeers: @unchecked Sendable {
             i += 2
         }
         if origin == instance { return }  // own entries: not even decoded
+        if let origin, ResumeCursor.nameProblem(origin) != nil { return }  // could not be named in a cursor
         guard let data, let decoded = EventDecoder.decode(data), case .opportunity(let o) = decoded.event else { return }
         guard let origin = origin ?? decoded.instance, origin != instance else { return }
         let event = decoded.event

@@ -26,6 +26,16 @@ final class RedisSink: @unchecked Sendable {
     private(set) var ackedSeq: UInt64 = 0 { didSet { stats.ackedSeq.store(ackedSeq, ordering: .relaxed) } }
     /// Highest seq handed to the link since it connected (what follows must be above it).
     private var sentSeq: UInt64 = 0
+    /// Every sequenced event up to this seq was acknowledged: where a catch-up starts, and what
+    /// `dfp:sink:{instance}` records. On a cluster the replies of different nodes come in any
+    /// order, so it advances over `sentOrder` as the acknowledgements fill it in; a failed one
+    /// holds it until the catch-up after the reconnect sends it again.
+    private var contiguous: UInt64 = 0
+    private var sentOrder: [UInt64] = []
+    private var sentHead = 0
+    private var confirmed: Set<UInt64> = []
+    private var progressWriting = false
+    private var progressWritten: UInt64 = 0
     /// Reading the journal after a (re)connect: live sequenced events wait in the journal.
     private var catchingUp = false
     /// The highest live seq held back while catching up: the catch-up reads on until it.
@@ -55,6 +65,7 @@ final class RedisSink: @unchecked Sendable {
         self.loop = loop
         self.maxLength = maxLength
         ackedSeq = startSeq
+        contiguous = startSeq
         stats.ackedSeq.store(startSeq, ordering: .relaxed)
         progressKey = "dfp:sink:\(instance)"
         client.onConnected = { [weak self] in self?.connected() }
@@ -84,15 +95,21 @@ final class RedisSink: @unchecked Sendable {
             append(event, envelope: envelope, &bytes, &replies)
         }
         guard !replies.isEmpty else { return }
-        recordProgress(&bytes, &replies)
         client.send(encoded: bytes, replies: replies)
     }
 
-    /// After a burst's commands: the last seq sent, for a restart's catch-up.
-    private func recordProgress(_ bytes: inout [UInt8], _ replies: inout [(RESPValue) -> Void]) {
-        guard journal != nil, sentSeq > 0 else { return }
-        RESPEncoder.command(["SET", progressKey, String(sentSeq)], into: &bytes)
-        replies.append { _ in }
+    /// Records `contiguous` in Redis once it moved (one SET at a time).
+    private func writeProgress() {
+        guard journal != nil, !progressWriting, contiguous > progressWritten, client.state == .connected else { return }
+        progressWriting = true
+        let value = contiguous
+        client.send(["SET", progressKey, String(value)]) { [weak self] reply in
+            guard let self else { return }
+            self.progressWriting = false
+            if case .error = reply { return }
+            self.progressWritten = max(self.progressWritten, value)
+            self.writeProgress()
+        }
     }
 
     /// One event's commands. A sequenced event goes as the worker encoded it, naming this
@@ -116,11 +133,13 @@ final class RedisSink: @unchecked Sendable {
             RESPEncoder.command([Array("XADD".utf8), Array(stream.utf8), Array("MAXLEN".utf8), Array("~".utf8), Array(String(maxLength).utf8),
                                  Array("*".utf8), Array("seq".utf8), Array(String(seq).utf8),
                                  Array("instance".utf8), Array(instance.utf8), Array("data".utf8), json], into: &bytes)
+            sent(seq)
             replies.append { [weak self] reply in self?.acknowledge(seq, reply) }
         }
         func publish(_ channel: String, seq: UInt64? = nil) {
             RESPEncoder.command([Array("PUBLISH".utf8), Array(channel.utf8), json], into: &bytes)
             if let seq {
+                sent(seq)
                 replies.append { [weak self] reply in self?.acknowledge(seq, reply) }
             } else {
                 replies.append { _ in }
@@ -137,13 +156,32 @@ final class RedisSink: @unchecked Sendable {
         }
     }
 
+    private func sent(_ seq: UInt64) {
+        if journal != nil { sentOrder.append(seq) }
+    }
+
     private func acknowledge(_ seq: UInt64, _ reply: RESPValue) {
-        if case .error = reply {
+        if case .error(let message) = reply {
             stats.failed.wrappingAdd(1, ordering: .relaxed)
-            return
+            // Lost with the link: the catch-up after the reconnect sends it again. Refused by
+            // Redis (out of memory, a wrong type): counted and passed over, as sending it again
+            // would be refused too, and holding the position would hold every later one.
+            if message.hasPrefix("ERR link down") { return }
+        } else {
+            stats.sent.wrappingAdd(1, ordering: .relaxed)
+            ackedSeq = max(ackedSeq, seq)
         }
-        stats.sent.wrappingAdd(1, ordering: .relaxed)
-        ackedSeq = max(ackedSeq, seq)
+        guard journal != nil else { return }
+        confirmed.insert(seq)
+        while sentHead < sentOrder.count, confirmed.remove(sentOrder[sentHead]) != nil {
+            contiguous = max(contiguous, sentOrder[sentHead])
+            sentHead += 1
+        }
+        if sentHead > 4096 {
+            sentOrder.removeFirst(sentHead)
+            sentHead = 0
+        }
+        writeProgress()
     }
 
     /// After (re)connecting: sends what the journal holds after the last acknowledged seq — at
@@ -159,13 +197,21 @@ final class RedisSink: @unchecked Sendable {
                 guard let self else { return }
                 if case .error = reply { return }  // link down: `connected` comes again
                 self.progressRead = true
-                if let text = reply.string, let recorded = UInt64(text) { self.ackedSeq = min(self.ackedSeq, recorded) }
-                self.sentSeq = self.ackedSeq
-                self.readChunk(journal, after: self.sentSeq, chain)
+                if let text = reply.string, let recorded = UInt64(text) { self.contiguous = min(self.contiguous, recorded) }
+                self.restart(journal, chain)
             }
             return
         }
-        sentSeq = ackedSeq
+        restart(journal, chain)
+    }
+
+    /// The catch-up starts after the last seq all of whose predecessors were acknowledged;
+    /// what was sent after it goes again (readers drop the repeats).
+    private func restart(_ journal: Journal, _ chain: Int) {
+        sentOrder = []
+        sentHead = 0
+        confirmed = []
+        sentSeq = contiguous
         readChunk(journal, after: sentSeq, chain)
     }
 
@@ -187,10 +233,7 @@ final class RedisSink: @unchecked Sendable {
             sentSeq = record.seq
             if let event = EventDecoder.decode(record.payload)?.event { append(event, envelope: [], &bytes, &replies) }
         }
-        if !replies.isEmpty {
-            recordProgress(&bytes, &replies)
-            client.send(encoded: bytes, replies: replies)
-        }
+        if !replies.isEmpty { client.send(encoded: bytes, replies: replies) }
         if records.count == Self.chunk {
             readChunk(journal, after: sentSeq, chain)
         } else if heldBackSeq > sentSeq {

@@ -65,6 +65,8 @@ final class RedisSource: @unchecked Sendable {
         var streams: [String]
         var reading = false
         var readingPending = true
+        /// Reading pending entries: after which id, per stream (they are read in pages).
+        var pendingFrom: [String: String] = [:]
         init(client: RedisClient, streams: [String]) {
             self.client = client
             self.streams = streams
@@ -112,10 +114,12 @@ final class RedisSource: @unchecked Sendable {
         }
     }
 
+    /// (Re)connected. A read still out stays out (on a cluster, another master's link may be
+    /// what dropped); the one a drop failed has cleared `reading` with its error.
     private func connected(_ chain: ReadChain) {
-        chain.reading = false
         for stream in chain.streams { createGroup(stream, on: chain.client) }
         chain.readingPending = true
+        chain.pendingFrom = [:]
         read(chain)
     }
 
@@ -163,10 +167,10 @@ final class RedisSource: @unchecked Sendable {
     private func read(_ chain: ReadChain) {
         guard chain.client.state == .connected, held.isEmpty, !chain.reading, !chain.streams.isEmpty else { return }
         chain.reading = true
-        let id = chain.readingPending ? "0" : ">"
         var command = ["XREADGROUP", "GROUP", group, consumer, "COUNT", "512"]
         if !chain.readingPending { command += ["BLOCK", "500"] }
-        command += ["STREAMS"] + chain.streams + Array(repeating: id, count: chain.streams.count)
+        command += ["STREAMS"] + chain.streams
+        command += chain.streams.map { chain.readingPending ? chain.pendingFrom[$0] ?? "0" : ">" }
         chain.client.send(command) { [weak self, weak chain] reply in
             guard let chain else { return }
             self?.received(reply, chain)
@@ -186,24 +190,34 @@ final class RedisSource: @unchecked Sendable {
             }
             return
         }
+        // Pending entries are read in pages, each after the last one seen (those still in flight
+        // are skipped), until a page comes back empty; then new ones, blocking.
         var count = 0
         for streamReply in reply.array ?? [] {
             guard let parts = streamReply.array, parts.count == 2, let stream = parts[0].string else { continue }
-            for entry in parts[1].array ?? [] {
-                take(stream, entry)
-                count += 1
+            let entries = parts[1].array ?? []
+            for entry in entries where take(stream, entry) { count += 1 }
+            if chain.readingPending, let last = entries.last?.array?.first?.string {
+                chain.pendingFrom[stream] = last
+                count += 1  // another page may follow
             }
         }
-        if chain.readingPending && count == 0 { chain.readingPending = false }
+        if chain.readingPending && count == 0 {
+            chain.readingPending = false
+            chain.pendingFrom = [:]
+        }
         submitHeld()
         ackDue()
         readAll()
     }
 
-    private func take(_ stream: String, _ entry: RESPValue) {
-        guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { return }
-        guard leaseMs == nil || streams.contains(stream) else { return }  // handed over meanwhile: left pending
-        guard inFlight.insert(stream + " " + id).inserted else { return }
+    /// Takes an entry unless it is in flight already (or its partition was handed over);
+    /// whether it was taken.
+    @discardableResult
+    private func take(_ stream: String, _ entry: RESPValue) -> Bool {
+        guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { return false }
+        guard leaseMs == nil || streams.contains(stream) else { return false }  // handed over meanwhile: left pending
+        guard inFlight.insert(stream + " " + id).inserted else { return false }
         stats.read.wrappingAdd(1, ordering: .relaxed)
         switch Self.tick(pair[1].array ?? []).flatMap({ tick in input.markets.violation(tick).map { .failure($0) } ?? .success(tick) }) {
         case .success(let tick): held.append((stream, id, tick))
@@ -211,6 +225,7 @@ final class RedisSource: @unchecked Sendable {
             input.countInvalid([problem.field])
             held.append((stream, id, nil))
         }
+        return true
     }
 
     /// Hands held ticks to the ring while it has room; the rest wait for the next timer tick.

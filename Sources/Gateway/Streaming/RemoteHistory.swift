@@ -22,6 +22,8 @@ final class RemoteHistory: Sendable {
 
     struct Origin: Sendable {
         var entries: [Entry] = []
+        /// When its last entry came (an append counter), to let the longest-silent go first.
+        var lastAppend = 0
         /// Every entry of this origin after this seq is held.
         var heldAfter: UInt64
         var highest: UInt64 = 0
@@ -46,11 +48,23 @@ final class RemoteHistory: Sendable {
         /// Whether every entry the stream held when the reader started is in (the backfill
         /// reached its start): origins first seen from then on are complete.
         var holdsWholeStream = false
+        var appends = 0
         /// The backfill is in: a resume now sees every origin the stream holds.
         var backfilled = false
     }
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    /// Origins held at most (a cursor names at most `ResumeCursor.maxOrigins`, this one's included).
+    static let maxOrigins = ResumeCursor.maxOrigins / 2
+
+    /// Entries may have been lost before every origin's newest (the stream was trimmed past
+    /// what the reader had read while its link was down): a cursor older than that is a gap.
+    func lostBeforeNewest() {
+        state.withLock { s in
+            for key in s.origins.keys { s.origins[key]!.heldAfter = s.origins[key]!.highest }
+        }
+    }
 
     /// Adds an origin's entry; false when it is a repeat (at or below the origin's highest).
     func append(origin: String, seq: UInt64, event: PipelineEvent, json: [UInt8]) -> Bool {
@@ -58,6 +72,8 @@ final class RemoteHistory: Sendable {
             var o = s.origins[origin] ?? Origin(heldAfter: s.holdsWholeStream ? 0 : seq - 1)
             guard seq > o.highest else { return false }
             o.highest = seq
+            s.appends += 1
+            o.lastAppend = s.appends
             o.entries.append(Entry(seq: seq, event: event, json: json))
             if o.entries.count >= 2 * capacity {
                 let trimmed = o.entries.count - capacity
@@ -65,6 +81,11 @@ final class RemoteHistory: Sendable {
                 o.entries.removeFirst(trimmed)
             }
             s.origins[origin] = o
+            // Gateways come and go (a default name changes with each start): the origins silent
+            // longest go beyond `maxOrigins`, so memory and every cursor stay bounded.
+            if s.origins.count > Self.maxOrigins, let oldest = s.origins.min(by: { $0.value.lastAppend < $1.value.lastAppend })?.key {
+                s.origins.removeValue(forKey: oldest)
+            }
             return true
         }
     }
