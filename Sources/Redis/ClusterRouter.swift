@@ -153,7 +153,8 @@ final class ClusterRouter {
     }
 
     private func release() {
-        guard holding, inFlight == 0 else { return }
+        // Not whole (a master's link is down): sent now, they would queue behind newer commands.
+        guard holding, inFlight == 0, ready else { return }
         // Every redirected command's node must be reachable first: one that could not be sent
         // would queue behind newer commands and lose its place (and an ASK its target). The
         // link coming up, or the map read again, releases.
@@ -282,7 +283,7 @@ final class ClusterRouter {
         ready = true
         owner.state = .connected
         owner.lastError = ""
-        if !holding { flush() }
+        if holding { releaseIfIdle() } else { flush() }
         if lostCommands {
             lostCommands = false
             owner.onConnected?()
