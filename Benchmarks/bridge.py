@@ -102,6 +102,11 @@ class Redis:
             p.wait()
 
 
+def stream(p, cluster):
+    """A partition's tick stream: hash-tagged on a cluster, as the gateways name it there."""
+    return f"dfp:clean_ticks:{{{p}}}" if cluster else f"dfp:clean_ticks:{p}"
+
+
 def load(redis, n, partitions):
     """n ticks of 8 symbols over the partitions (symbol k goes to partition k mod P)."""
     symbols = ["600519.SH", "000001.SZ", "600036.SH", "300750.SZ", "601318.SH", "000858.SZ", "688981.SH", "002594.SZ"]
@@ -110,11 +115,11 @@ def load(redis, n, partitions):
         k = i % 8
         price = f"{100 + (i % 5000) / 1000 + k:.2f}"
         tick = json.dumps({"symbol": symbols[k], "ts": 1732500000000 + i * 5, "price": float(price), "volume": 100})
-        per[k % partitions].append(resp("XADD", f"dfp:clean_ticks:{k % partitions}", "*", "data", tick))
+        per[k % partitions].append(resp("XADD", stream(k % partitions, redis.cluster), "*", "data", tick))
     for p, commands in per.items():
-        port = redis.node(f"dfp:clean_ticks:{p}")
+        port = redis.node(stream(p, redis.cluster))
         subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=b"".join(commands), capture_output=True, check=True)
-        call(port, "XGROUP", "CREATE", f"dfp:clean_ticks:{p}", "dongfeng", "0")
+        call(port, "XGROUP", "CREATE", stream(p, redis.cluster), "dongfeng", "0")
 
 
 class Gateway:
@@ -161,7 +166,7 @@ class Gateway:
 
 def settled(redis, partitions):
     for p in range(partitions):
-        out = call(redis.node(f"dfp:clean_ticks:{p}"), "XINFO", "GROUPS", f"dfp:clean_ticks:{p}").splitlines()
+        out = call(redis.node(stream(p, redis.cluster)), "XINFO", "GROUPS", stream(p, redis.cluster)).splitlines()
         fields = dict(zip(out[::2], out[1::2]))
         if fields.get("pending") != "0" or fields.get("lag") != "0":
             return False

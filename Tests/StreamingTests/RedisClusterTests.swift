@@ -12,7 +12,7 @@ final class RedisClusterTests: XCTestCase {
         XCTAssertEqual(RedisClient.slot("{user1000}.following"), RedisClient.slot("{user1000}.followers"))
         let cluster = try RedisCluster()
         defer { cluster.stop() }
-        let keys = ["dfp:opportunities", "dfp:strategy_signals", "dfp:lease:{0}", "dfp:want:{0}", "dfp:clean_ticks:0", "foo{}{bar}",
+        let keys = ["dfp:opportunities", "dfp:strategy_signals", "dfp:lease:{0}", "dfp:want:{0}", "dfp:clean_ticks:{0}", "foo{}{bar}",
                     "foo{{bar}}zap", "{a}b", "a{b", "", "东风破"] + (0..<50).map { "k\($0)-\(UInt64.random(in: 0...UInt64.max))" }
         for key in keys {
             guard case .integer(let slot) = try cluster.call(["CLUSTER", "KEYSLOT", key]) else { return XCTFail("KEYSLOT \(key)") }
@@ -62,7 +62,7 @@ final class RedisClusterTests: XCTestCase {
         for line in TestTicks.ndjson(count: 1600, start: start).split(separator: "\n") {
             let p = line.contains("600519.SH") ? 0 : 1
             perPartition[p] += 1
-            try cluster.call(["XADD", "dfp:clean_ticks:\(p)", "*", "data", String(line)])
+            try cluster.call(["XADD", "dfp:clean_ticks:{\(p)}", "*", "data", String(line)])
         }
         return perPartition
     }
@@ -103,11 +103,17 @@ final class RedisClusterTests: XCTestCase {
             return try inStream == opportunities(a).count + opportunities(b).count
         }
         // The master of the busiest stream fails over while the gateways go on.
+        // A partition's keys share its slot (hash tag).
+        XCTAssertEqual(RedisClient.slot("dfp:clean_ticks:{0}"), RedisClient.slot("dfp:lease:{0}"))
         let (oldMaster, _) = try cluster.nodes(serving: "dfp:opportunities")
         let before = try streamed(cluster, "A").count
         try cluster.failover(serving: "dfp:opportunities")
         XCTAssertEqual(try streamed(cluster, "A").count, before, "the new master has what the old one had")
         XCTAssertNotEqual(try cluster.nodes(serving: "dfp:opportunities").master, oldMaster)
+        // And the master of partition 0's keys (its tick stream, lease and want), if another one.
+        if try cluster.nodes(serving: "dfp:clean_ticks:{0}").master != cluster.nodes(serving: "dfp:opportunities").master {
+            try cluster.failover(serving: "dfp:clean_ticks:{0}")
+        }
         let more = try feed(cluster, start: 1600)
         fed = [fed[0] + more[0], fed[1] + more[1]]
         // Every tick processed across the failover, by its own gateway (a lease of 3 s outlives

@@ -252,8 +252,10 @@ public final class GatewayServer: @unchecked Sendable {
                                          cluster: config.redis.cluster)
                 source.leaseMs = config.redis.leaseMs
                 let log = logger
+                let cluster = config.redis.cluster
                 leases.onChange = { [weak source] held, taken in
-                    source?.setStreams(held.sorted().map(PartitionLeases.stream), taken: taken.sorted().map(PartitionLeases.stream))
+                    let name = { (p: Int) in PartitionLeases.stream(String(p), cluster: cluster) }
+                    source?.setStreams(held.sorted().map(name), taken: taken.sorted().map(name))
                     let took = taken.isEmpty ? "" : " (took \(taken.sorted().map(String.init).joined(separator: ",")))"
                     log.info("redis: holding partitions [\(held.sorted().map(String.init).joined(separator: ","))]\(took)")
                 }
@@ -261,7 +263,7 @@ public final class GatewayServer: @unchecked Sendable {
                 partitionLeases = leases
                 logger.info("redis: leasing \(config.redis.partitionCount) partitions as \(config.redis.group)/\(consumer), preferring \(partitions.joined(separator: ","))")
             } else {
-                let streams = partitions.isEmpty ? ["dfp:clean_ticks"] : partitions.map { "dfp:clean_ticks:\($0)" }
+                let streams = partitions.isEmpty ? ["dfp:clean_ticks"] : partitions.map { PartitionLeases.stream($0, cluster: config.redis.cluster) }
                 redisSource = RedisSource(host: String(parts[0]), port: port, loop: loop, input: input, streams: streams,
                                           group: config.redis.group, consumer: consumer, claimIdleMs: config.redis.claimIdleMs,
                                           cluster: config.redis.cluster)

@@ -47,7 +47,9 @@ final class PartitionLeases: @unchecked Sendable {
 
     static func lease(_ p: Int) -> String { "dfp:lease:{\(p)}" }
     static func want(_ p: Int) -> String { "dfp:want:{\(p)}" }
-    static func stream(_ p: Int) -> String { "dfp:clean_ticks:\(p)" }
+    /// A partition's tick stream: on a Redis Cluster hash-tagged like its lease keys
+    /// (`dfp:clean_ticks:{p}`, the braces literal), so a partition's keys share one slot.
+    static func stream(_ p: String, cluster: Bool) -> String { cluster ? "dfp:clean_ticks:{\(p)}" : "dfp:clean_ticks:\(p)" }
 
     /// KEYS: lease, want. ARGV: this gateway, ttl ms, 1 when configured for it.
     /// Returns 1 held (renewed), 2 newly taken, 0 not held (someone else's, or let go).
