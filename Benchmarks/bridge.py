@@ -45,6 +45,12 @@ def call(port, *args):
 
 
 def slot(key):
+    """CRC16/XMODEM of the key, or of its hash tag (between the first { and the next }), mod 16384."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
     crc = 0
     for b in key.encode():
         crc ^= b << 8
