@@ -11,11 +11,11 @@ import Synchronization
 /// opportunities and risk alerts are PUBLISHed to `dfp:opportunities:ws` / `dfp:risk_alerts`,
 /// features to `dfp:features`. It is one more consumer of the worker on loop 0, writing each
 /// batch as one pipelined burst. Sequenced events are delivered at least once and in seq order:
-/// the sink records the last seq it sent in `dfp:sink:{instance}` (a SET after each burst, so
-/// Redis holds every XADD before it), and whenever the link (re)connects — a restart after a
-/// crash included — it sends what the journal holds after that from the journal, holding live
-/// events back meanwhile (they are journaled before the sink sees them, so the journal brings
-/// them in order). Entries carry `seq`, so readers drop the repeats a link drop can make.
+/// the sink records in `dfp:sink:{instance}` the seq up to which Redis acknowledged every event
+/// (a SET after the acknowledgements), and whenever the link (re)connects — a restart after a
+/// crash included — it sends what the journal holds after that, holding live events back
+/// meanwhile (they are journaled before the sink sees them, so the journal brings them in
+/// order). Entries carry `seq`, so readers drop the repeats a link drop can make.
 final class RedisSink: @unchecked Sendable {
     let client: RedisClient
     let output: EventOutput
@@ -71,7 +71,7 @@ final class RedisSink: @unchecked Sendable {
         client.onConnected = { [weak self] in self?.connected() }
     }
 
-    /// Where the last seq sent is recorded in Redis.
+    /// Where `contiguous` is recorded in Redis.
     let progressKey: String
 
     func start() { loop.execute { self.client.start() } }
