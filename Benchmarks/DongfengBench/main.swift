@@ -66,6 +66,11 @@ if CommandLine.arguments.dropFirst().first == "recovery" {
     RecoveryBench.run(count: Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000)
     exit(0)
 }
+// `dongfeng-bench worker [ticks]`: the worker in the end-to-end run's shape, its cost per tick.
+if CommandLine.arguments.dropFirst().first == "worker" {
+    WorkerBench.run(count: Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 200_000)
+    exit(0)
+}
 // `dongfeng-bench pipeline [ticks]`: the engine alone (Benchmarks/run.sh's pipeline figures).
 if CommandLine.arguments.dropFirst().first == "pipeline" {
     PipelineBench.report(ticks: Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000)

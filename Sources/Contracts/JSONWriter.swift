@@ -1,30 +1,35 @@
 /// A small JSON writer: events, health and error documents are built as UTF-8 bytes directly.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = []
+    /// Open objects and arrays, and for each whether it has a member yet (the next one needs a
+    /// comma): bit i for nesting level i below 64, an array past that. No allocation for the
+    /// usual document.
+    private var depth = 0
+    private var commaBits: UInt64 = 0
+    private var deepComma: [Bool] = []
 
     public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
     public mutating func beginObject(_ key: String? = nil) {
         prefix(key)
         bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
+        open()
     }
 
     public mutating func endObject() {
         bytes.append(UInt8(ascii: "}"))
-        needsComma.removeLast()
+        close()
     }
 
     public mutating func beginArray(_ key: String? = nil) {
         prefix(key)
         bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
+        open()
     }
 
     public mutating func endArray() {
         bytes.append(UInt8(ascii: "]"))
-        needsComma.removeLast()
+        close()
     }
 
     public mutating func string(_ key: String?, _ value: String?) {
@@ -99,13 +104,13 @@ public struct JSONWriter {
     /// Ends a line of NDJSON (between top-level values; resets the comma state).
     public mutating func appendNewline() {
         bytes.append(10)
-        needsComma.removeAll(keepingCapacity: true)
+        clearNesting()
     }
 
     /// Resets to empty, keeping capacity (one writer reused per message on hot paths).
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
-        needsComma.removeAll(keepingCapacity: true)
+        clearNesting()
     }
 
     /// A value already encoded as JSON (an event's stored fragment), copied as it is.
@@ -119,10 +124,34 @@ public struct JSONWriter {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    private mutating func open() {
+        if depth < 64 { commaBits &= ~(1 << UInt64(depth)) } else { deepComma.append(false) }
+        depth += 1
+    }
+
+    private mutating func close() {
+        guard depth > 0 else { return }
+        depth -= 1
+        if depth >= 64 { deepComma.removeLast() }
+    }
+
+    private mutating func clearNesting() {
+        depth = 0
+        commaBits = 0
+        deepComma.removeAll(keepingCapacity: true)
+    }
+
     private mutating func prefix(_ key: String?) {
-        if let last = needsComma.last {
-            if last { bytes.append(UInt8(ascii: ",")) }
-            needsComma[needsComma.count - 1] = true
+        if depth > 0 {
+            let level = depth - 1
+            if level < 64 {
+                let bit: UInt64 = 1 << UInt64(level)
+                if commaBits & bit != 0 { bytes.append(UInt8(ascii: ",")) }
+                commaBits |= bit
+            } else {
+                if deepComma[level - 64] { bytes.append(UInt8(ascii: ",")) }
+                deepComma[level - 64] = true
+            }
         }
         if let key {
             Self.appendEscaped(key, to: &bytes)

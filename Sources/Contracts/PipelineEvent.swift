@@ -2,7 +2,9 @@
 public enum PipelineEvent: Sendable {
     case tick(Tick)
     case bar(Bar)
-    case features(Features)
+    /// Boxed: a features snapshot is the largest payload (sixteen optional figures), and an
+    /// inline one would make every event — ring slots, batches, copies — that size.
+    indirect case features(Features)
     case signal(StrategySignal)
     case opportunity(Opportunity)
     case alert(RiskAlert)

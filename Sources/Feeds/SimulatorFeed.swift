@@ -56,17 +56,17 @@ public final class SimulatorFeed: LiveFeed, @unchecked Sendable {
 
     private func run() {
         var next = simulator.next()
+        // The ticks due at each wake-up go in as one burst: the worker wakes once for them.
+        var due: [Tick] = []
         while running.load(ordering: .acquiring) {
             let now = clock?.now() ?? WallClock.milliseconds()
-            var sent = 0
             let sending = !paused.load(ordering: .relaxed)
+            due.removeAll(keepingCapacity: true)
             while next.ts <= now {
-                if sending {
-                    input.submit(next)
-                    sent += 1
-                }
+                if sending { due.append(next) }
                 next = simulator.next()
             }
+            let sent = due.isEmpty ? 0 : input.submit(contentsOf: due)
             published.wrappingAdd(sent, ordering: .relaxed)
             var pause = timespec(tv_sec: 0, tv_nsec: 50_000_000)
             nanosleep(&pause, nil)

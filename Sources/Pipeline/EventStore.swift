@@ -25,10 +25,9 @@ public final class EventStore: Sendable {
         var alerts: BoundedLog<Encoded<RiskAlert>>
         var opportunityByID: [String: Opportunity] = [:]
         var idOrder: BoundedLog<String>
-        var latestBar: [String: Bar] = [:]
-        var latestFeatures: [String: Features] = [:]
-        var bars: [String: BoundedLog<Bar>] = [:]
-        var features: [String: BoundedLog<Features>] = [:]
+        /// Each symbol's recent bars and features (the newest of each is its latest): one
+        /// lookup per event.
+        var symbols: [String: SymbolHistory] = [:]
         var lastSeq: UInt64 = 0
         /// Moves whenever a list answer could change: a sequenced event or an outcome recorded.
         var generation: UInt64 = 0
@@ -37,6 +36,15 @@ public final class EventStore: Sendable {
         var scores: [String: ScoreCard] = [:]
         var outcomes: [UInt64: [Int: Double]] = [:]
         var outcomeOrder: BoundedLog<UInt64>
+    }
+
+    struct SymbolHistory {
+        var bars: BoundedLog<Bar>
+        var features: BoundedLog<Features>
+        init(_ capacity: Int) {
+            bars = BoundedLog(capacity: capacity)
+            features = BoundedLog(capacity: capacity)
+        }
     }
 
     public let capacity: Int
@@ -70,12 +78,8 @@ public final class EventStore: Sendable {
         state.withLock { s in
             switch event {
             case .tick: break
-            case .bar(let b):
-                s.latestBar[b.symbol] = b
-                s.bars[b.symbol, default: BoundedLog(capacity: history)].append(b)
-            case .features(let f):
-                s.latestFeatures[f.symbol] = f
-                s.features[f.symbol, default: BoundedLog(capacity: history)].append(f)
+            case .bar(let b): s.symbols[b.symbol, default: SymbolHistory(history)].bars.append(b)
+            case .features(let f): s.symbols[f.symbol, default: SymbolHistory(history)].features.append(f)
             case .signal(let x):
                 s.generation &+= 1
                 s.signals.append(x)
@@ -170,9 +174,9 @@ public final class EventStore: Sendable {
     }
 
     public func opportunity(id: String) -> Opportunity? { state.withLock { $0.opportunityByID[id] } }
-    public var symbols: [String] { state.withLock { $0.latestBar.keys.sorted() } }
-    public func latestBar(_ symbol: String) -> Bar? { state.withLock { $0.latestBar[symbol] } }
-    public func latestFeatures(_ symbol: String) -> Features? { state.withLock { $0.latestFeatures[symbol] } }
+    public var symbols: [String] { state.withLock { s in s.symbols.filter { $0.value.bars.count > 0 }.map(\.key).sorted() } }
+    public func latestBar(_ symbol: String) -> Bar? { state.withLock { $0.symbols[symbol]?.bars.newestElement } }
+    public func latestFeatures(_ symbol: String) -> Features? { state.withLock { $0.symbols[symbol]?.features.newestElement } }
     /// The most bars held for one symbol (what a new indicator can warm up on).
     /// A signal's forward return at a horizon became known (the engine's live scorer).
     /// A batch's signal outcomes, and the scores of the strategies they changed as they stand
@@ -207,9 +211,9 @@ public final class EventStore: Sendable {
     /// A signal's known forward returns by horizon (bars); empty when none is known.
     public func outcome(_ seq: UInt64) -> [Int: Double] { state.withLock { $0.outcomes[seq] ?? [:] } }
 
-    public var mostBarsHeld: Int { state.withLock { $0.bars.values.map(\.count).max() ?? 0 } }
-    public func bars(_ symbol: String, limit: Int) -> [Bar] { state.withLock { $0.bars[symbol]?.last(limit) ?? [] } }
-    public func features(_ symbol: String, limit: Int) -> [Features] { state.withLock { $0.features[symbol]?.last(limit) ?? [] } }
+    public var mostBarsHeld: Int { state.withLock { $0.symbols.values.map(\.bars.count).max() ?? 0 } }
+    public func bars(_ symbol: String, limit: Int) -> [Bar] { state.withLock { $0.symbols[symbol]?.bars.last(limit) ?? [] } }
+    public func features(_ symbol: String, limit: Int) -> [Features] { state.withLock { $0.symbols[symbol]?.features.last(limit) ?? [] } }
 }
 
 /// A fixed-capacity log that drops its oldest entry when full.
@@ -238,6 +242,7 @@ struct BoundedLog<Element> {
     func element(_ i: Int) -> Element { items[(start + i) % items.count] }
 
     var first: Element? { items.isEmpty ? nil : element(0) }
+    var newestElement: Element? { items.isEmpty ? nil : element(items.count - 1) }
 
     func last(_ n: Int) -> [Element] {
         let k = min(n, items.count)

@@ -30,7 +30,7 @@ public struct LiveScore: Sendable, Equatable {
         var returns: [Double] = []
         var next = 0
         public var count: Int { returns.count }
-        public var hitRate: Double? { returns.isEmpty ? nil : Double(returns.filter { $0 > 0 }.count) / Double(returns.count) }
+        public var hitRate: Double? { returns.isEmpty ? nil : Double(returns.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }) / Double(returns.count) }
         public var meanBps: Double? { returns.isEmpty ? nil : returns.reduce(0, +) / Double(returns.count) * 10_000 }
 
         mutating func add(_ r: Double, window: Int) {
@@ -92,8 +92,15 @@ struct LiveScorer {
 
     /// A bar of `symbol` closed: the pending signals it completes a horizon for, scored.
     mutating func barClosed(_ symbol: String, close: Double, _ emit: (SignalOutcome, LiveScore) -> Void) {
-        bars[symbol, default: 0] += 1
-        guard let n = bars[symbol], let slot = pending.index(forKey: symbol), !pending.values[slot].isEmpty else { return }
+        let n: Int
+        if let at = bars.index(forKey: symbol) {
+            bars.values[at] += 1
+            n = bars.values[at]
+        } else {
+            bars[symbol] = 1
+            n = 1
+        }
+        guard let slot = pending.index(forKey: symbol), !pending.values[slot].isEmpty else { return }
         // The list is taken out and put back (not copied out: a copy beside the dictionary's
         // would be copied again on the first write), and scores are changed in place.
         var list: [Pending] = []

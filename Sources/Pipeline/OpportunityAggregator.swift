@@ -33,6 +33,10 @@ public struct OpportunityAggregator: Sendable {
     public var settings: AggregatorSettings
     var open: [String: Episode] = [:]       // key: symbol + "|" + direction
     var cooldownUntil: [String: Int64] = [:]
+    /// No open episode expires before this (a lower bound, kept as episodes are opened and
+    /// updated; `Int64.min` = unknown, after `open` was replaced by a checkpoint): `expire`
+    /// skips the scan — a sort of the keys — on the bars before it.
+    var expiryFloor = Int64.min
 
     public init(settings: AggregatorSettings = AggregatorSettings()) { self.settings = settings }
 
@@ -54,10 +58,11 @@ public struct OpportunityAggregator: Sendable {
         }
         let key = Self.key(signal.symbol, signal.direction)
         if var episode = open[key] {
-            episode.strengths[signal.strategy] = max(episode.strengths[signal.strategy] ?? 0, signal.strength)
+            let known = episode.strengths[signal.strategy]
+            episode.strengths[signal.strategy] = max(known ?? 0, signal.strength)
             var o = episode.opportunity
             o.confidence = Self.confidence(episode.strengths)
-            o.strategies = episode.strengths.keys.sorted()
+            if known == nil { o.strategies = episode.strengths.keys.sorted() }
             o.signalCount += 1
             o.price = signal.price
             o.updatedTs = signal.ts
@@ -68,6 +73,7 @@ public struct OpportunityAggregator: Sendable {
             o.status = risk.status == .blocked ? .blocked : .updated
             episode.opportunity = o
             open[key] = episode
+            expiryFloor = min(expiryFloor, o.expiresTs)
             events.append(o)
             return events
         }
@@ -80,19 +86,26 @@ public struct OpportunityAggregator: Sendable {
             createdTs: signal.ts, updatedTs: signal.ts, expiresTs: signal.ts + settings.ttlMs,
             riskStatus: risk.status, riskAlerts: risk.alerts, untradable: untradable)
         open[key] = Episode(opportunity: o, strengths: strengths)
+        expiryFloor = min(expiryFloor, o.expiresTs)
         events.append(o)
         return events
     }
 
     /// Expires every episode whose `expires_ts` is before `marketTime`.
     public mutating func expire(before marketTime: Int64) -> [Opportunity] {
-        guard !open.isEmpty else { return [] }
+        guard !open.isEmpty, marketTime > expiryFloor else { return [] }
         var events: [Opportunity] = []
+        var floor = Int64.max
         for key in open.keys.sorted() {
-            guard let episode = open[key], episode.opportunity.expiresTs < marketTime else { continue }
+            guard let episode = open[key] else { continue }
+            guard episode.opportunity.expiresTs < marketTime else {
+                floor = min(floor, episode.opportunity.expiresTs)
+                continue
+            }
             open.removeValue(forKey: key)
             events.append(close(episode, at: episode.opportunity.expiresTs))
         }
+        expiryFloor = floor
         return events
     }
 
@@ -105,6 +118,8 @@ public struct OpportunityAggregator: Sendable {
     }
 
     static func confidence(_ strengths: [String: Double]) -> Double {
+        // One strategy (the usual episode): the same product without sorting the keys.
+        if strengths.count == 1, let only = strengths.first?.value { return 1 - 1.0 * (1 - min(1, max(0, only))) }
         var remaining = 1.0
         for strategy in strengths.keys.sorted() { remaining *= 1 - min(1, max(0, strengths[strategy] ?? 0)) }
         return 1 - remaining

@@ -60,16 +60,38 @@ public final class TickInput: @unchecked Sendable {
     /// Hands a validated tick to the worker. False only under `.reject` when the ring is full.
     /// `receivedNs` (monotonic, `dfl_monotonic_ns`) is when it reached the server: the origin of
     /// the stage latencies; a batch passes one reading for all its ticks.
+    /// With `wakeLater` the worker is not woken for this tick: the caller submits more and then
+    /// calls `wake()` once, so a burst becomes one batch (one journal commit, one hand-off to
+    /// the consumers) instead of the worker chasing the producer a tick at a time.
     @discardableResult
-    public func submit(_ tick: Tick, receivedNs: Int64 = dfl_monotonic_ns()) -> Bool {
+    public func submit(_ tick: Tick, receivedNs: Int64 = dfl_monotonic_ns(), wakeLater: Bool = false) -> Bool {
         lastReceivedNs.store(receivedNs, ordering: .relaxed)
-        if ring.push(ReceivedTick(tick: tick, receivedNs: receivedNs), policy: policy, doorbell: doorbell) {
+        let item = ReceivedTick(tick: tick, receivedNs: receivedNs)
+        if wakeLater, ring.tryPush(item) {
+            submitted += 1
+            return true
+        }
+        // Full (or waking anyway): the policy decides, ringing so a parked worker drains.
+        if ring.push(item, policy: policy, doorbell: doorbell) {
             submitted += 1
             return true
         }
         rejectedFull.wrappingAdd(1, ordering: .relaxed)
         return false
     }
+
+    /// A burst of ticks with one arrival time, the worker woken once at the end. Returns how
+    /// many went in (all of them unless the policy is `.reject` and the ring filled).
+    @discardableResult
+    public func submit(contentsOf ticks: some Sequence<Tick>, receivedNs: Int64 = dfl_monotonic_ns()) -> Int {
+        var accepted = 0
+        for tick in ticks where submit(tick, receivedNs: receivedNs, wakeLater: true) { accepted += 1 }
+        wake()
+        return accepted
+    }
+
+    /// Wakes the worker for ticks submitted with `wakeLater`.
+    public func wake() { doorbell.ring() }
 
     /// Calls `body(true)` once every tick submitted so far has been processed and its inputs and
     /// events journaled (any thread may run it: keep it short), or `body(false)` if the worker
@@ -115,6 +137,42 @@ public final class EventOutput: @unchecked Sendable {
     /// Lossy events (ticks, bars, features) dropped because the consumer lagged.
     public let droppedLossy = Atomic<Int>(0)
     var pending = false
+    /// The lossy channels the consumer wants now, one bit each (`lossyBit`): a tick, bar or
+    /// features event on a channel nobody reads is not copied into the ring at all. Every one
+    /// until the consumer says otherwise. Sequenced events always go (the consumer's seq
+    /// bookkeeping sees every one).
+    private let lossyWanted = Atomic<UInt8>(0b111)
+
+    /// The consumer's interest in lossy events, from any thread. An event already in the ring
+    /// stays; one the worker made before it saw the change may be skipped (lossy channels
+    /// promise nothing about a subscription's first moments).
+    public func want(lossy channels: some Sequence<Channel>) {
+        var mask: UInt8 = 0
+        for channel in channels { mask |= Self.lossyBit(channel) }
+        lossyWanted.store(mask, ordering: .relaxed)
+    }
+
+    /// Whether the worker copies `event` into this ring.
+    @inline(__always)
+    func wants(_ event: PipelineEvent) -> Bool {
+        let bit: UInt8
+        switch event {
+        case .tick: bit = 1
+        case .bar: bit = 2
+        case .features: bit = 4
+        case .signal, .opportunity, .alert: return true
+        }
+        return lossyWanted.load(ordering: .relaxed) & bit != 0
+    }
+
+    private static func lossyBit(_ channel: Channel) -> UInt8 {
+        switch channel {
+        case .ticks: 1
+        case .bars: 2
+        case .features: 4
+        case .signals, .opportunities, .riskAlerts: 0
+        }
+    }
 
     init(capacity: Int, wake: @escaping @Sendable () -> Void) {
         ring = SPSCRing(capacity: capacity)
@@ -487,7 +545,7 @@ public final class PipelineWorker: @unchecked Sendable {
         }
         if case .features = event {} else { countsChanged = true }
         if let seq = event.seq { stats.lastSeq.store(seq, ordering: .relaxed) }
-        for output in outputs {
+        for output in outputs where output.wants(event) {
             if output.ring.tryPush(item) {
                 output.pending = true
                 continue

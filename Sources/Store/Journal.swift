@@ -266,11 +266,15 @@ public final class Journal: @unchecked Sendable {
                 var pause = timespec(tv_sec: 0, tv_nsec: intervalMs * 1_000_000)
                 nanosleep(&pause, nil)
                 shared.dirty.store(false, ordering: .releasing)
-                shared.file.withLock { active in
-                    if let segment = active {
-                        _ = fdatasync(segment.fd)
-                        stats.fsyncs.wrappingAdd(1, ordering: .relaxed)
-                    }
+                // Synced through a duplicate of the descriptor, outside the lock: an fdatasync can
+                // take milliseconds, and the worker's next commit (a write under that lock) must
+                // not wait for it. A segment rolled meanwhile was synced by the roll; its file
+                // stays open through the duplicate until this sync is done.
+                let fd = shared.file.withLock { active in active.map { dup($0.fd) } ?? -1 }
+                if fd >= 0 {
+                    _ = fdatasync(fd)
+                    Glibc.close(fd)
+                    stats.fsyncs.wrappingAdd(1, ordering: .relaxed)
                 }
             }
         }

@@ -20,6 +20,40 @@ final class JSONWriterEscapeTests: XCTestCase {
         }
     }
 
+    /// Commas are placed per nesting level, past the 64 levels the writer tracks in a word too,
+    /// and a reset or a new NDJSON line starts clean.
+    func testNestingPlacesCommasAtEveryDepth() throws {
+        for depth in [1, 2, 63, 64, 65, 130] {
+            var w = JSONWriter()
+            for level in 0..<depth {
+                w.beginObject(level == 0 ? nil : "k")
+                w.int("a", level)
+                w.int("b", level)
+            }
+            for _ in 0..<depth { w.endObject() }
+            var node = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(w.bytes)) as? [String: Any], "depth \(depth)")
+            for level in 0..<depth {
+                XCTAssertEqual(node["a"] as? Int, level)
+                XCTAssertEqual(node["b"] as? Int, level)
+                if level < depth - 1 { node = try XCTUnwrap(node["k"] as? [String: Any]) }
+            }
+        }
+        var w = JSONWriter()
+        w.beginArray()
+        w.int(nil, 1)
+        w.appendNewline()
+        w.beginObject()
+        w.int("x", 2)
+        w.endObject()
+        XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), "[1\n{\"x\":2}")
+        w.reset()
+        w.beginArray()
+        w.int(nil, 1)
+        w.int(nil, 2)
+        w.endArray()
+        XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), "[1,2]")
+    }
+
     func testPlainStringsAreCopiedAsIs() {
         var out: [UInt8] = []
         JSONWriter.appendEscaped("600519.SH-long-1732500000000", to: &out)

@@ -170,4 +170,32 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(aggregator.add(signal(1400, "z", .short, 0.6), risk: ok).isEmpty, "cool-down after expiry")
         XCTAssertEqual(aggregator.add(signal(1900, "z", .short, 0.6), risk: ok).map(\.status), [.new])
     }
+
+    /// `expire` skips its scan on bars before the earliest expiry it knows of: whatever the
+    /// signals (symbols, directions, times out of order, a checkpoint round trip), it expires
+    /// exactly the open episodes whose `expires_ts` is before the time given, no more, no fewer.
+    func testExpiryExpiresExactlyTheEpisodesDue() {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<50 {
+            var aggregator = OpportunityAggregator(settings: AggregatorSettings(ttlMs: Int64.random(in: 50...500, using: &rng),
+                                                                                 cooldownMs: Int64.random(in: 0...200, using: &rng)))
+            var now: Int64 = 1_000
+            for step in 0..<400 {
+                now += Int64.random(in: -20...60, using: &rng)
+                if Int.random(in: 0..<4, using: &rng) > 0 {
+                    let signal = StrategySignal(ts: now, symbol: ["A", "B", "C"].randomElement(using: &rng)!,
+                                                strategy: ["x", "y"].randomElement(using: &rng)!,
+                                                direction: Bool.random(using: &rng) ? .long : .short,
+                                                strength: 0.5, price: 10, reason: "")
+                    _ = aggregator.add(signal, risk: (.ok, []))
+                } else {
+                    let due = Set(aggregator.openOpportunities.filter { $0.expiresTs < now }.map(\.id))
+                    let expired = aggregator.expire(before: now)
+                    XCTAssertEqual(Set(expired.map(\.id)), due, "round \(round), step \(step)")
+                    XCTAssertTrue(expired.allSatisfy { $0.status == .expired })
+                    XCTAssertTrue(aggregator.openOpportunities.allSatisfy { $0.expiresTs >= now })
+                }
+            }
+        }
+    }
 }

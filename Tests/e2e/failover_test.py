@@ -234,7 +234,12 @@ def main():
             reader.read(ws, 5)
             check("both origins reach the client of A", reader.of("gw-a") and reader.of("gw-b"),
                   f"{len(reader.of('gw-a'))} of gw-a, {len(reader.of('gw-b'))} of gw-b")
-            time.sleep(1.5)  # A goes on sending; unread, it is lost with the connection
+            # A goes on sending; unread, it is lost with the connection. Its signals come in bursts
+            # (the producer's price turns), so wait until A has streamed past what was read.
+            deadline = time.time() + 20
+            while time.time() < deadline and max(redis.streamed("gw-a"), default=0) <= reader.cursor.get("gw-a", 0):
+                time.sleep(0.1)
+            time.sleep(0.3)
             a.kill9()
             try:
                 ws.close()

@@ -36,6 +36,18 @@ final class Broadcaster: @unchecked Sendable {
         self.ingest = ingest
         self.settings = settings
         deflater = try? RawDeflater(level: 6, windowBits: 15, noContextTakeover: true)
+        output.want(lossy: [])  // no session yet
+    }
+
+    /// This loop's sessions per channel: the worker copies ticks, bars and features into the
+    /// ring only while a session here reads them.
+    private var subscribed: [Channel: Int] = [:]
+
+    /// A session's channels moved from `old` to `new` (open, subscribe, unsubscribe, close).
+    func subscriptionsChanged(from old: Set<Channel>, to new: Set<Channel>) {
+        for gone in old.subtracting(new) { subscribed[gone, default: 0] -= 1 }
+        for added in new.subtracting(old) { subscribed[added, default: 0] += 1 }
+        output.want(lossy: subscribed.compactMap { $0.value > 0 && !$0.key.isSequenced ? $0.key : nil })
     }
 
     func add(_ session: WebSocketSession) {

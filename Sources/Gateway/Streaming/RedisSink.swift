@@ -68,6 +68,7 @@ final class RedisSink: @unchecked Sendable {
         contiguous = startSeq
         stats.ackedSeq.store(startSeq, ordering: .relaxed)
         progressKey = "dfp:sink:\(instance)"
+        output.want(lossy: [.features])  // ticks and bars are not published (`append`)
         client.onConnected = { [weak self] in self?.connected() }
     }
 

@@ -234,7 +234,7 @@ final class RedisSource: @unchecked Sendable {
         while i < held.count {
             let entry = held[i]
             if let tick = entry.tick {
-                guard input.freeCapacity > 0, input.submit(tick) else { break }
+                guard input.freeCapacity > 0, input.submit(tick, wakeLater: true) else { break }
                 submitted += 1
                 submittedSinceWait = true
                 unacked.append((entry.stream, entry.id, submitted))
@@ -245,6 +245,7 @@ final class RedisSource: @unchecked Sendable {
             i += 1
         }
         held.removeFirst(i)
+        if submittedSinceWait { input.wake() }
         // Acknowledged as soon as the worker commits them (not at the next timer tick): the
         // shorter that window, the fewer ticks a gateway taking over after a crash sees again.
         if submittedSinceWait {

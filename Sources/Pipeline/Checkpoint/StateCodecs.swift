@@ -259,6 +259,7 @@ extension OpportunityAggregator {
             open[key] = Episode(opportunity: opportunity, strengths: strengths)
         }
         cooldownUntil = try r.counts()
+        expiryFloor = Int64.min
     }
 }
 

@@ -67,7 +67,7 @@ extension WebSocketSession {
             return sendError("pipeline_busy", "the pipeline is busy: \(batch.ticks.count) ticks not accepted, retry shortly")
         }
         let receivedNs = dfl_monotonic_ns()
-        for t in batch.ticks { input.submit(t, receivedNs: receivedNs) }
+        input.submit(contentsOf: batch.ticks, receivedNs: receivedNs)
         sendJSON { w in
             w.string("type", "ack")
             w.int("accepted", batch.ticks.count)

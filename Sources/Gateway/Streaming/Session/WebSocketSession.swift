@@ -72,6 +72,7 @@ final class WebSocketSession {
         let stats = settings.stats
         for gone in countedChannels.subtracting(channels) { stats.subscribers.add(gone.rawValue, -1) }
         for new in channels.subtracting(countedChannels) { stats.subscribers.add(new.rawValue, 1) }
+        broadcaster.subscriptionsChanged(from: countedChannels, to: channels)
         countedChannels = channels
     }
 
