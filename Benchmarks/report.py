@@ -181,7 +181,11 @@ def table(title, sections, note=None):
 
 table("End to end: HTTPS POST tick → WSS opportunity (Dongfeng)", ["e2e"],
       "1 ms bars and one zig-zag rule (`Benchmarks/e2e-strategies.json`) so that every other tick yields an "
-      "opportunity update; latency from the POST being sent to the opportunity read on a WSS client (hdrhistogram).")
+      "opportunity update; latency from the POST being sent to the opportunity read on a WSS client (hdrhistogram). "
+      "One keep-alive HTTPS connection posts the ticks due at each moment and waits for each 202 (the ticks "
+      "processed and journaled) before the next POST. Server and load generator share both cores, unpinned (the "
+      "server's reactor and pipeline threads, the load generator's sender and receiver). Each rate runs several "
+      "times on a fresh symbol: every run is listed, and the medians are what the goal is read on.")
 
 
 def fmt(v, digits=0):

@@ -259,10 +259,19 @@ dfp_stop
 rm -rf "$work/data"
 dfp_start "$bin" "$work" DFP_FEED=none DFP_PIPELINE_INTERVAL=1ms DFP_PIPELINE_STRATEGIES_FILE=Benchmarks/e2e-strategies.json \
   DFP_PIPELINE_COOLDOWN_S=0 -- >/dev/null
+# Each rate runs $runs times (a fresh symbol each): every run is listed, and the median of the
+# runs' figures is what the goal is read on.
 for rate in $e2e_rates; do
-  line=$("$wsload" e2e --port "$dfp_port" --rate "$rate" --seconds "$secs" --warmup 200 | grep 'e2e latency' || true)
-  for q in p50 p99 p99.9; do
-    record e2e "$rate ticks/s $q" "$(echo "$line" | grep -oE " $q [0-9.]+" | awk '{print $2}')" µs
+  : >"$work/e2e-runs"
+  for k in $(seq 1 "$runs"); do
+    line=$("$wsload" e2e --port "$dfp_port" --rate "$rate" --seconds "$secs" --warmup 200 | grep 'e2e latency' || true)
+    q() { echo "$line" | grep -oE " $1 [0-9.]+" | awk '{print $2}'; }
+    echo "$(q p50) $(q p99) $(q p99.9)" >>"$work/e2e-runs"
+    record e2e "$rate ticks/s, run $k: p50 / p99 / p99.9" "$(q p50) / $(q p99) / $(q p99.9)" µs
+  done
+  for col in 1 2 3; do
+    label=$(echo "p50 p99 p99.9" | cut -d' ' -f"$col")
+    record e2e "$rate ticks/s $label" "$(awk -v c="$col" '$c != "" {print $c}' "$work/e2e-runs" | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR + 1) / 2)]}')" "µs (median of $runs runs)"
   done
 done
 
