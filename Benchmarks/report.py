@@ -42,7 +42,11 @@ def med(values):
 summary = {}
 for scenario, conns, _ in SCENARIOS:
     for server in SERVERS:
-        source = scenario if server == "dongfeng" else PEER_SCENARIO.get(scenario, scenario)
+        # A peer measured again beside Dongfeng's live runs (nginx, interleaved with them) is
+        # compared on those runs; otherwise on its runs of the fixed-bytes scenario.
+        source = scenario
+        if server != "dongfeng" and not cells.get((scenario, conns, server)):
+            source = PEER_SCENARIO.get(scenario, scenario)
         runs = cells.get((source, conns, server), [])
         rps = [float(r["req_s"]) for r in runs]
         # Requests per second of server CPU: how much one core of each server does, whatever
