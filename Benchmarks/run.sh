@@ -185,12 +185,16 @@ for run in $(seq 1 "$runs"); do
   for s in "${servers[@]}"; do cell handshake 16 "$s" "$run" "https://127.0.0.1:${port[$s]}/health" -H "Connection: close"; done
 done
 # Dongfeng live: the simulator publishes again (5k ticks/s, on the server's core), so the store
-# moves and cached answers are rebuilt as it does; the peers' figures to compare are the ones
-# above (they serve fixed bytes either way).
+# moves and cached answers are rebuilt as it does. nginx, the goal's peer, runs again interleaved
+# with these runs (same fixed bytes), so drift on this shared machine hits both alike; the other
+# peers are compared on their runs above.
 curl -sk -X POST -H "Authorization: Bearer $token" "https://127.0.0.1:$df_port/admin/feed/resume" >/dev/null
 sleep 1
 for run in $(seq 1 "$runs"); do
-  for conns in 16 64; do cell json-live "$conns" dongfeng "$run" "https://127.0.0.1:$df_port$path"; done
+  for conns in 16 64; do
+    cell json-live "$conns" dongfeng "$run" "https://127.0.0.1:$df_port$path"
+    cell json-live "$conns" nginx "$run" "https://127.0.0.1:${port[nginx]}$path"
+  done
 done
 curl -sk -X POST -H "Authorization: Bearer $token" "https://127.0.0.1:$df_port/admin/feed/pause" >/dev/null
 
