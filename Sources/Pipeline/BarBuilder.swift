@@ -33,14 +33,9 @@ public struct BarBuilder: Sendable {
     public mutating func add(_ tick: Tick) -> Bar? {
         let slot = clock.slot(tick.ts)
         let bucket = slot?.start ?? interval.bucket(tick.ts)
-        if var bar = open, bar.start == bucket {
-            bar.high = max(bar.high, tick.price)
-            bar.low = min(bar.low, tick.price)
-            bar.close = tick.price
-            bar.volume += tick.volume
-            bar.trades += 1
+        if open?.start == bucket {
+            Self.extend(&open!, tick)  // in place: no copy of the bar (and its strings) per tick
             flow += tick.price * tick.volume
-            open = bar
             return nil
         }
         let closed = close()
@@ -50,6 +45,14 @@ public struct BarBuilder: Sendable {
         openDay = slot?.tradingDay ?? CivilDate.floorDivide(bucket, 86_400_000).quotient
         flow = tick.price * tick.volume
         return closed
+    }
+
+    private static func extend(_ bar: inout Bar, _ tick: Tick) {
+        bar.high = max(bar.high, tick.price)
+        bar.low = min(bar.low, tick.price)
+        bar.close = tick.price
+        bar.volume += tick.volume
+        bar.trades += 1
     }
 
     /// Closes the open bar (end of input).

@@ -76,7 +76,10 @@ public struct RiskGuard: Sendable {
             if abs(r) > settings.jumpBand {
                 emit(&alerts, state, t.ts, t.symbol, "price_jump", .critical,
                      "price moved \(format(r * 100))% in one tick", abs(r), settings.jumpBand)
-            } else if let sigma = state.returns.deviation, sigma > 0, abs(r) > settings.jumpSigmas * sigma, abs(r) >= settings.minJump {
+            } else if let variance = state.returns.variance, variance > 0, abs(r) >= settings.minJump,
+                      r * r > settings.jumpSigmas * settings.jumpSigmas * variance {
+                // |r| > k·σ compared squared: no square root per tick, only when it fires.
+                let sigma = variance.squareRoot()
                 emit(&alerts, state, t.ts, t.symbol, "price_jump", .warning,
                      "tick return \(format(abs(r) / sigma))σ (σ \(format(sigma * 100))%)", abs(r) / sigma, settings.jumpSigmas)
             }
@@ -289,10 +292,9 @@ struct ReturnStats: Sendable {
     }
 
     /// nil until 30 returns are known.
-    var deviation: Double? {
+    var variance: Double? {
         guard window.count >= 30 else { return nil }
         let n = Double(window.count)
-        let variance = max(0, squares / n - (total / n) * (total / n))
-        return variance.squareRoot()
+        return max(0, squares / n - (total / n) * (total / n))
     }
 }

@@ -15,9 +15,13 @@ public protocol EngineSink: AnyObject {
     func engine(evaluated context: StrategyContext)
     /// A signal's forward return became known at one horizon, with its strategy's scorecard now.
     func engine(outcome: SignalOutcome, score: LiveScore)
+    /// Whether `engine(tick:)` does anything: asked once, when the engine is made (a research
+    /// run's sink does not, and the engine then skips the call per tick).
+    var takesTicks: Bool { get }
 }
 
 extension EngineSink {
+    public var takesTicks: Bool { true }
     public func engine(evaluated context: StrategyContext) {}
     public func engine(outcome: SignalOutcome, score: LiveScore) {}
 }
@@ -96,8 +100,9 @@ public final class SignalEngine {
         var previousClose: Double?
         /// The symbol's daily limit fraction (nil inside: none), looked up on its first bar: the
         /// venue lookup parses the symbol. And the last band made, with the close it came from.
-        /// The risk guard's state of this symbol (looked up once; a restore makes new pipelines).
-        var risk: RiskGuard.SymbolState?
+        /// The risk guard's state of this symbol (looked up once; a restore makes new pipelines),
+        /// unretained: the guard's table of symbols owns it and never lets one go.
+        var risk: Unmanaged<RiskGuard.SymbolState>?
         var limitFraction: Double??
         var band: PriceBand?
         var bandFrom = Double.nan
@@ -141,6 +146,7 @@ public final class SignalEngine {
     var scorer: LiveScorer
     /// The sink owns the engine (or outlives it): no reference count traffic per output.
     private unowned(unsafe) let sink: EngineSink
+    private let sinkTakesTicks: Bool
     // Read on every bar (copies of settings fields, so the hot path does not copy the struct).
     private let intervalMs: Int64
     private let signalsOnly: Bool
@@ -151,6 +157,7 @@ public final class SignalEngine {
         signalsOnly = settings.signalsOnly
         self.strategies = strategies
         self.sink = sink
+        sinkTakesTicks = sink.takesTicks
         self.seq = lastSeq
         aggregator = OpportunityAggregator(settings: settings.aggregator)
         risk = RiskGuard(settings: settings.risk)
@@ -170,7 +177,12 @@ public final class SignalEngine {
     /// as out of order (never reordered) and reported through an `out_of_order` alert.
     @discardableResult
     public func process(_ tick: Tick, wallMs: Int64? = nil) -> TickOutcome {
-        let state = pipeline(for: tick.symbol)
+        // The pipeline by a guaranteed reference: `symbols` owns it, and nothing on a tick's
+        // path replaces `symbols` (only `restore`, before any input).
+        pipeline(for: tick.symbol)._withUnsafeGuaranteedRef { process(tick, wallMs: wallMs, state: $0) }
+    }
+
+    private func process(_ tick: Tick, wallMs: Int64?, state: SymbolPipeline) -> TickOutcome {
         if tick.ts < state.lastTs {
             counters.outOfOrder += 1
             publish(risk.outOfOrder(tick, lastTs: state.lastTs))
@@ -180,19 +192,15 @@ public final class SignalEngine {
         if let wallMs { state.lastWallMs = wallMs }
         counters.ticks += 1
         if tick.ts > marketTime { marketTime = tick.ts }
-        sink.engine(tick: tick)
+        if sinkTakesTicks { sink.engine(tick: tick) }
         if state.builder.isOffSession(tick.ts) {
             // Outside every session of its venue: flagged, and not in bars unless the venue keeps them.
             if !signalsOnly { publish(risk.offSession(tick, venue: state.builder.clock.profile.venue)) }
             guard state.builder.clock.profile.offSession == .keep else { return .accepted }
         }
         if !signalsOnly {
-            let guardState = state.risk ?? {
-                let s = risk.symbolState(tick.symbol)
-                state.risk = s
-                return s
-            }()
-            publish(risk.tick(tick, wallMs: wallMs, state: guardState))
+            if state.risk == nil { state.risk = Unmanaged.passUnretained(risk.symbolState(tick.symbol)) }
+            publish(state.risk.unsafelyUnwrapped._withUnsafeGuaranteedRef { risk.tick(tick, wallMs: wallMs, state: $0) })
         }
         if let bar = state.builder.add(tick) { closed(bar, state, closeTime: state.builder.closedEnd, day: state.builder.closedDay) }
         return .accepted
@@ -202,7 +210,7 @@ public final class SignalEngine {
     /// the bar builder. A bar that does not start after its symbol's last one is refused.
     @discardableResult
     public func process(bar: Bar) -> TickOutcome {
-        let state = pipeline(for: bar.symbol)
+        let state = pipeline(for: bar.symbol).takeUnretainedValue()
         guard bar.start > state.lastTs else {
             counters.outOfOrder += 1
             return .outOfOrder(lastTs: state.lastTs)
@@ -228,7 +236,7 @@ public final class SignalEngine {
         }
         var i = 0
         while i < bars.count {
-            let state = pipeline(for: bars[i].symbol)
+            let state = pipeline(for: bars[i].symbol).takeUnretainedValue()
             var end = i + 1
             while end < bars.count, bars[end].symbol == state.frame.symbol { end += 1 }
             research(UnsafeBufferPointer(rebasing: bars[i..<end]), state)
@@ -330,24 +338,34 @@ public final class SignalEngine {
     /// The last symbol looked up and its pipeline: consecutive bars and ticks of one symbol
     /// (a file of one symbol, a burst) skip the hash.
     var lastSymbol = ""
-    var lastState: SymbolPipeline?
-    /// The per-tick lookup (emptied when `symbols` is replaced; refilled from it).
+    var lastState: Unmanaged<SymbolPipeline>?
+    /// The per-tick lookup (emptied when `symbols` is replaced; refilled from it). It and
+    /// `lastState` hold pipelines unretained: `symbols` owns them.
     var slots = SymbolSlots<SymbolPipeline>()
 
-    private func pipeline(for symbol: String) -> SymbolPipeline {
+    private func pipeline(for symbol: String) -> Unmanaged<SymbolPipeline> {
         if let lastState, symbol == lastSymbol { return lastState }
-        let state = slots.find(symbol) ?? {
-            let state = symbols[symbol] ?? {
-                let state = SymbolPipeline(symbol: symbol, interval: settings.interval, profile: settings.markets.profile(for: symbol),
-                                           plan: strategies.plan)
-                symbols[symbol] = state
-                return state
-            }()
-            slots.insert(symbol, state)
-            return state
-        }()
+        // No `??` closures on this path: a closure's context retains what it captures.
+        let state: Unmanaged<SymbolPipeline>
+        if let found = slots.find(symbol) {
+            state = found
+        } else {
+            state = Unmanaged.passUnretained(newPipeline(symbol))
+        }
         lastSymbol = symbol
         lastState = state
+        return state
+    }
+
+    /// A symbol's pipeline, made on its first tick or bar (or found in `symbols` after a restore).
+    private func newPipeline(_ symbol: String) -> SymbolPipeline {
+        let state = symbols[symbol] ?? {
+            let state = SymbolPipeline(symbol: symbol, interval: settings.interval, profile: settings.markets.profile(for: symbol),
+                                       plan: strategies.plan)
+            symbols[symbol] = state
+            return state
+        }()
+        slots.insert(symbol, state)
         return state
     }
 

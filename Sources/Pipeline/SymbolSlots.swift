@@ -2,14 +2,19 @@
 /// power-of-two table, keyed by a multiply-xor hash of the symbol's UTF-8 bytes read 8 at a
 /// time (symbols are short) instead of the SipHash a `Dictionary` runs per lookup. The hash
 /// is seeded per process, so which names share a slot cannot be worked out in advance. A cache
-/// over the engine's dictionary of symbols, which stays the authority (iteration, checkpoints).
+/// over the engine's dictionary of symbols, which stays the authority (iteration, checkpoints)
+/// and owns the values: the table holds them unretained, so a lookup costs no reference count
+/// (the owner empties the table whenever it lets values go).
 struct SymbolSlots<Value: AnyObject> {
     private var keys: [String?] = Array(repeating: nil, count: 16)
-    private var values: [Value?] = Array(repeating: nil, count: 16)
+    private var values: [Unmanaged<Value>?] = Array(repeating: nil, count: 16)
     private var count = 0
     private static var seed: UInt64 { symbolSlotsSeed }
 
-    func find(_ symbol: String) -> Value? {
+    /// `mutating` only so that a lookup through a class's stored property works on the table in
+    /// place: a non-mutating call copies the struct out first, retaining and releasing both
+    /// arrays on every lookup.
+    mutating func find(_ symbol: String) -> Unmanaged<Value>? {
         let mask = keys.count - 1
         var i = Self.hash(symbol) & mask
         while let key = keys[i] {
@@ -26,7 +31,7 @@ struct SymbolSlots<Value: AnyObject> {
         var i = Self.hash(symbol) & mask
         while keys[i] != nil { i = (i + 1) & mask }
         keys[i] = symbol
-        values[i] = value
+        values[i] = Unmanaged.passUnretained(value)
         count += 1
     }
 
@@ -36,7 +41,7 @@ struct SymbolSlots<Value: AnyObject> {
         values = Array(repeating: nil, count: oldKeys.count * 2)
         count = 0
         for (key, value) in zip(oldKeys, oldValues) {
-            if let key, let value { insert(key, value) }
+            if let key, let value { insert(key, value.takeUnretainedValue()) }
         }
     }
 

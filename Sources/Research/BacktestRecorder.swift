@@ -137,6 +137,7 @@ public final class BacktestRecorder: EngineSink {
         }
     }
 
+    public var takesTicks: Bool { false }
     public func engine(tick: Tick) {}
     public func engine(features: Features) {}
     public func engine(opportunity: Opportunity) {}

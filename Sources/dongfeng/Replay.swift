@@ -135,6 +135,7 @@ final class NDJSONSink: EngineSink {
         fflush(file)
     }
 
+    var takesTicks: Bool { ticks }
     func engine(tick: Tick) { if ticks { line(.tick(tick)) } }
     func engine(bar: Bar) {
         if bars { line(.bar(bar)) }

@@ -228,6 +228,7 @@ final class ResearchInput {
 final class BarCollector: EngineSink {
     var bars: [Bar] = []
     func engine(bar: Bar) { bars.append(bar) }
+    var takesTicks: Bool { false }
     func engine(tick: Tick) {}
     func engine(features: Features) {}
     func engine(signal: StrategySignal) {}

@@ -130,6 +130,7 @@ private final class Recorder: EngineSink {
     var features: [Features] = []
     var events: [Event] = []
     var critical: [String] = []
+    var takesTicks: Bool { false }
     func engine(tick: Tick) {}
     func engine(bar: Bar) {
         bars.append(bar)
