@@ -1,3 +1,4 @@
+import Glibc
 /// What the parser has for the caller after `next()`.
 public enum HTTPParseOutcome: Sendable {
     /// More bytes are needed.
@@ -37,6 +38,13 @@ public struct HTTPParser: Sendable {
     private var stage = Stage.head
     private var pending: HTTPRequest?
     private static let maxChunkLine = 1024
+    /// The last head decoded (when at most `maxRememberedHead` bytes) and what it decoded to.
+    /// Decoding is a function of the head's bytes alone, so a keep-alive client that sends the
+    /// same head again (a poller, a dashboard, a load generator) gets the same request back
+    /// without a parse or an allocation.
+    private var lastHead: [UInt8] = []
+    private var lastDecoded: (HTTPRequest, Framing)?
+    private static let maxRememberedHead = 1024
 
     public init(limits: HTTPLimits = HTTPLimits()) { self.limits = limits }
 
@@ -73,6 +81,8 @@ public struct HTTPParser: Sendable {
         emptyLinesSkipped = 0
         stage = .head
         pending = nil
+        lastHead = []
+        lastDecoded = nil
     }
 
     private mutating func compact() {
@@ -218,7 +228,7 @@ public struct HTTPParser: Sendable {
         if end - position > limits.maxHeaderBytes {
             return .failure(requestLineEnd(from: position, to: end) == nil ? .uriTooLong : .headersTooLarge)
         }
-        let result = buffer.withUnsafeBufferPointer { HeadDecoder.decode(UnsafeBufferPointer(rebasing: $0[position..<end]), limits: limits) }
+        let result = decodeHead(position..<end)
         position = end
         scanFrom = end
         emptyLinesSkipped = 0
@@ -226,6 +236,23 @@ public struct HTTPParser: Sendable {
         case .failure(let error): return .failure(error)
         case .success(let value): return .done(value)
         }
+    }
+
+    /// The head in `range` of the buffer, from `lastDecoded` when its bytes are the last head's.
+    private mutating func decodeHead(_ range: Range<Int>) -> HeadDecoder.Result {
+        let same = lastDecoded != nil && range.count == lastHead.count && buffer.withUnsafeBytes { b in
+            lastHead.withUnsafeBytes { memcmp(b.baseAddress! + range.lowerBound, $0.baseAddress!, range.count) == 0 }
+        }
+        if same, let lastDecoded { return .success(lastDecoded) }
+        let result = buffer.withUnsafeBufferPointer { HeadDecoder.decode(UnsafeBufferPointer(rebasing: $0[range]), limits: limits) }
+        if case .success(let value) = result, range.count <= Self.maxRememberedHead {
+            lastHead.removeAll(keepingCapacity: true)
+            lastHead.append(contentsOf: buffer[range])
+            lastDecoded = value
+        } else {
+            lastDecoded = nil
+        }
+        return result
     }
 
     /// Limits that can be decided before the head is complete (so a client cannot hold us

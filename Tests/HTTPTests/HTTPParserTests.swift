@@ -90,6 +90,30 @@ final class HTTPParserTests: XCTestCase {
         XCTAssertEqual(String(decoding: body, as: UTF8.self), "hello 0123456789")
     }
 
+    func testARepeatedHeadDecodesAsItsFirstAndADifferentOneAfresh() {
+        // A keep-alive client repeating its request is answered from the last head's decoding:
+        // the same request each time, and any byte changed (even a header's case) decodes anew.
+        let get = "GET /api/v1/opportunities?limit=20 HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nAccept: */*\r\n\r\n"
+        let post = "POST /api/v1/ticks HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nContent-Length: 3\r\n\r\n"
+        let other = "GET /api/v1/opportunities?limit=21 HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nAccept: */*\r\n\r\n"
+        let upper = "GET /api/v1/opportunities?limit=20 HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nACCEPT: */*\r\n\r\n"
+        let close = "GET /api/v1/opportunities?limit=20 HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nConnection: close\r\n\r\n"
+        let bad = "GET /api/v1/opportunities?limit=20 HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nAccept : */*\r\n\r\n"
+        let stream = get + get + post + "abc" + post + "xyz" + other + get + upper + close + get + bad + get
+        let events = assertSplitInvariant(stream)
+        var expected: [Event] = []
+        for (text, body) in [(get, ""), (get, ""), (post, "abc"), (post, "xyz"), (other, ""), (get, ""), (upper, ""), (close, ""),
+                             (get, ""), (bad, "")] {
+            expected += parse(Array((text + body).utf8))  // each head decoded by a fresh parser
+        }
+        XCTAssertEqual(events, expected)
+        XCTAssertEqual(events.count, 10)
+        guard case .request(_, _, _, let query, _, _, let headers, _) = events[4], case .failure = events[9],
+              case .request(_, _, _, _, _, false, _, _) = events[7] else { return XCTFail("\(events)") }
+        XCTAssertEqual(query, "limit=21")
+        XCTAssertEqual(headers.last, "Accept: */*")
+    }
+
     func testPipelinedRequestsInOrder() {
         let text = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
             + "POST /2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
