@@ -92,6 +92,8 @@ w("handlers on uvicorn with uvloop and httptools; Hummingbird 2 in a release bui
 w(f"Dongfeng answers `/api/v1/opportunities?limit=20` from its store (the answer cached until the store moves)")
 w(f"({machine.get('json_bytes', '?')} bytes of JSON); the peers send those bytes, captured from")
 w(f"Dongfeng before the run, from memory or a file. The page is {machine.get('page_bytes', '?')} bytes, uncompressed.")
+w("With the feed live, nginx runs again beside Dongfeng, two more runs than elsewhere and the order")
+w("swapped each run (Dongfeng first, then nginx first): the live ratio compares those runs.")
 w("")
 
 w("## HTTPS throughput and latency")
