@@ -70,9 +70,9 @@ enum TickCSV {
     }
 
     /// The common row in one pass, parsed as it is split: unquoted cells, `ts` as integer
-    /// milliseconds or ISO-8601, numbers as plain decimals of at most 15 digits, a valid tick. Anything else
-    /// (quotes, blanks, ISO times, exponents, a refused value, a wrong column count) is left to
-    /// the general path, which applies `TickFields` and says what is wrong: both give the same
+    /// milliseconds or ISO-8601, numbers as plain decimals of at most 15 digits, a valid tick.
+    /// Anything else (quotes, blanks, exponents, a refused value, a wrong column count) is left
+    /// to the general path, which applies `TickFields` and says what is wrong: both give the same
     /// tick for a row, bit for bit (the same Clinger fast path as `DecimalParser`).
     struct FastRows {
         enum Role: UInt8 { case ignored, ts, symbol, price, volume, bid, ask }
