@@ -113,6 +113,10 @@ class Gateway(ws_e2e.Server):
             "DFP_REDIS_URL": f"redis://127.0.0.1:{redis.port}", "DFP_REDIS_CONSUMER": name,
             "DFP_REDIS_PARTITION_COUNT": "2", "DFP_REDIS_PARTITIONS": str(partition), "DFP_REDIS_LEASE_MS": "1000",
             "DFP_SIMULATOR_SEED": str(seed), "DFP_SIMULATOR_TICKS_PER_SECOND": "3000", "DFP_PIPELINE_INTERVAL": "100ms",
+            # With the default 60 s cool-down every (symbol, direction) of a seed can be closed by
+            # an opposite signal within seconds and stay quiet past the script's waits; 1 s keeps
+            # each gateway making opportunities all along.
+            "DFP_PIPELINE_COOLDOWN_S": "1",
             "DFP_WEBSOCKET_OUTBOUND_CAP_BYTES": str(8 << 20)})
         self.name = name
 
