@@ -296,6 +296,11 @@ public final class PipelineWorker: @unchecked Sendable {
     /// Whether `stop` closes every open bar (end of input). Off when a checkpoint keeps them open
     /// across a restart, so a clean restart goes on exactly as an uninterrupted run.
     public var closesBarsAtStop = true
+    /// Set before `start`: within a burst of ticks, the events made so far are journaled and handed
+    /// to the outputs once this much work (monotonic ns) has gone by, so the first ticks' events do
+    /// not wait for the last ticks' work (Benchmarks: POST → WSS latency at 50k ticks/s). Each slice
+    /// costs a journal write and a consumer wake-up; a quiet feed's bursts fit in one.
+    public var publishSliceNs: Int64 = 100_000
 
     /// "Now" for bar closes and stale feeds: the wall clock, or a recorded feed's clock.
     public let clock = MarketClock()
@@ -416,6 +421,7 @@ public final class PipelineWorker: @unchecked Sendable {
                 if journalsInputs { journal?.appendInput(.strategies(registry.fileJSON)) }
             }
             var drained = 0
+            var flushedNs = dfl_monotonic_ns()
             for (i, input) in inputs.enumerated() {
                 let n = input.ring.drain(limit: 4096) { item, _ in
                     originNs = item.receivedNs
@@ -424,6 +430,15 @@ public final class PipelineWorker: @unchecked Sendable {
                     if case .outOfOrder = engine.process(item.tick, wallMs: wallMs) {
                         counts.totals.outOfOrder += 1
                         countsChanged = true
+                    }
+                    // A long burst (a big POST, a backlog after a stall) is published in slices:
+                    // the first ticks' events do not wait for the last ticks' work.
+                    if !batch.isEmpty {
+                        let nowNs = dfl_monotonic_ns()
+                        if nowNs - flushedNs >= publishSliceNs {
+                            flushOutputs()
+                            flushedNs = nowNs
+                        }
                     }
                 }
                 drained += n

@@ -67,6 +67,54 @@ final class PipelineWorkerTests: XCTestCase {
         for o in sink.outcomes.suffix(300) { XCTAssertEqual(store.outcome(o.seq)[o.bars], o.ret, "signal \(o.seq) at \(o.bars) bars") }
     }
 
+    /// A burst drained at once is handed on in slices of work: with no budget every tick's events
+    /// go out as they are made (the first wake-up carries only the first ticks' events), with an
+    /// unbounded one the burst is one hand-off; either way the consumer sees the same events in
+    /// the same order.
+    func testALongBurstIsHandedOnInSlicesWithTheSameEvents() throws {
+        final class Seen: @unchecked Sendable {
+            var perWake: [Int] = []
+            var seqs: [UInt64] = []
+            var output: EventOutput?
+        }
+        func run(sliceNs: Int64) -> Seen {
+            let worker = PipelineWorker(settings: EngineSettings(interval: BarInterval("1s")!), strategies: .defaults,
+                                        store: EventStore(capacity: 100_000), barGraceMs: 600_000)
+            let input = worker.makeInput(name: "t", capacity: 4096, policy: .block)
+            let seen = Seen()
+            // The wake-up runs on the worker thread: the test reads the ring there, its only reader.
+            seen.output = worker.addOutput(capacity: 1 << 20) {
+                var n = 0
+                _ = seen.output?.drain { event, _ in
+                    n += 1
+                    if let s = event.seq { seen.seqs.append(s) }
+                }
+                seen.perWake.append(n)
+            }
+            worker.publishSliceNs = sliceNs
+            // Every tick closes the previous one's bar: each makes events. All are in the ring
+            // before the worker starts, so it drains them as one burst.
+            let ticks = (0..<2_000).map { i in
+                Tick(symbol: "600519.SH", ts: 1_700_000_000_000 + Int64(i) * 1000, price: 100 + Double(i % 13) * 0.5, volume: 100)
+            }
+            XCTAssertEqual(input.submit(contentsOf: ticks), ticks.count)
+            worker.start()
+            while worker.stats.counts.totals.ticks < ticks.count { usleep(1_000) }
+            usleep(20_000)
+            worker.stop()
+            return seen
+        }
+        let sliced = run(sliceNs: 0), whole = run(sliceNs: .max)
+        // Unbounded: the burst in one hand-off (and the stop's closing of the last bar in another).
+        XCTAssertLessThanOrEqual(whole.perWake.count, 2, "\(whole.perWake)")
+        XCTAssertGreaterThan(whole.perWake[0], 2_000)
+        XCTAssertGreaterThan(sliced.perWake.count, 100, "with no budget, events go out tick by tick")
+        XCTAssertLessThan(sliced.perWake[0], whole.perWake[0] / 100, "the first hand-off does not wait for the burst's end")
+        XCTAssertEqual(sliced.perWake.reduce(0, +), whole.perWake.reduce(0, +))
+        XCTAssertFalse(whole.seqs.isEmpty)
+        XCTAssertEqual(sliced.seqs, whole.seqs, "same sequenced events, same order")
+    }
+
     func testStrategiesCanBeReplacedWithoutLosingIndicatorState() throws {
         let store = EventStore()
         let worker = PipelineWorker(settings: EngineSettings(interval: BarInterval("1s")!), strategies: .defaults, store: store)
