@@ -100,8 +100,7 @@ final class PipelineWorkerTests: XCTestCase {
             XCTAssertEqual(input.submit(contentsOf: ticks), ticks.count)
             worker.start()
             while worker.stats.counts.totals.ticks < ticks.count { usleep(1_000) }
-            usleep(20_000)
-            worker.stop()
+            worker.stop()  // joins the worker: every wake-up has run
             return seen
         }
         let sliced = run(sliceNs: 0), whole = run(sliceNs: .max)
