@@ -102,13 +102,17 @@ def strace_table(path, requests):
 
 
 ALLOCATORS = {"malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign"}
+# libcrypto's wrappers: every allocation OpenSSL makes goes through one of them.
+OPENSSL_ALLOCATORS = {"CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc", "CRYPTO_clear_realloc",
+                      "CRYPTO_secure_malloc", "CRYPTO_secure_zalloc"}
 
 
 def callgrind(path, requests):
     names = {}
     instructions = 0
     alloc = retain = release = 0
-    callee = None
+    alloc_openssl = 0  # of which OpenSSL's allocator wrappers made the call
+    caller = callee = None
 
     def name(spec):
         m = re.match(r"\((\d+)\)(?: (.*))?", spec)
@@ -122,7 +126,7 @@ def callgrind(path, requests):
         if line.startswith("summary:") or line.startswith("totals:"):
             instructions = int(line.split()[1])
         elif line.startswith("fn="):
-            name(line[3:].strip())
+            caller = name(line[3:].strip())
             callee = None
         elif line.startswith("cfn="):
             callee = name(line[4:].strip())
@@ -131,12 +135,16 @@ def callgrind(path, requests):
             base = callee.split("'")[0]
             if base in ALLOCATORS:
                 alloc += n
+                if caller is not None and caller.split("'")[0] in OPENSSL_ALLOCATORS:
+                    alloc_openssl += n
             elif base == "swift_retain" or base == "swift_bridgeObjectRetain":
                 retain += n
             elif base == "swift_release" or base == "swift_bridgeObjectRelease":
                 release += n
             callee = None
     print(json.dumps({"instructions": instructions / requests, "allocations": alloc / requests,
+                      "allocations_openssl": alloc_openssl / requests,
+                      "allocations_own": (alloc - alloc_openssl) / requests,
                       "retains": retain / requests, "releases": release / requests}))
 
 
