@@ -34,8 +34,7 @@ public final class EventStore: Sendable {
         /// Live scoring: each strategy's scorecard, and the newest signals' forward returns by
         /// seq and horizon (bars).
         var scores: [String: ScoreCard] = [:]
-        var outcomes: [UInt64: [Int: Double]] = [:]
-        var outcomeOrder: BoundedLog<UInt64>
+        var outcomes: OutcomeTable
     }
 
     struct SymbolHistory {
@@ -59,7 +58,7 @@ public final class EventStore: Sendable {
         self.perSymbolHistory = perSymbolHistory
         state = PThreadLocked(State(signals: BoundedLog(capacity: capacity), opportunities: BoundedLog(capacity: capacity),
                             alerts: BoundedLog(capacity: capacity), idOrder: BoundedLog(capacity: capacity),
-                            outcomeOrder: BoundedLog(capacity: capacity)))
+                            outcomes: OutcomeTable(capacity: capacity, horizons: scoringHorizons)))
     }
 
     /// Records `event`; `payload` is an opportunity's or alert's payload JSON when the caller
@@ -185,13 +184,8 @@ public final class EventStore: Sendable {
         state.withLock { s in
             s.generation &+= 1
             for (strategy, card) in scores { s.scores[strategy] = card }
-            for o in outcomes { Self.setOutcome(&s, o.seq, o.bars, o.ret) }
+            for o in outcomes { s.outcomes.set(o.seq, bars: o.bars, o.ret) }
         }
-    }
-
-    private static func setOutcome(_ s: inout State, _ seq: UInt64, _ bars: Int, _ ret: Double) {
-        if s.outcomes[seq] == nil, let evicted = s.outcomeOrder.append(seq) { s.outcomes[evicted] = nil }
-        s.outcomes[seq, default: [:]][bars] = ret
     }
 
     /// After a restart: the scorer's state as the checkpoint and the replayed inputs left it.
@@ -201,7 +195,7 @@ public final class EventStore: Sendable {
             s.generation &+= 1
             s.scores = scores.mapValues(\.card)
             for o in outcomes {
-                for (h, r) in zip(horizons, o.returns) { if let r { Self.setOutcome(&s, o.seq, h, r) } }
+                for (h, r) in zip(horizons, o.returns) { if let r { s.outcomes.set(o.seq, bars: h, r) } }
             }
         }
     }
@@ -209,11 +203,69 @@ public final class EventStore: Sendable {
     public var liveScores: [String: ScoreCard] { state.withLock { $0.scores } }
 
     /// A signal's known forward returns by horizon (bars); empty when none is known.
-    public func outcome(_ seq: UInt64) -> [Int: Double] { state.withLock { $0.outcomes[seq] ?? [:] } }
+    public func outcome(_ seq: UInt64) -> [Int: Double] { state.withLock { $0.outcomes.returns(seq) } }
 
     public var mostBarsHeld: Int { state.withLock { $0.symbols.values.map(\.bars.count).max() ?? 0 } }
     public func bars(_ symbol: String, limit: Int) -> [Bar] { state.withLock { $0.symbols[symbol]?.bars.last(limit) ?? [] } }
     public func features(_ symbol: String, limit: Int) -> [Features] { state.withLock { $0.symbols[symbol]?.features.last(limit) ?? [] } }
+}
+
+/// The newest `capacity` signals' forward returns, by seq and horizon: one row of doubles per
+/// signal (NaN = not known yet) in a ring, found through a seq → row index. A return comes in
+/// at every bar close, so this stays flat: no per-signal dictionary to allocate, grow and free.
+/// A horizon other than the store's (none comes from the live scorer) goes to `others`.
+struct OutcomeTable {
+    let horizons: [Int]
+    private var rowOf: [UInt64: Int] = [:]
+    private var seqs: [UInt64]
+    private var values: [Double]
+    private var next = 0
+    private var used = 0
+    private var others: [UInt64: [Int: Double]] = [:]
+
+    init(capacity: Int, horizons: [Int]) {
+        self.horizons = horizons
+        let rows = max(1, capacity)
+        seqs = Array(repeating: 0, count: rows)
+        values = Array(repeating: .nan, count: rows * max(1, horizons.count))
+        rowOf.reserveCapacity(rows)
+    }
+
+    private var stride: Int { max(1, horizons.count) }
+
+    mutating func set(_ seq: UInt64, bars: Int, _ ret: Double) {
+        let row: Int
+        if let r = rowOf[seq] {
+            row = r
+        } else {
+            row = next
+            next = (next + 1) % seqs.count
+            if used == seqs.count {
+                let evicted = seqs[row]
+                rowOf[evicted] = nil
+                if !others.isEmpty { others[evicted] = nil }
+            } else {
+                used += 1
+            }
+            seqs[row] = seq
+            rowOf[seq] = row
+            for i in row * stride..<(row + 1) * stride { values[i] = .nan }
+        }
+        if let h = horizons.firstIndex(of: bars) {
+            values[row * stride + h] = ret
+        } else {
+            others[seq, default: [:]][bars] = ret
+        }
+    }
+
+    func returns(_ seq: UInt64) -> [Int: Double] {
+        guard let row = rowOf[seq] else { return [:] }
+        var out = others[seq] ?? [:]
+        for (h, bars) in horizons.enumerated() where !values[row * stride + h].isNaN {
+            out[bars] = values[row * stride + h]
+        }
+        return out
+    }
 }
 
 /// A fixed-capacity log that drops its oldest entry when full.

@@ -1,6 +1,6 @@
 import Contracts
 import Foundation
-import Pipeline
+@testable import Pipeline
 import XCTest
 
 /// The store keeps each opportunity and alert with its JSON payload: what a list answer joins
@@ -47,5 +47,31 @@ final class EventStoreFragmentTests: XCTestCase {
         list.endArray()
         let parsed = try? JSONSerialization.jsonObject(with: Data(list.bytes)) as? [[String: Any]]
         XCTAssertEqual(parsed?.compactMap { $0["seq"] as? Int }, [5, 6])
+    }
+
+    /// Forward returns by signal and horizon: each horizon filled in as it comes, the oldest
+    /// signals forgotten once `capacity` newer ones have returns, a horizon the store was not
+    /// told of still answered.
+    func testOutcomesFillByHorizonAndTheOldestSignalsAreForgotten() {
+        let store = EventStore(capacity: 3, scoringHorizons: [1, 5, 20])
+        func outcome(_ seq: UInt64, _ bars: Int, _ ret: Double) -> SignalOutcome {
+            SignalOutcome(seq: seq, strategy: "s", bars: bars, ret: ret)
+        }
+        store.record(outcomes: [outcome(10, 1, 0.01), outcome(11, 1, -0.02)], scores: [])
+        XCTAssertEqual(store.outcome(10), [1: 0.01])
+        store.record(outcomes: [outcome(10, 5, 0.03), outcome(10, 7, 0.5)], scores: [])
+        XCTAssertEqual(store.outcome(10), [1: 0.01, 5: 0.03, 7: 0.5])
+        XCTAssertEqual(store.outcome(11), [1: -0.02])
+        XCTAssertEqual(store.outcome(99), [:])
+        // Two more signals: 10 is the oldest of four, so it goes; 11 stays.
+        store.record(outcomes: [outcome(12, 1, 0.0), outcome(13, 20, -0.5)], scores: [])
+        XCTAssertEqual(store.outcome(10), [:])
+        XCTAssertEqual(store.outcome(11), [1: -0.02])
+        XCTAssertEqual(store.outcome(12), [1: 0.0])
+        XCTAssertEqual(store.outcome(13), [20: -0.5])
+        // A forgotten signal's row is a new signal's: nothing of the old one shows through.
+        store.record(outcomes: [outcome(14, 5, 0.25)], scores: [])
+        XCTAssertEqual(store.outcome(11), [:])
+        XCTAssertEqual(store.outcome(14), [5: 0.25])
     }
 }
