@@ -144,6 +144,8 @@ public final class EventLoop: @unchecked Sendable {
         do {
             try watch(fd: fd) {
                 _ = dfl_eventfd_drain(fd)
+                // Before the handler looks for work: a signal from here on writes again.
+                wakeup.pending.store(false, ordering: .sequentiallyConsistent)
                 handler()
             }
         } catch {
@@ -427,11 +429,19 @@ public final class EventLoop: @unchecked Sendable {
 }
 
 /// A loop's wake-up for other threads (an eventfd it watches): `signal()` is safe from any
-/// thread and costs one write(2); bursts coalesce into one handler call.
+/// thread; bursts coalesce into one handler call. Only the first signal after the loop took
+/// the last one writes the eventfd: while the loop has not run the handler yet, another write
+/// would wake nobody new. The loop clears `pending` before the handler looks for work, and
+/// both sides order their accesses sequentially consistently (the signaller publishes its
+/// work, then swaps `pending`), so work published after the handler looked always writes.
 public final class Wakeup: Sendable {
     let fd: Int32
+    let pending = Atomic<Bool>(false)
     init(fd: Int32) { self.fd = fd }
-    public func signal() { _ = dfl_eventfd_signal(fd) }
+    public func signal() {
+        if pending.exchange(true, ordering: .sequentiallyConsistent) { return }
+        _ = dfl_eventfd_signal(fd)
+    }
 }
 
 /// A plain readable file descriptor with a callback (eventfd wake-ups from other threads).

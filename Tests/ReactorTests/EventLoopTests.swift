@@ -139,6 +139,51 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(onLoop.load(ordering: .relaxed), 1)
     }
 
+    /// Signals coalesce (only the first after the handler ran writes the eventfd), yet work
+    /// published at any moment is always seen: two threads each publish an item, signal, and
+    /// wait until the handler has taken it, 10,000 times over, while the handler works on after
+    /// each look. A signal lost in the window
+    /// between the handler's look and the flag's reset would leave an item untaken for good.
+    func testCoalescedWakeupsNeverLeaveWorkBehind() throws {
+        let group = try EventLoopGroup(loopCount: 1, maxConnections: 10, sweepIntervalMs: 20)
+        let loop = group.loops[0]
+        let published = Atomic<Int>(0)
+        let taken = Atomic<Int>(0)
+        let stuck = Atomic<Int>(0)
+        let wakeup = try loop.makeWakeup {
+            taken.store(published.load(ordering: .sequentiallyConsistent), ordering: .sequentiallyConsistent)
+            // A real handler goes on to fan out what it took: an item published meanwhile
+            // must bring it back.
+            let until = DispatchTime.now().uptimeNanoseconds + 20_000
+            while DispatchTime.now().uptimeNanoseconds < until {}
+        }
+        group.start()
+        defer { group.stopNow(); group.waitUntilStopped() }
+        let finished = Atomic<Int>(0)
+        for _ in 0..<2 {
+            Thread.detachNewThread {
+                for _ in 0..<10_000 {
+                    let mine = published.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
+                    wakeup.signal()
+                    let deadline = DispatchTime.now().uptimeNanoseconds + 2_000_000_000
+                    while taken.load(ordering: .sequentiallyConsistent) < mine {
+                        if DispatchTime.now().uptimeNanoseconds > deadline {
+                            stuck.wrappingAdd(1, ordering: .relaxed)
+                            break
+                        }
+                        sched_yield()
+                    }
+                    if stuck.load(ordering: .relaxed) > 0 { break }
+                }
+                finished.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            }
+        }
+        for _ in 0..<6_000 where finished.load(ordering: .sequentiallyConsistent) < 2 { usleep(10_000) }
+        XCTAssertEqual(finished.load(ordering: .sequentiallyConsistent), 2)
+        XCTAssertEqual(stuck.load(ordering: .relaxed), 0, "an item published before its signal was never taken")
+        XCTAssertEqual(taken.load(ordering: .relaxed), published.load(ordering: .relaxed))
+    }
+
     func testTasksQueuedAtStopRunAndLaterOnesAreReleased() throws {
         final class Token: Sendable {}
         let group = try EventLoopGroup(loopCount: 1, maxConnections: 10, sweepIntervalMs: 20)
