@@ -24,6 +24,8 @@ public final class EventLoop: @unchecked Sendable {
     public let index: Int
     let epfd: Int32
     private let wakeFD: Int32
+    /// Other threads' way to wake the loop, writing `wakeFD` only while the loop sleeps.
+    private let waker: Waker
     /// Hand-offs from other threads; `finished` once the loop has run its last ones.
     private let tasks = PThreadLocked<(queue: [@Sendable () -> Void], finished: Bool)>(([], false))
     private let hasTasks = Atomic<Bool>(false)
@@ -38,8 +40,10 @@ public final class EventLoop: @unchecked Sendable {
     private var pendingClose: [Connection] = []
     /// Connections whose transport holds input epoll will not report.
     private var buffered: [Connection] = []
-    /// The eventfds of `makeWakeup`, closed with the loop.
-    private var wakeups: [Wakeup] = []
+    /// The wake-ups of `makeWakeup`, with their handlers.
+    private var wakeups: [(wakeup: Wakeup, handler: () -> Void)] = []
+    /// The eventfds of `makeEventFD`, closed with the loop.
+    private var eventFDs: [Int32] = []
     /// The thread running `run` (0 before and after): what loop-only entry points assert.
     private let thread = Atomic<UInt>(0)
     private var listeners: [Listener] = []
@@ -78,6 +82,7 @@ public final class EventLoop: @unchecked Sendable {
         guard ev >= 0 else { Glibc.close(ep); throw ReactorError.system("eventfd", -ev) }
         epfd = ep
         wakeFD = ev
+        waker = Waker(fd: ev)
         let added = dfl_epoll_add(ep, ev, DFL_EPOLLIN, UInt64.max)
         guard added == 0 else {
             Glibc.close(ev)
@@ -91,7 +96,7 @@ public final class EventLoop: @unchecked Sendable {
     deinit {
         readBuffer.deallocate()
         corkBuffer.deallocate()
-        for wakeup in wakeups { Glibc.close(wakeup.fd) }
+        for fd in eventFDs { Glibc.close(fd) }
         Glibc.close(wakeFD)
         Glibc.close(epfd)
     }
@@ -123,8 +128,8 @@ public final class EventLoop: @unchecked Sendable {
             return true
         }
         guard accepted else { return }
-        hasTasks.store(true, ordering: .releasing)
-        wakeUp()
+        hasTasks.store(true, ordering: .sequentiallyConsistent)
+        waker.nudge()
     }
 
     /// Wakes the loop from `epoll_wait` (an eventfd write). Safe from any thread.
@@ -134,26 +139,41 @@ public final class EventLoop: @unchecked Sendable {
 
     /// A way for other threads to wake this loop with work waiting (a pipeline ring's
     /// doorbell): `signal()` from any thread runs `handler` on the loop thread, once per burst
-    /// of signals. Owned by the loop (its eventfd closes with it). Call before `run` or on the
-    /// loop thread.
+    /// of signals. Call before `run` or on the loop thread.
     public func makeWakeup(_ handler: @escaping () -> Void) throws(ReactorError) -> Wakeup {
+        assertInLoop()
+        let wakeup = Wakeup(waker: waker)
+        wakeups.append((wakeup, handler))
+        return wakeup
+    }
+
+    /// An eventfd of its own whose writes run `handler` on the loop thread (once per burst): for
+    /// a writer that cannot take a `Wakeup`, such as a signal handler. Closed with the loop.
+    /// Call before `run` or on the loop thread.
+    public func makeEventFD(_ handler: @escaping () -> Void) throws(ReactorError) -> Int32 {
         assertInLoop()
         let fd = dfl_eventfd()
         guard fd >= 0 else { throw ReactorError.system("eventfd", -fd) }
-        let wakeup = Wakeup(fd: fd)
         do {
             try watch(fd: fd) {
                 _ = dfl_eventfd_drain(fd)
-                // Before the handler looks for work: a signal from here on writes again.
-                wakeup.pending.store(false, ordering: .sequentiallyConsistent)
                 handler()
             }
         } catch {
             Glibc.close(fd)
             throw error
         }
-        wakeups.append(wakeup)
-        return wakeup
+        eventFDs.append(fd)
+        return fd
+    }
+
+    /// Runs the handler of every wake-up signalled since it last ran.
+    private func runWakeups() {
+        for (wakeup, handler) in wakeups where wakeup.pending.load(ordering: .relaxed) {
+            // Before the handler looks for work: a signal from here on counts again.
+            wakeup.pending.store(false, ordering: .sequentiallyConsistent)
+            handler()
+        }
     }
 
     /// Watches another file descriptor (a signal fd...) for readability; `handler` runs on the
@@ -278,16 +298,27 @@ public final class EventLoop: @unchecked Sendable {
         now = dfl_monotonic_ms()
         nextSweep = now + sweepIntervalMs
         while !stopRequested {
-            let timeout = computeTimeout()
+            var timeout = computeTimeout()
+            if timeout != 0 {
+                // From here other threads write the eventfd (`Waker`); work they handed over
+                // before they could see this is found by the look after it.
+                waker.sleeping.store(true, ordering: .sequentiallyConsistent)
+                if hasTasks.load(ordering: .sequentiallyConsistent)
+                    || wakeups.contains(where: { $0.wakeup.pending.load(ordering: .sequentiallyConsistent) }) {
+                    timeout = 0
+                }
+            }
             let n = datas.withUnsafeMutableBufferPointer { d in
                 masks.withUnsafeMutableBufferPointer { m in
                     dfl_epoll_wait(epfd, d.baseAddress, m.baseAddress, Int32(d.count), timeout)
                 }
             }
+            waker.sleeping.store(false, ordering: .sequentiallyConsistent)
             now = dfl_monotonic_ms()
             if n > 0 {
                 for i in 0..<Int(n) { dispatch(token: datas[i], mask: masks[i]) }
             }
+            runWakeups()
             serveBuffered()
             if hasTasks.load(ordering: .acquiring) { runTasks() }
             closeDeferred()
@@ -428,19 +459,38 @@ public final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// A loop's wake-up for other threads (an eventfd it watches): `signal()` is safe from any
-/// thread; bursts coalesce into one handler call. Only the first signal after the loop took
-/// the last one writes the eventfd: while the loop has not run the handler yet, another write
-/// would wake nobody new. The loop clears `pending` before the handler looks for work, and
-/// both sides order their accesses sequentially consistently (the signaller publishes its
-/// work, then swaps `pending`), so work published after the handler looked always writes.
-public final class Wakeup: Sendable {
+/// How other threads wake a loop: the loop's eventfd, written only when the loop said it is
+/// going to sleep (`sleeping`), once (the first to take the flag writes). A loop that is
+/// running looks for handed-over work before it sleeps, so a write then would only cost a
+/// system call and a spurious wake-up. The loop sets `sleeping`, then looks for work; a
+/// producer publishes its work, then takes the flag; both sequentially consistent, so either
+/// the loop sees the work or the producer sees the flag and writes.
+final class Waker: Sendable {
     let fd: Int32
-    let pending = Atomic<Bool>(false)
+    let sleeping = Atomic<Bool>(false)
     init(fd: Int32) { self.fd = fd }
+
+    @inline(__always)
+    func nudge() {
+        if sleeping.load(ordering: .sequentiallyConsistent), sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+            _ = dfl_eventfd_signal(fd)
+        }
+    }
+}
+
+/// A loop's wake-up for other threads: `signal()` is safe from any thread and runs the handler
+/// on the loop thread; bursts coalesce into one handler call. Only the first signal after the
+/// handler last started counts, and it wakes the loop only if the loop sleeps (`Waker`). The
+/// loop clears `pending` before the handler looks for work, and both sides order their
+/// accesses sequentially consistently (the signaller publishes its work, then swaps
+/// `pending`), so work published after the handler looked always brings the handler back.
+public final class Wakeup: Sendable {
+    let pending = Atomic<Bool>(false)
+    private let waker: Waker
+    init(waker: Waker) { self.waker = waker }
     public func signal() {
         if pending.exchange(true, ordering: .sequentiallyConsistent) { return }
-        _ = dfl_eventfd_signal(fd)
+        waker.nudge()
     }
 }
 

@@ -49,10 +49,10 @@ public final class EventLoopGroup: @unchecked Sendable {
     /// SIGTERM / SIGINT start a graceful shutdown with `graceMs` to finish in-flight responses;
     /// a second signal stops at once. SIGPIPE is ignored (broken sockets report EPIPE instead).
     public func installSignalHandlers(graceMs: Int64) throws(ReactorError) {
-        let wakeup = try loops[0].makeWakeup { [self] in
+        let fd = try loops[0].makeEventFD { [self] in
             if dfl_shutdown_signal_count() >= 2 { stopNow() } else { beginShutdown(graceMs: graceMs) }
         }
-        let rc = dfl_install_shutdown_signals(wakeup.fd)
+        let rc = dfl_install_shutdown_signals(fd)
         if rc != 0 { throw ReactorError.system("sigaction", -rc) }
     }
 
