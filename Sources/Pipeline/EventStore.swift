@@ -66,36 +66,57 @@ public final class EventStore: Sendable {
     public func record(_ event: PipelineEvent, payload: [UInt8] = []) {
         let history = perSymbolHistory
         // Encoded on the writer's thread, outside the lock.
-        var fragment = payload
-        if fragment.isEmpty {
-            switch event {
-            case .opportunity(let o): fragment = Self.fragment { EventEncoder.payload(o, &$0) }
-            case .alert(let a): fragment = Self.fragment { EventEncoder.payload(a, &$0) }
-            default: break
+        let fragment = payload.isEmpty ? Self.fragment(of: event) : payload
+        state.withLock { s in Self.apply(event, fragment, to: &s, history: history) }
+    }
+
+    /// The pipeline worker's batch, in order, under one lock (a batch of ticks at 1 ms bars is
+    /// a few events per tick); ticks are not stored. An opportunity's or alert's payload is
+    /// the part of the envelope the worker encoded.
+    func record(_ batch: [StampedEvent]) {
+        let history = perSymbolHistory
+        state.withLock { s in
+            for item in batch {
+                switch item.event {
+                case .tick: continue
+                case .opportunity, .alert:
+                    let fragment = item.envelope.isEmpty ? Self.fragment(of: item.event) : Array(item.envelope[item.payload])
+                    Self.apply(item.event, fragment, to: &s, history: history)
+                default: Self.apply(item.event, [], to: &s, history: history)
+                }
             }
         }
-        state.withLock { s in
-            switch event {
-            case .tick: break
-            case .bar(let b): s.symbols[b.symbol, default: SymbolHistory(history)].bars.append(b)
-            case .features(let f): s.symbols[f.symbol, default: SymbolHistory(history)].features.append(f)
-            case .signal(let x):
-                s.generation &+= 1
-                s.signals.append(x)
-                s.lastSeq = max(s.lastSeq, x.seq)
-            case .opportunity(let o):
-                s.generation &+= 1
-                s.opportunities.append(Encoded(event: o, json: fragment))
-                if s.opportunityByID[o.id] == nil {
-                    if let evicted = s.idOrder.append(o.id) { s.opportunityByID[evicted] = nil }
-                }
-                s.opportunityByID[o.id] = o
-                s.lastSeq = max(s.lastSeq, o.seq)
-            case .alert(let a):
-                s.generation &+= 1
-                s.alerts.append(Encoded(event: a, json: fragment))
-                s.lastSeq = max(s.lastSeq, a.seq)
+    }
+
+    private static func fragment(of event: PipelineEvent) -> [UInt8] {
+        switch event {
+        case .opportunity(let o): fragment { EventEncoder.payload(o, &$0) }
+        case .alert(let a): fragment { EventEncoder.payload(a, &$0) }
+        default: []
+        }
+    }
+
+    private static func apply(_ event: PipelineEvent, _ fragment: [UInt8], to s: inout State, history: Int) {
+        switch event {
+        case .tick: break
+        case .bar(let b): s.symbols[b.symbol, default: SymbolHistory(history)].bars.append(b)
+        case .features(let f): s.symbols[f.symbol, default: SymbolHistory(history)].features.append(f)
+        case .signal(let x):
+            s.generation &+= 1
+            s.signals.append(x)
+            s.lastSeq = max(s.lastSeq, x.seq)
+        case .opportunity(let o):
+            s.generation &+= 1
+            s.opportunities.append(Encoded(event: o, json: fragment))
+            if s.opportunityByID[o.id] == nil {
+                if let evicted = s.idOrder.append(o.id) { s.opportunityByID[evicted] = nil }
             }
+            s.opportunityByID[o.id] = o
+            s.lastSeq = max(s.lastSeq, o.seq)
+        case .alert(let a):
+            s.generation &+= 1
+            s.alerts.append(Encoded(event: a, json: fragment))
+            s.lastSeq = max(s.lastSeq, a.seq)
         }
     }
 

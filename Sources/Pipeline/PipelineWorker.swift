@@ -524,6 +524,8 @@ public final class PipelineWorker: @unchecked Sendable {
                 }
             }
         }
+        // Stored before any consumer gets them: a client told of an event can query it.
+        store.record(batch)
         for item in batch { publish(item) }
         batch.removeAll(keepingCapacity: batch.capacity <= 65_536)
         if countsChanged {
@@ -538,10 +540,6 @@ public final class PipelineWorker: @unchecked Sendable {
 
     private func publish(_ item: StampedEvent) {
         let event = item.event
-        switch event {
-        case .opportunity, .alert: store.record(event, payload: Array(item.envelope[item.payload]))
-        default: store.record(event)
-        }
         switch event {
         case .tick:
             counts.totals.ticks += 1
