@@ -10,7 +10,7 @@ protocol EventSource: AnyObject {
 
 /// One epoll reactor on one thread, in the manner of Redis's `ae.c`.
 ///
-/// Everything except `execute(_:)`, `wakeUp()` and `Wakeup.signal()` is confined to the loop's
+/// Everything except `execute(_:)` and `Wakeup.signal()` is confined to the loop's
 /// own thread: `run` records that thread and debug builds assert it on every loop-only entry
 /// point (as NIO's `assertInEventLoop`); before `run`, setup from the starting thread is allowed.
 /// The loop sleeps in `epoll_wait` with an infinite timeout when it has nothing to time out, so
@@ -130,11 +130,6 @@ public final class EventLoop: @unchecked Sendable {
         guard accepted else { return }
         hasTasks.store(true, ordering: .sequentiallyConsistent)
         waker.nudge()
-    }
-
-    /// Wakes the loop from `epoll_wait` (an eventfd write). Safe from any thread.
-    public func wakeUp() {
-        _ = dfl_eventfd_signal(wakeFD)
     }
 
     /// A way for other threads to wake this loop with work waiting (a pipeline ring's

@@ -139,10 +139,10 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(onLoop.load(ordering: .relaxed), 1)
     }
 
-    /// Signals coalesce (only the first after the handler ran writes the eventfd), yet work
-    /// published at any moment is always seen: two threads each publish an item, signal, and
-    /// wait until the handler has taken it, 10,000 times over, while the handler works on after
-    /// each look. A signal lost in the window
+    /// Signals coalesce (only the first after the handler started counts, and it writes the
+    /// eventfd only if the loop sleeps), yet work published at any moment is always seen: two
+    /// threads each publish an item, signal, and wait until the handler has taken it, 10,000
+    /// times over, while the handler works on after each look. A signal lost in the window
     /// between the handler's look and the flag's reset would leave an item untaken for good.
     func testCoalescedWakeupsNeverLeaveWorkBehind() throws {
         let group = try EventLoopGroup(loopCount: 1, maxConnections: 10, sweepIntervalMs: 20)
